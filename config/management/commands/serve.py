@@ -1,0 +1,79 @@
+import logging
+import socket
+import threading
+from argparse import BooleanOptionalAction
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django_tasks import task_backends
+
+logger = logging.getLogger("knutpunkt.serve")
+
+
+def _start_embedded_worker(interval: float) -> threading.Thread:
+    """Work the database task queue on a thread of this process (embedded default)."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        raise CommandError("The embedded worker needs the database task backend.")
+    worker = Worker(
+        queue_names=["*"],
+        interval=interval,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"embedded-{socket.gethostname()}"[:64],
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
+    thread.start()
+    return thread
+
+
+class Command(BaseCommand):
+    help = (
+        "Serve HTTP and websockets (Daphne). In the embedded default a task worker "
+        "runs inside this process; in the scaled profile run `db_worker` beside it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--worker",
+            action=BooleanOptionalAction,
+            default=None,
+            help="Run the task worker in this process (default: embedded profile only).",
+        )
+        parser.add_argument("--worker-interval", type=float, default=0.5)
+
+    def handle(self, *args, host, port, worker, worker_interval, **options):
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        from config.asgi import application
+        from config.demo import format_demo_accounts
+
+        if worker is None:
+            worker = settings.KNUTPUNKT_EMBEDDED_WORKER
+        if worker:
+            _start_embedded_worker(worker_interval)
+        base_url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+        self.stdout.write(
+            f"Knutpunkt at {base_url}/ (kommun sites: http://malmo.localhost:{port}/ …)"
+        )
+        self.stdout.write(
+            f"Task worker: {'inside this process' if worker else 'separate processes'}"
+        )
+        if settings.KNUTPUNKT_EMBEDDED_WORKER:
+            self.stdout.write(format_demo_accounts(base_url))
+        self.stdout.flush()
+        Server(
+            application=application,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+            signal_handlers=True,
+            action_logger=None,
+        ).run()
+

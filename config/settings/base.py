@@ -1,0 +1,249 @@
+"""Settings shared by every profile; runs with zero environment variables.
+
+The embedded default (SQLite, in-memory channel layer, tasks in the database worked
+inside the server process) is what you get without ``DATABASE_URL`` and
+``REDIS_URL``. Setting them switches to the scaled profile: PostgreSQL, Redis as
+channel layer and cache, and task workers as separate processes.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Runtime state of the embedded default (SQLite file, uploads, demo accounts).
+VAR_DIR = Path(os.environ.get("KNUTPUNKT_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = False
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h
+]
+
+INSTALLED_APPS = [
+    "daphne",
+    "config",
+    "municipalities",
+    "reports",
+    "cms",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.settings",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    "django_tasks",
+    "django_tasks_db",
+    "channels",
+    "leaflet",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wagtail.contrib.settings.context_processors.settings",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# SQLite in WAL mode with a busy timeout unless DATABASE_URL names another one.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=60, conn_health_checks=True
+        )
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "knutpunkt.sqlite3",
+            "OPTIONS": {
+                # Seconds a writer waits for the lock before "database is locked".
+                "timeout": 20,
+                # Take the write lock at BEGIN, so two writers queue instead of
+                # deadlocking on a read-then-write upgrade.
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;"
+                    "PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON;"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cache ----------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("KNUTPUNKT_CHANNEL_PREFIX", "knutpunkt"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("KNUTPUNKT_CACHE_PREFIX", "knutpunkt"),
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Background tasks -------------------------------------------------------
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# The embedded default works tasks on a thread inside the server process
+# (`manage.py serve`); the scaled profile runs `manage.py db_worker` processes.
+KNUTPUNKT_EMBEDDED_WORKER = not DATABASE_URL
+
+# --- Auth -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "wagtailadmin_login"
+
+# --- Languages --------------------------------------------------------------
+LANGUAGE_CODE = "sv"
+LANGUAGES = [("sv", _("Swedish")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Europe/Stockholm"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# --- Security defaults (tightened further in production) -------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # Wagtail's admin reads the token from the cookie.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Wagtail ----------------------------------------------------------------
+WAGTAIL_SITE_NAME = "Knutpunkt"
+WAGTAILADMIN_BASE_URL = os.environ.get(
+    "WAGTAILADMIN_BASE_URL", "http://localhost:8000"
+)
+WAGTAIL_I18N_ENABLED = False
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "txt", "xlsx"]
+
+# --- Knutpunkt --------------------------------------------------------------
+# Each kommun's Wagtail site is served at <slug>.<KNUTPUNKT_SITE_DOMAIN>;
+# the national site at the bare domain.
+KNUTPUNKT_SITE_DOMAIN = os.environ.get("KNUTPUNKT_SITE_DOMAIN", "localhost")
+KNUTPUNKT_SITE_PORT = int(os.environ.get("KNUTPUNKT_SITE_PORT", "80"))
+# A point outside every kommun polygon is given to the nearest kommun within
+# this distance (coasts, piers, border slivers).
+KNUTPUNKT_NEAREST_MAX_METERS = float(
+    os.environ.get("KNUTPUNKT_NEAREST_MAX_METERS", "5000")
+)
+# How often a process checks whether another process activated new boundaries.
+KNUTPUNKT_BOUNDARY_RECHECK_SECONDS = 30.0
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (62.0, 15.0),
+    "DEFAULT_ZOOM": 5,
+    "MIN_ZOOM": 4,
+    "MAX_ZOOM": 19,
+    "TILES": [
+        (
+            "OpenStreetMap",
+            os.environ.get(
+                "KNUTPUNKT_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+            ),
+            {
+                "attribution": os.environ.get(
+                    "KNUTPUNKT_TILE_ATTRIBUTION",
+                    "&copy; OpenStreetMap contributors",
+                ),
+                "maxZoom": 19,
+            },
+        )
+    ],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "knutpunkt": {"level": os.environ.get("KNUTPUNKT_LOG_LEVEL", "INFO")},
+    },
+}

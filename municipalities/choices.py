@@ -1,0 +1,21 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class StaffRole(models.TextChoices):
+    EDITOR = "editor", _("Editor")
+    CASE_HANDLER = "case_handler", _("Case handler")
+    CONTACT_CENTRE = "contact_centre", _("Contact-centre agent")
+
+
+class BodyKind(models.TextChoices):
+    MUNICIPAL = "municipal", _("Municipal department")
+    STATE = "state", _("State agency")
+    OTHER = "other", _("Other organisation")
+
+
+class LocateMatch(models.TextChoices):
+    INSIDE = "inside", _("Inside the kommun")
+    NEAREST = "nearest", _("Nearest kommun")
+    OUTSIDE = "outside_sweden", _("Outside Sweden")
+    NO_BOUNDARIES = "no_boundaries", _("No boundaries loaded")

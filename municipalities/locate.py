@@ -1,0 +1,112 @@
+"""Which kommun is a point in: the one function every caller uses."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import shapely
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from .choices import LocateMatch
+from .geo import BoundaryIndex
+from .models import Boundary, BoundaryGeneration, Municipality
+
+_lock = threading.Lock()
+_state: dict = {"generation": None, "index": None, "checked": -math.inf}
+
+
+@dataclass(frozen=True)
+class Located:
+    match: LocateMatch
+    municipality: Municipality | None = None
+    distance_m: float = 0.0
+
+
+def parse_point(lat: object, lon: object) -> tuple[float, float]:
+    """Coordinates as floats, or a ValidationError keyed by the field at fault."""
+    errors: dict[str, str] = {}
+    values: dict[str, float] = {}
+    for field, raw, limit in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            errors[field] = _("This coordinate is required.")
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            errors[field] = _("“%(value)s” is not a number.") % {"value": raw}
+            continue
+        if not math.isfinite(value) or not -limit <= value <= limit:
+            errors[field] = _("Must be between -%(limit)s and %(limit)s.") % {
+                "limit": int(limit)
+            }
+            continue
+        values[field] = value
+    if errors:
+        raise ValidationError(errors)
+    return values["lat"], values["lon"]
+
+
+def _active_generation_id() -> int | None:
+    return (
+        BoundaryGeneration.objects.filter(is_active=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _build_index(generation_id: int) -> BoundaryIndex:
+    rows = Boundary.objects.filter(generation_id=generation_id).values_list(
+        "municipality__code", "wkb"
+    )
+    return BoundaryIndex(
+        [(code, shapely.from_wkb(bytes(wkb))) for code, wkb in rows],
+        nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
+    )
+
+
+def boundary_index() -> BoundaryIndex | None:
+    """The index of the active generation, rebuilt when another one is activated.
+
+    Other processes notice a new generation within
+    ``KNUTPUNKT_BOUNDARY_RECHECK_SECONDS``; this process at once, because
+    ``boundaries_import`` invalidates it on commit.
+    """
+    now = time.monotonic()
+    if now - _state["checked"] < settings.KNUTPUNKT_BOUNDARY_RECHECK_SECONDS:
+        return _state["index"]
+    with _lock:
+        if now - _state["checked"] < settings.KNUTPUNKT_BOUNDARY_RECHECK_SECONDS:
+            return _state["index"]
+        generation_id = _active_generation_id()
+        if generation_id != _state["generation"]:
+            _state["index"] = _build_index(generation_id) if generation_id else None
+            _state["generation"] = generation_id
+        _state["checked"] = time.monotonic()
+        return _state["index"]
+
+
+def boundary_index_invalidate() -> None:
+    """Forget the cached index so the next lookup reads the active generation."""
+    with _lock:
+        _state.update(generation=None, index=None, checked=-math.inf)
+
+
+def municipality_for_point(*, lat: float, lon: float) -> Located:
+    """The kommun containing the point, else the nearest within the configured
+    distance (coasts, piers, border slivers), else none with the reason."""
+    index = boundary_index()
+    if index is None:
+        return Located(match=LocateMatch.NO_BOUNDARIES)
+    hit = index.locate(lat=lat, lon=lon)
+    if hit is None:
+        return Located(match=LocateMatch.OUTSIDE)
+    return Located(
+        match=LocateMatch.INSIDE if hit.distance_m == 0 else LocateMatch.NEAREST,
+        municipality=Municipality.objects.select_related("county").get(code=hit.code),
+        distance_m=hit.distance_m,
+    )

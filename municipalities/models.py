@@ -1,0 +1,206 @@
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import BodyKind, StaffRole
+
+kommunkod_validator = RegexValidator(
+    r"^\d{4}$", _("A kommunkod is four digits, leading zero kept.")
+)
+lanskod_validator = RegexValidator(r"^\d{2}$", _("A länskod is two digits."))
+
+
+class County(models.Model):
+    """A län, by SCB's two-digit code."""
+
+    code = models.CharField(max_length=2, unique=True, validators=[lanskod_validator])
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Municipality(models.Model):
+    """A kommun: one tenant of the platform, with its own Wagtail site."""
+
+    code = models.CharField(
+        _("kommunkod"), max_length=4, unique=True, validators=[kommunkod_validator]
+    )
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    county = models.ForeignKey(County, on_delete=models.PROTECT, related_name="+")
+    participating = models.BooleanField(
+        _("participating"),
+        default=False,
+        help_text=_("Whether the kommun takes reports through Knutpunkt."),
+    )
+    site = models.OneToOneField(
+        "wagtailcore.Site",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="municipality",
+    )
+    editors_group = models.OneToOneField(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="edited_municipality",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("municipality")
+        verbose_name_plural = _("municipalities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffMembership(models.Model):
+    """A staff user's role in one municipality; the root of every staff scope."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=StaffRole.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "municipality", "role"], name="unique_staff_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.municipality} ({self.get_role_display()})"
+
+
+class BoundaryGeneration(models.Model):
+    """One complete import of kommun boundaries; exactly one is active at a time."""
+
+    source = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=False)
+    feature_count = models.PositiveIntegerField(default=0)
+    vertex_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="one_active_boundary_generation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.source}"
+
+
+class Boundary(models.Model):
+    """A kommun's polygon in one generation, as WKB in WGS84 (lon/lat)."""
+
+    generation = models.ForeignKey(
+        BoundaryGeneration, on_delete=models.CASCADE, related_name="boundaries"
+    )
+    municipality = models.ForeignKey(
+        Municipality, on_delete=models.CASCADE, related_name="boundaries"
+    )
+    wkb = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "municipality"], name="one_boundary_per_generation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality} (generation {self.generation_id})"
+
+
+class Body(models.Model):
+    """An organisation responsible for reports: a kommun department, Trafikverket…"""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=BodyKind.choices)
+    municipalities = models.ManyToManyField(
+        Municipality,
+        blank=True,
+        related_name="bodies",
+        help_text=_("The kommuner this body covers; empty with nationwide set."),
+    )
+    nationwide = models.BooleanField(_("covers the whole country"), default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("body")
+        verbose_name_plural = _("bodies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """A kind of fault a citizen can report (FixaMinGata's list by default)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    sort_order = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Route(models.Model):
+    """Who handles a category in a kommun; a route without a kommun applies anywhere."""
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="routes"
+    )
+    municipality = models.ForeignKey(
+        Municipality,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routes",
+        help_text=_("Empty for a nationwide route, such as state roads."),
+    )
+    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="routes")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "category"], name="one_route_per_kommun_category"
+            ),
+            models.UniqueConstraint(
+                fields=["category"],
+                condition=Q(municipality__isnull=True),
+                name="one_nationwide_route_per_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.municipality or _("all of Sweden")
+        return f"{self.category} in {where} → {self.body}"

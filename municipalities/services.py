@@ -1,0 +1,241 @@
+"""Writes for municipalities: reference data, boundary generations, sites, staff."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import shapely
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from wagtail.models import GroupPagePermission, Page, Site
+
+from .boundaries import BoundaryFeature, BoundaryImportError
+from .choices import BodyKind, StaffRole
+from .geo import BoundaryIndex
+from .locate import boundary_index_invalidate
+from .models import (
+    Body,
+    Boundary,
+    BoundaryGeneration,
+    Category,
+    County,
+    Municipality,
+    Route,
+    StaffMembership,
+)
+from .reference import (
+    COUNTIES,
+    STANDARD_CATEGORIES,
+    STATE_ROAD_CATEGORY,
+    TRAFIKVERKET,
+    county_code_for,
+    municipality_slugs,
+)
+
+logger = logging.getLogger("knutpunkt.municipalities")
+
+EDITOR_PAGE_PERMISSIONS = (
+    "add_page",
+    "change_page",
+    "publish_page",
+    "lock_page",
+    "unlock_page",
+)
+
+
+@transaction.atomic
+def municipalities_ensure(*, names_by_code: dict[str, str]) -> list[Municipality]:
+    """Create missing län and kommuner; existing ones keep their names and slugs."""
+    for code, name in COUNTIES.items():
+        County.objects.get_or_create(code=code, defaults={"name": name})
+    counties = {c.code: c for c in County.objects.all()}
+    existing = {m.code: m for m in Municipality.objects.all()}
+    taken_slugs = {m.slug for m in existing.values()}
+    missing = {c: n for c, n in names_by_code.items() if c not in existing}
+    created = []
+    for code, slug in municipality_slugs(missing).items():
+        if slug in taken_slugs:
+            slug = f"{slug}-{code}"
+        taken_slugs.add(slug)
+        created.append(
+            Municipality(
+                code=code,
+                name=missing[code] or code,
+                slug=slug,
+                county=counties[county_code_for(code)],
+            )
+        )
+    Municipality.objects.bulk_create(created)
+    return list(Municipality.objects.filter(code__in=names_by_code))
+
+
+def boundaries_import(
+    *, features: Iterable[BoundaryFeature], source: str, nearest_max_m: float
+) -> BoundaryGeneration:
+    """Store the features as a new generation and activate it, all or nothing.
+
+    The spatial index is built before anything is written, so a set that cannot be
+    indexed never becomes active; the previously active generation stays active
+    whenever this raises.
+    """
+    features = list(features)
+    try:
+        BoundaryIndex(
+            [(f.code, f.geometry) for f in features], nearest_max_m=nearest_max_m
+        )
+    except shapely.errors.GEOSException as exc:
+        raise BoundaryImportError(f"The boundaries cannot be indexed: {exc}") from exc
+    with transaction.atomic():
+        municipalities = {
+            m.code: m
+            for m in municipalities_ensure(
+                names_by_code={f.code: f.name for f in features}
+            )
+        }
+        generation = BoundaryGeneration.objects.create(
+            source=source[:255],
+            feature_count=len(features),
+            vertex_count=sum(shapely.get_num_coordinates(f.geometry) for f in features),
+        )
+        Boundary.objects.bulk_create(
+            Boundary(
+                generation=generation,
+                municipality=municipalities[f.code],
+                wkb=shapely.to_wkb(f.geometry),
+            )
+            for f in features
+        )
+        BoundaryGeneration.objects.filter(is_active=True).update(is_active=False)
+        generation.is_active = True
+        generation.activated_at = timezone.now()
+        generation.save(update_fields=["is_active", "activated_at"])
+        transaction.on_commit(boundary_index_invalidate)
+    logger.info(
+        "Activated boundary generation %s (%s features) from %s",
+        generation.pk,
+        generation.feature_count,
+        source,
+    )
+    return generation
+
+
+def _editor_group(municipality: Municipality, site_root: Page) -> Group:
+    group = municipality.editors_group
+    if group is None:
+        group, _ = Group.objects.get_or_create(
+            name=f"{municipality.name} ({municipality.code}): redaktörer"
+        )
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    )
+    for codename in EDITOR_PAGE_PERMISSIONS:
+        GroupPagePermission.objects.get_or_create(
+            group=group,
+            page=site_root,
+            permission=Permission.objects.get(
+                content_type__app_label="wagtailcore", codename=codename
+            ),
+        )
+    return group
+
+
+@transaction.atomic
+def municipality_ensure_site(
+    *, municipality: Municipality, domain: str, port: int
+) -> Site:
+    """Give the kommun its own Wagtail site, home page and editors' group.
+
+    The site answers at ``<slug>.<domain>``; its editors may edit only the pages
+    under that site's root.
+    """
+    from cms.models import MunicipalityHomePage
+
+    site = municipality.site
+    if site is None:
+        root = Page.get_first_root_node()
+        home = root.add_child(
+            instance=MunicipalityHomePage(
+                title=municipality.name, slug=f"kommun-{municipality.slug}"
+            )
+        )
+        site = Site.objects.create(
+            hostname=f"{municipality.slug}.{domain}",
+            port=port,
+            root_page=home,
+            site_name=municipality.name,
+        )
+        municipality.site = site
+    group = _editor_group(municipality, site.root_page)
+    municipality.editors_group = group
+    municipality.save(update_fields=["site", "editors_group"])
+    return site
+
+
+@transaction.atomic
+def staff_membership_grant(
+    *, user, municipality: Municipality, role: StaffRole
+) -> StaffMembership:
+    """Give a user a role in a kommun; editors join the kommun's editors' group."""
+    membership, _ = StaffMembership.objects.get_or_create(
+        user=user, municipality=municipality, role=role
+    )
+    if role == StaffRole.EDITOR:
+        if municipality.editors_group is None:
+            raise ValueError(f"{municipality} has no site yet; create it first.")
+        user.groups.add(municipality.editors_group)
+    return membership
+
+
+@transaction.atomic
+def categories_ensure_standard() -> list[Category]:
+    """FixaMinGata's standard categories, plus state roads routed to Trafikverket
+    everywhere in Sweden."""
+    categories = []
+    for order, name in enumerate((*STANDARD_CATEGORIES, STATE_ROAD_CATEGORY)):
+        category, _ = Category.objects.get_or_create(
+            slug=slugify(name), defaults={"name": name, "sort_order": order}
+        )
+        categories.append(category)
+    trafikverket, _ = Body.objects.get_or_create(
+        slug=slugify(TRAFIKVERKET),
+        defaults={"name": TRAFIKVERKET, "kind": BodyKind.STATE, "nationwide": True},
+    )
+    Route.objects.get_or_create(
+        municipality=None,
+        category=categories[-1],
+        defaults={"body": trafikverket},
+    )
+    return categories
+
+
+@transaction.atomic
+def municipality_join(*, municipality: Municipality, body_name: str = "") -> Body:
+    """Make a kommun take reports: its own body handles every standard category."""
+    body, _ = Body.objects.get_or_create(
+        slug=f"kommun-{municipality.slug}",
+        defaults={
+            "name": body_name or f"{municipality.name} kommun",
+            "kind": BodyKind.MUNICIPAL,
+        },
+    )
+    body.municipalities.add(municipality)
+    for category in Category.objects.filter(slug__in=map(slugify, STANDARD_CATEGORIES)):
+        Route.objects.get_or_create(
+            municipality=municipality, category=category, defaults={"body": body}
+        )
+    if not municipality.participating:
+        municipality.participating = True
+        municipality.save(update_fields=["participating"])
+    return body
+
+
+def route_body(*, municipality: Municipality, category: Category) -> Body | None:
+    """The body handling a category at a kommun: its own route, else a nationwide one."""
+    route = (
+        Route.objects.filter(category=category, municipality=municipality).first()
+        or Route.objects.filter(category=category, municipality__isnull=True).first()
+    )
+    return route.body if route else None
