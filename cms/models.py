@@ -60,4 +60,3 @@ class ContentPage(Page):
 
     class Meta:
         verbose_name = _("content page")
-

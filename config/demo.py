@@ -45,7 +45,10 @@ DEMO_ACCOUNTS = (
     ),
     DemoAccount("malmo-redaktor", "Malmö editor", "1280", StaffRole.EDITOR),
     DemoAccount(
-        "malmo-kundcenter", "Malmö contact-centre agent", "1280", StaffRole.CONTACT_CENTRE
+        "malmo-kundcenter",
+        "Malmö contact-centre agent",
+        "1280",
+        StaffRole.CONTACT_CENTRE,
     ),
     DemoAccount("admin", "Superuser", superuser=True),
 )
@@ -134,7 +137,9 @@ def load_demo(*, stdout, domain: str, port: int) -> None:
         _national_site(domain, port)
         municipalities = list(Municipality.objects.select_related("site"))
         for municipality in municipalities:
-            municipality_ensure_site(municipality=municipality, domain=domain, port=port)
+            municipality_ensure_site(
+                municipality=municipality, domain=domain, port=port
+            )
         categories_ensure_standard()
         for municipality in municipalities:
             if municipality.code in DEMO_PARTICIPANTS:

@@ -118,7 +118,9 @@ def read_geojson(
             raise BoundaryImportError(
                 f"{where} (kommunkod {code}): unreadable geometry ({exc})."
             ) from exc
-        features.append(BoundaryFeature(code=code, name=name.strip(), geometry=geometry))
+        features.append(
+            BoundaryFeature(code=code, name=name.strip(), geometry=geometry)
+        )
     return validate_features(features)
 
 

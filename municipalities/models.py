@@ -125,7 +125,8 @@ class Boundary(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["generation", "municipality"], name="one_boundary_per_generation"
+                fields=["generation", "municipality"],
+                name="one_boundary_per_generation",
             )
         ]
 
@@ -192,7 +193,8 @@ class Route(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["municipality", "category"], name="one_route_per_kommun_category"
+                fields=["municipality", "category"],
+                name="one_route_per_kommun_category",
             ),
             models.UniqueConstraint(
                 fields=["category"],

@@ -129,7 +129,9 @@ def _editor_group(municipality: Municipality, site_root: Page) -> Group:
             name=f"{municipality.name} ({municipality.code}): redaktörer"
         )
     group.permissions.add(
-        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+        Permission.objects.get(
+            content_type__app_label="wagtailadmin", codename="access_admin"
+        )
     )
     for codename in EDITOR_PAGE_PERMISSIONS:
         GroupPagePermission.objects.get_or_create(

@@ -5,6 +5,7 @@ Tests that exercise the real worker override TASKS themselves.
 
 import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASE_URL
@@ -19,7 +20,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = tempfile.mkdtemp(prefix="knutpunkt-test-media-")
+VAR_DIR = Path(tempfile.mkdtemp(prefix="knutpunkt-test-var-"))
+MEDIA_ROOT = VAR_DIR / "media"
 if not DATABASE_URL:
     # pytest-django creates its own in-memory test database; keep WAL options out.
     DATABASES = {
@@ -30,3 +32,5 @@ if not DATABASE_URL:
             "TEST": {"NAME": None},
         }
     }
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

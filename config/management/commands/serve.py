@@ -60,7 +60,9 @@ class Command(BaseCommand):
             worker = settings.KNUTPUNKT_EMBEDDED_WORKER
         if worker:
             _start_embedded_worker(worker_interval)
-        base_url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+        base_url = (
+            f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+        )
         self.stdout.write(
             f"Knutpunkt at {base_url}/ (kommun sites: http://malmo.localhost:{port}/ …)"
         )
@@ -76,4 +78,3 @@ class Command(BaseCommand):
             signal_handlers=True,
             action_logger=None,
         ).run()
-

@@ -1,0 +1,141 @@
+import io
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from wagtail.models import Page, Site
+
+from cms.models import MunicipalityHomePage, NationalHomePage
+from config.demo import demo_accounts_path
+from municipalities.models import County, Municipality, Route
+
+
+@pytest.mark.django_db
+def test_every_kommun_is_a_tenant_with_its_own_site():
+    municipalities = list(Municipality.objects.select_related("site__root_page"))
+    assert len(municipalities) == 290
+    assert County.objects.count() == 21
+    assert all(len(m.code) == 4 and m.code.isdigit() for m in municipalities)
+    assert len({m.slug for m in municipalities}) == 290
+    for m in municipalities:
+        assert m.code.startswith(m.county.code)
+        assert m.site.hostname == f"{m.slug}.localhost"
+        assert isinstance(m.site.root_page.specific, MunicipalityHomePage)
+    assert Municipality.objects.get(code="0180").name == "Stockholm"
+    assert Municipality.objects.get(code="0114").slug == "upplands-vasby"
+
+
+@pytest.mark.django_db
+def test_kommuner_whose_names_fold_alike_get_distinct_slugs():
+    assert Municipality.objects.get(code="0305").slug == "habo"  # Håbo
+    assert Municipality.objects.get(code="0643").slug == "habo-jonkopings"  # Habo
+
+
+@pytest.mark.django_db
+def test_national_site_is_the_default():
+    site = Site.objects.get(is_default_site=True)
+    assert isinstance(site.root_page.specific, NationalHomePage)
+    assert not hasattr(site, "municipality") or site.municipality is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("host", "title"),
+    [
+        ("malmo.localhost", "Malmö"),
+        ("lund.localhost:8000", "Lund"),
+        ("localhost", "Knutpunkt"),
+    ],
+)
+def test_each_host_is_served_its_own_site(client, host, title):
+    response = client.get("/", HTTP_HOST=host)
+    assert response.status_code == 200
+    assert f"<h1>{title}</h1>" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_a_non_participating_kommun_says_it_takes_no_reports(client):
+    kiruna = client.get("/", HTTP_HOST="kiruna.localhost").content.decode()
+    malmo = client.get("/", HTTP_HOST="malmo.localhost").content.decode()
+    assert 'class="notice"' in kiruna and "Kiruna" in kiruna
+    assert 'class="notice"' not in malmo
+
+
+@pytest.mark.django_db
+def test_malmo_editor_may_edit_malmo_pages_but_not_lunds():
+    editor = get_user_model().objects.get(username="malmo-redaktor")
+    malmo = Municipality.objects.get(code="1280").site.root_page
+    lund = Municipality.objects.get(code="1281").site.root_page
+    national = Site.objects.get(is_default_site=True).root_page
+    assert malmo.permissions_for_user(editor).can_edit()
+    assert malmo.permissions_for_user(editor).can_add_subpage()
+    assert not lund.permissions_for_user(editor).can_edit()
+    assert not national.permissions_for_user(editor).can_edit()
+
+
+@pytest.mark.django_db
+def test_malmo_editor_cannot_change_lunds_page_through_the_admin():
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="malmo-redaktor"))
+    malmo = Municipality.objects.get(code="1280").site.root_page
+    lund = Municipality.objects.get(code="1281").site.root_page
+    assert client.get(f"/admin/pages/{malmo.pk}/edit/").status_code == 200
+    assert client.get(f"/admin/pages/{lund.pk}/edit/").status_code in (302, 403)
+    response = client.post(
+        f"/admin/pages/{lund.pk}/edit/",
+        {"title": "Hacked", "slug": lund.slug, "action-publish": "publish"},
+    )
+    assert response.status_code in (302, 403)
+    assert Page.objects.get(pk=lund.pk).title == "Lund"
+    # The same editor publishing on their own site does change it.
+    response = client.post(
+        f"/admin/pages/{malmo.pk}/edit/",
+        {
+            "title": "Malmö stad",
+            "slug": malmo.slug,
+            "intro": json.dumps({"blocks": [], "entityMap": {}}),
+            "action-publish": "1",
+        },
+    )
+    assert Page.objects.get(pk=malmo.pk).title == "Malmö stad", response.content[:500]
+
+
+@pytest.mark.django_db
+def test_state_roads_go_to_trafikverket_everywhere():
+    route = Route.objects.get(category__name="Vägar (Riksvägar/Trafikverket)")
+    assert route.municipality is None
+    assert route.body.name == "Trafikverket" and route.body.nationwide
+    malmo_routes = Route.objects.filter(municipality__code="1280")
+    assert malmo_routes.count() == 19
+    assert {r.body.name for r in malmo_routes} == {"Malmö kommun"}
+
+
+@pytest.mark.django_db
+def test_load_demo_is_idempotent_and_its_accounts_log_in():
+    counts = _counts()
+    call_command("load_demo", domain="localhost", port=80, stdout=io.StringIO())
+    assert _counts() == counts
+    accounts = json.loads(demo_accounts_path().read_text())
+    assert {a["username"] for a in accounts} == {
+        "medborgare",
+        "malmo-handlaggare",
+        "malmo-redaktor",
+        "malmo-kundcenter",
+        "admin",
+    }
+    for account in accounts:
+        assert Client().login(
+            username=account["username"], password=account["password"]
+        )
+
+
+def _counts():
+    return (
+        Municipality.objects.count(),
+        Site.objects.count(),
+        Page.objects.count(),
+        Route.objects.count(),
+        get_user_model().objects.count(),
+    )
