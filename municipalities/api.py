@@ -5,10 +5,13 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from config.ratelimit import rate_limited
+
 from .locate import municipality_for_point, parse_point
 
 
 @require_GET
+@rate_limited("locate")
 def locate(request):
     """``GET /api/v1/locate?lat=..&lon=..``: the kommun responsible for a point."""
     try:

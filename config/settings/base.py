@@ -247,3 +247,10 @@ LOGGING = {
         "knutpunkt": {"level": os.environ.get("KNUTPUNKT_LOG_LEVEL", "INFO")},
     },
 }
+
+# Anonymous endpoints: (requests, window in seconds) per client address.
+KNUTPUNKT_RATE_LIMITS = {"locate": (120, 60)}
+# Only behind a proxy that sets X-Forwarded-For itself.
+KNUTPUNKT_TRUST_X_FORWARDED_FOR = (
+    os.environ.get("KNUTPUNKT_TRUST_X_FORWARDED_FOR", "0") == "1"
+)

@@ -188,3 +188,19 @@ def test_packaged_boundaries_place_at_least_98_percent_right(shared_data, capsys
     with capsys.disabled():
         print(f"\nembedded default boundaries: {agreement:.2%} of 1,690 places right")
     assert agreement >= 0.98
+
+
+@pytest.mark.django_db
+def test_locate_api_limits_each_client_and_says_when_to_retry(client, settings):
+    settings.KNUTPUNKT_RATE_LIMITS = {"locate": (3, 86_400)}
+    # Fresh documentation-range addresses, so that counts left in a shared cache
+    # by earlier runs cannot interfere.
+    me, other = (f"2001:db8::{random.getrandbits(32):x}" for _ in range(2))
+    params = {"lat": "55.6059", "lon": "13.0007"}
+    for _ in range(3):
+        assert client.get("/api/v1/locate", params, REMOTE_ADDR=me).status_code == 200
+    limited = client.get("/api/v1/locate", params, REMOTE_ADDR=me)
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "rate_limited"
+    assert 0 < int(limited["Retry-After"]) <= 86_400
+    assert client.get("/api/v1/locate", params, REMOTE_ADDR=other).status_code == 200
