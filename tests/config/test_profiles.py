@@ -17,7 +17,13 @@ REPO = settings.BASE_DIR
 
 def _django(code: str, **env) -> subprocess.CompletedProcess:
     """Run Python with the project on the path and the given environment."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    # The settings under test pick their own profile: nothing is inherited from
+    # the profile this suite runs on.
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")
+    }
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "-c", code],
