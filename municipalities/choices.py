@@ -19,3 +19,10 @@ class LocateMatch(models.TextChoices):
     NEAREST = "nearest", _("Nearest kommun")
     OUTSIDE = "outside_sweden", _("Outside Sweden")
     NO_BOUNDARIES = "no_boundaries", _("No boundaries loaded")
+
+
+class QuestionKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    NUMBER = "number", _("Number")
+    SINGLE = "single", _("Single choice")
+    MULTIPLE = "multiple", _("Multiple choice")

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import BodyKind, StaffRole
+from .choices import BodyKind, QuestionKind, StaffRole
 
 kommunkod_validator = RegexValidator(
     r"^\d{4}$", _("A kommunkod is four digits, leading zero kept.")
@@ -206,3 +206,35 @@ class Route(models.Model):
     def __str__(self) -> str:
         where = self.municipality or _("all of Sweden")
         return f"{self.category} in {where} → {self.body}"
+
+
+class CategoryQuestion(models.Model):
+    """An extra question staff attach to a category (\"Which lamp post number?\")."""
+
+    category = models.ForeignKey(
+        Category, on_delete=models.CASCADE, related_name="questions"
+    )
+    code = models.SlugField(
+        max_length=50, help_text=_("Key of the answer, also sent to case systems.")
+    )
+    label = models.CharField(_("question"), max_length=200)
+    kind = models.CharField(max_length=10, choices=QuestionKind.choices)
+    required = models.BooleanField(default=False)
+    help_text = models.CharField(max_length=300, blank=True)
+    choices = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("The options of a single or multiple choice question."),
+    )
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "code"], name="unique_question_code"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,0 +1,150 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .choices import PUBLIC_STATUSES, EventKind, ReportStatus, TokenPurpose
+
+
+class ReportQuerySet(models.QuerySet):
+    def public(self):
+        """Reports anyone may see: confirmed and not hidden by moderation."""
+        return self.filter(status__in=PUBLIC_STATUSES, is_hidden=False)
+
+
+class Report(models.Model):
+    """A citizen's report of a fault at a point."""
+
+    lat = models.FloatField()
+    lon = models.FloatField()
+    municipality = models.ForeignKey(
+        "municipalities.Municipality", on_delete=models.PROTECT, related_name="reports"
+    )
+    category = models.ForeignKey(
+        "municipalities.Category", on_delete=models.PROTECT, related_name="reports"
+    )
+    body = models.ForeignKey(
+        "municipalities.Body", on_delete=models.PROTECT, related_name="reports"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), max_length=4000)
+    extra = models.JSONField(_("answers to the category's questions"), default=dict)
+
+    # The reporter: personal data, public only by the reporter's choice.
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("e-mail"))
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    show_name = models.BooleanField(_("show my name publicly"), default=False)
+
+    status = models.CharField(
+        max_length=20, choices=ReportStatus.choices, default=ReportStatus.UNCONFIRMED
+    )
+    is_hidden = models.BooleanField(default=False)
+    filed_on_site = models.ForeignKey(
+        "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    language = models.CharField(max_length=10, default="sv")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["lat", "lon"], name="report_lat_lon"),
+            models.Index(fields=["category", "status"], name="report_category_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("report-detail", args=[self.pk])
+
+    @property
+    def public_name(self) -> str:
+        return self.name if self.show_name else ""
+
+
+class ReportPhoto(models.Model):
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(
+        upload_to="reports/%Y/%m/", width_field="width", height_field="height"
+    )
+    thumbnail = models.ImageField(upload_to="reports/%Y/%m/thumbs/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"Photo {self.position + 1} of report #{self.report_id}"
+
+
+class ReportEvent(models.Model):
+    """One entry of a report's timeline; append-only."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    status = models.CharField(max_length=20, choices=ReportStatus.choices, blank=True)
+    note = models.TextField(blank=True)
+    is_public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.report_id}"
+
+
+class Subscription(models.Model):
+    """Someone who follows a report's updates (the reporter, or a neighbour)."""
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "email"], name="one_subscription_per_email"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Subscription to #{self.report_id}"
+
+
+class EmailToken(models.Model):
+    """A single-use, expiring link sent by e-mail; only its hash is stored."""
+
+    purpose = models.CharField(max_length=30, choices=TokenPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} for #{self.report_id}"
