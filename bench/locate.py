@@ -17,7 +17,6 @@ import datetime
 import io
 import os
 import platform
-import re
 import shutil
 import statistics
 import sys
@@ -29,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import cpu_description, write_section  # noqa: E402
+
 # A fresh SQLite database for the full-service row; removed at the end.
 VAR_DIR = tempfile.mkdtemp(prefix="knutpunkt-bench-")
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
@@ -49,7 +51,6 @@ from municipalities.geo import BoundaryIndex  # noqa: E402
 LON_RANGE = (10.5921, 24.1777)
 LAT_RANGE = (55.1372, 69.0600)
 LM_FILE = "../shared/data/sweden_municipalities.geojson"
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## locate: kommun for a point"
 TARGET = 50_000
 NEAREST_MAX_M = 5000
@@ -106,16 +107,9 @@ def bench_service(points: Sequence[Point]) -> dict:
 
 
 def machine() -> str:
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        cpuinfo = []
-    models = [
-        ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown CPU"
+    cpu = cpu_description()
     return (
-        f"- CPU: {cpu}, {os.cpu_count()} cores (the benchmark runs on one)\n"
+        f"- CPU: {cpu} (the benchmark runs on one)\n"
         f"- Python {platform.python_version()}, shapely {shapely.__version__} "
         f"(GEOS {shapely.geos_version_string}), numpy {np.__version__}\n"
         f"- Date: {datetime.date.today().isoformat()}"
@@ -147,18 +141,6 @@ def section(args: argparse.Namespace, rows: list[dict], notes: list[str]) -> str
         *(f"- {n}" for n in notes),
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(text: str) -> None:
-    old = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    head, *parts = re.split(r"(?m)^(?=## )", old)
-    ours = [i for i, p in enumerate(parts) if p.splitlines()[0].strip() == HEADING]
-    if ours:
-        parts[ours[0]] = text
-        parts = [p for i, p in enumerate(parts) if i not in ours[1:]]
-    else:
-        parts.append(text)
-    DOC.write_text("\n\n".join(s.strip() for s in [head, *parts] if s.strip()) + "\n")
 
 
 def main() -> None:
@@ -202,7 +184,7 @@ def main() -> None:
         "row shows what the database fetch costs."
     )
     text = section(args, rows, notes)
-    write_section(text)
+    write_section(HEADING, text)
     print(text)
 
 

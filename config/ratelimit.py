@@ -19,16 +19,19 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def rate_limited(scope: str):
+def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
     """Answer 429 with ``Retry-After`` once a client exceeds the scope's limit.
 
     Limits are ``KNUTPUNKT_RATE_LIMITS[scope] = (requests, window_seconds)``;
     the count lives in the cache, so every process of the scaled profile shares it.
+    With ``methods``, only requests of those methods count.
     """
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return view(request, *args, **kwargs)
             limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
             now = int(time.time())
             window_start = now - now % window

@@ -6,12 +6,17 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from municipalities import api as municipalities_api
+from reports import api as reports_api
+from reports import views as reports_views
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/locate", municipalities_api.locate, name="api-locate"),
+    path("api/v1/reports", reports_api.reports_in_bbox, name="api-reports"),
+    path("api/v1/reports/nearby", reports_views.nearby_json, name="api-nearby"),
+    path("api/v1/geocode", reports_views.geocode_json, name="api-geocode"),
     path("healthz", municipalities_api.healthz, name="healthz"),
 ]
 
@@ -21,6 +26,7 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += i18n_patterns(
+    path("", include("reports.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

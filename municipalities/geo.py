@@ -124,8 +124,10 @@ class BoundaryIndex:
         pieces: list = []
         owners: list[int] = []
         vertices = 0
+        self.bounds: dict[str, tuple[float, float, float, float]] = {}
         for code, geom in features:
             vertices += shapely.get_num_coordinates(geom)
+            self.bounds[code] = tuple(geom.bounds)
             for piece in subdivide(project_geometry(geom)):
                 pieces.append(piece)
                 owners.append(position[code])

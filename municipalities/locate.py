@@ -110,3 +110,10 @@ def municipality_for_point(*, lat: float, lon: float) -> Located:
         municipality=Municipality.objects.select_related("county").get(code=hit.code),
         distance_m=hit.distance_m,
     )
+
+
+def municipality_bounds(code: str) -> tuple[float, float, float, float] | None:
+    """The kommun's bounding box as (west, south, east, north), from the active
+    boundaries; None when it has none."""
+    index = boundary_index()
+    return index.bounds.get(code) if index else None

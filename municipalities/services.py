@@ -232,12 +232,3 @@ def municipality_join(*, municipality: Municipality, body_name: str = "") -> Bod
         municipality.participating = True
         municipality.save(update_fields=["participating"])
     return body
-
-
-def route_body(*, municipality: Municipality, category: Category) -> Body | None:
-    """The body handling a category at a kommun: its own route, else a nationwide one."""
-    route = (
-        Route.objects.filter(category=category, municipality=municipality).first()
-        or Route.objects.filter(category=category, municipality__isnull=True).first()
-    )
-    return route.body if route else None

@@ -4,6 +4,35 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import PUBLIC_STATUSES, EventKind, ReportStatus, TokenPurpose
 
+# Latitude bands per degree of LatBand: 1/256° is about 434 m.
+LAT_BANDS_PER_DEGREE = 256
+
+
+class LatBand(models.Func):
+    """The band of 1/256° of latitude a latitude lies in, from 0 at the South Pole.
+
+    It leads the map index on an expression rather than a column, so no writer of
+    reports has to keep it, and queries use the index by filtering on this same
+    expression. Its constants are in the SQL, not parameters, so that SQLite
+    recognises the indexed expression in queries. reports.map.lat_band_for is the
+    same in Python.
+    """
+
+    template = f"CAST(FLOOR((%(expressions)s + 90) * {LAT_BANDS_PER_DEGREE}) AS BIGINT)"
+    output_field = models.BigIntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # CAST truncates, which is floor for non-negative numbers, and SQLite's
+        # FLOOR is an optional extension.
+        return self.as_sql(
+            compiler,
+            connection,
+            template=(
+                f"CAST((%(expressions)s + 90) * {LAT_BANDS_PER_DEGREE} AS INTEGER)"
+            ),
+            **extra_context,
+        )
+
 
 class ReportQuerySet(models.QuerySet):
     def public(self):
@@ -61,6 +90,22 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["lat", "lon"], name="report_lat_lon"),
             models.Index(fields=["category", "status"], name="report_category_status"),
+            # The public map (reports.map): a bounding box is one short range of
+            # this index per latitude band, bounded by lon, and the index holds
+            # every column the map filters, sorts and groups on, so that neither
+            # the newest reports in view nor the clusters read the table. "id" is
+            # for PostgreSQL, whose index entries lack it.
+            models.Index(
+                LatBand("lat"),
+                "lon",
+                "lat",
+                "created_at",
+                "status",
+                "is_hidden",
+                "category",
+                "id",
+                name="report_map",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from municipalities.locate import boundary_index_invalidate
+from municipalities.tenancy import tenant_cache_clear
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -22,8 +23,10 @@ def _fresh_boundary_index():
     # Generations written inside a rolled-back test transaction can reuse ids, so
     # the process-wide index cache must not outlive a test.
     boundary_index_invalidate()
+    tenant_cache_clear()
     yield
     boundary_index_invalidate()
+    tenant_cache_clear()
 
 
 @pytest.fixture
@@ -31,3 +34,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("the shared reference data folder is not present")
     return SHARED_DATA
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback, with Django's SMTP backend pointed at it."""
+    from tests.servers import SMTPServer
+
+    with SMTPServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_USE_TLS = False
+        yield server

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "reports.context_processors.map_tiles",
             ],
         },
     },
@@ -249,8 +251,39 @@ LOGGING = {
 }
 
 # Anonymous endpoints: (requests, window in seconds) per client address.
-KNUTPUNKT_RATE_LIMITS = {"locate": (120, 60)}
+KNUTPUNKT_RATE_LIMITS = {"locate": (120, 60), "reports_map": (600, 60)}
 # Only behind a proxy that sets X-Forwarded-For itself.
 KNUTPUNKT_TRUST_X_FORWARDED_FOR = (
     os.environ.get("KNUTPUNKT_TRUST_X_FORWARDED_FOR", "0") == "1"
 )
+
+# Citizen reporting.
+KNUTPUNKT_CONFIRMATION_TTL_HOURS = 72
+KNUTPUNKT_MAX_PHOTOS = 3
+KNUTPUNKT_PHOTO_MAX_BYTES = 15 * 1024 * 1024
+KNUTPUNKT_NEARBY_METERS = 250
+DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * KNUTPUNKT_PHOTO_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", "Knutpunkt <noreply@localhost>"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10
+# Place search through geopy; Nominatim by default (its usage policy asks for a
+# real user agent and at most one request per second).
+KNUTPUNKT_GEOCODER = {
+    "domain": os.environ.get(
+        "KNUTPUNKT_GEOCODER_DOMAIN", "nominatim.openstreetmap.org"
+    ),
+    "scheme": os.environ.get("KNUTPUNKT_GEOCODER_SCHEME", "https"),
+    "user_agent": os.environ.get("KNUTPUNKT_GEOCODER_USER_AGENT", "knutpunkt"),
+    "timeout": 2.0,
+}
+KNUTPUNKT_RATE_LIMITS.update(
+    {"report_submit": (20, 3600), "geocode": (60, 60), "follow": (30, 3600)}
+)
+KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")

@@ -1,5 +1,7 @@
 """Local development: the embedded default with DEBUG on."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import KNUTPUNKT_SITE_DOMAIN
 
@@ -8,7 +10,9 @@ DEBUG = True
 SECRET_KEY = "django-insecure-knutpunkt-development-only"  # noqa: S105
 ALLOWED_HOSTS = ["localhost", f".{KNUTPUNKT_SITE_DOMAIN}", "127.0.0.1", "[::1]"]
 KNUTPUNKT_SITE_PORT = 8000
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -34,3 +34,11 @@ if not DATABASE_URL:
     }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests read messages in the language they are written in; tests/test_i18n.py
+# checks the Swedish default and the language switch explicitly.
+LANGUAGE_CODE = "en"
+# The suite sends many requests from one address; rate limits get tests of their own.
+KNUTPUNKT_RATE_LIMITS = {
+    scope: (1_000_000, window)
+    for scope, (_n, window) in KNUTPUNKT_RATE_LIMITS.items()  # noqa: F405
+}

@@ -1,0 +1,791 @@
+"""Benchmark: the public map's JSON endpoint over a million reports.
+
+Run from the repository root::
+
+    python bench/map.py [--reports N] [--db sqlite|postgres|both] [--seed S]
+
+For each database the script builds a fresh one: SQLite in a temporary folder, or
+PostgreSQL as ``knutpunkt_bench_map`` on the server named by DATABASE_URL (else
+postgres@127.0.0.1:5432), dropped afterwards. It migrates, loads the demo data and
+writes N reports clustered around Swedish towns, then times
+``GET /api/v1/reports`` through Django's test client (the full middleware stack
+and URL routing, in process: no network, no HTTP server) against a trivial JSON
+view on the same path. Each database is built in one subprocess of this script
+and measured from a fresh one (Django's settings are fixed once per process, and
+a fresh process carries none of the generator's memory). The results replace the
+section ``## map: reports in a bounding box`` of ``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import cpu_description, percentile, today, write_section  # noqa: E402
+
+HEADING = "## map: reports in a bounding box"
+BENCH_DB = "knutpunkt_bench_map"
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+TARGET_MS = 15.0
+STREET_RUNS = 500
+MID_RUNS = 60
+COUNTRY_RUNS = 15
+BASELINE_RUNS = 500
+# Untimed requests before each case (at most a fifth of its count), as a running
+# server has a busy area in its caches.
+WARMUP = 100
+
+# The largest towns: (kommunkod, population in thousands, centre lat, lon). The
+# other kommuner get a town at a point inside their polygon and a smaller,
+# random population.
+CITIES = (
+    ("0180", 985, 59.3326, 18.0649),  # Stockholm, Sergels torg
+    ("1480", 600, 57.7072, 11.9668),  # Göteborg
+    ("1280", 360, 55.6059, 13.0007),  # Malmö
+    ("0380", 245, 59.8586, 17.6389),  # Uppsala
+    ("0580", 167, 58.4108, 15.6214),  # Linköping
+    ("1880", 160, 59.2741, 15.2066),  # Örebro
+    ("1980", 158, 59.6099, 16.5448),  # Västerås
+    ("1283", 151, 56.0465, 12.6945),  # Helsingborg
+    ("0581", 146, 58.5877, 16.1924),  # Norrköping
+    ("0680", 144, 57.7826, 14.1618),  # Jönköping
+    ("2480", 131, 63.8258, 20.2630),  # Umeå
+    ("1281", 128, 55.7047, 13.1910),  # Lund
+)
+# Share of reports near a town centre; the rest fall anywhere in the kommun.
+TOWN_SHARE = 0.85
+STATUS_SHARES = {
+    "unconfirmed": 6,
+    "open": 28,
+    "investigating": 5,
+    "in_progress": 5,
+    "action_scheduled": 2,
+    "fixed": 36,
+    "closed": 11,
+    "duplicate": 2,
+    "not_responsible": 2,
+    "unable_to_fix": 1,
+    "no_further_action": 2,
+}
+HIDDEN_SHARE = 0.01
+SHOW_NAME_SHARE = 0.25
+YEARS = 8
+STREETS = (
+    "Storgatan",
+    "Drottninggatan",
+    "Kungsgatan",
+    "Järnvägsgatan",
+    "Skolgatan",
+    "Parkvägen",
+    "Kyrkogatan",
+    "Stationsvägen",
+    "Strandvägen",
+    "Björkvägen",
+)
+NAMES = ("Anna Andersson", "Erik Johansson", "Maria Karlsson", "Lars Nilsson")
+DESCRIPTIONS = (
+    "Lampan har varit släckt i över en vecka och det är mycket mörkt på gångvägen "
+    "på kvällarna, särskilt vid övergångsstället.",
+    "Stort hål i asfalten precis vid busshållplatsen. Cyklister väjer ut i "
+    "körbanan för att undvika det.",
+    "Nedskräpat runt återvinningsstationen, kartonger och plastpåsar ligger "
+    "utspridda över hela gräsytan.",
+    "Klotter på fasaden till tunneln under järnvägen, delvis över skylten.",
+    "En trädgren har fallit över cykelbanan efter stormen i natt.",
+)
+SWEDEN = (10.5, 55.0, 24.2, 69.1)
+COLUMNS = (
+    "lat",
+    "lon",
+    "municipality_id",
+    "category_id",
+    "body_id",
+    "title",
+    "description",
+    "extra",
+    "name",
+    "email",
+    "phone",
+    "show_name",
+    "status",
+    "is_hidden",
+    "language",
+    "created_at",
+    "confirmed_at",
+    "updated_at",
+)
+
+# The URLconf of the measuring subprocess: the project's, plus the baseline view.
+urlpatterns: list = []
+
+
+# --- The parent: one subprocess per database, then the document ----------------
+
+
+def server_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_SERVER
+
+
+def bench_db_url() -> str:
+    parts = urlsplit(server_url())
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def postgres_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url(), dbname="postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def run_profile(db: str, args: argparse.Namespace) -> dict:
+    """Build one database in a subprocess, then measure in a fresh one, as a
+    server process would start: without the generator's memory behind it."""
+    var_dir = tempfile.mkdtemp(prefix="knutpunkt-bench-map-")
+    env = dict(os.environ, KNUTPUNKT_VAR_DIR=var_dir)
+    env.pop("REDIS_URL", None)  # the cache (rate limit) stays in process for both
+    if db == "postgres":
+        postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        postgres_admin(f"CREATE DATABASE {BENCH_DB}")
+        env["DATABASE_URL"] = bench_db_url()
+    else:
+        env.pop("DATABASE_URL", None)
+    answers = {}
+    try:
+        for phase in ("build", "measure"):
+            command = [sys.executable, __file__, "--profile", db, "--phase", phase]
+            command += ["--reports", str(args.reports), "--seed", str(args.seed)]
+            done = subprocess.run(  # noqa: S603
+                command, env=env, stdout=subprocess.PIPE, text=True, check=True
+            )
+            answers.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    finally:
+        if db == "postgres":
+            postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return answers
+
+
+def section(args: argparse.Namespace, results: list[dict]) -> str:
+    command = " ".join(["python", "bench/map.py", *sys.argv[1:]])
+    versions = "; ".join([results[0]["versions"], *(r["db"] for r in results)])
+    limit = results[0]["street_limit"]
+    public = 1 - STATUS_SHARES["unconfirmed"] / sum(STATUS_SHARES.values())
+    lines = [
+        HEADING,
+        "",
+        f"`GET /api/v1/reports` over {args.reports:,} generated reports (seed "
+        f"{args.seed}): {TOWN_SHARE:.0%} scattered around the centres of the 290 "
+        "kommuner (the twelve largest towns weighted by population, half of each "
+        "town's reports in a dense core), the rest uniformly over each kommun's "
+        f"polygon; {public:.0%} confirmed, {HIDDEN_SHARE:.0%} hidden, created over "
+        f"{YEARS} years. Server time is the wall time of Django's test client "
+        "`get()`: URL routing, every middleware, the rate limit, the queries and "
+        "the JSON encoding, in process (no HTTP server, no network), with "
+        "`DEBUG = False`. The baseline is a view returning "
+        '`JsonResponse({"ok": True})` through the same client and middleware. '
+        f"Each case starts with up to {WARMUP} untimed requests. The database is "
+        "built in one subprocess and measured from a fresh one. "
+        f"Target: p95 at most {TARGET_MS:.0f} ms at street level on both "
+        "databases.",
+        "",
+        f"- CPU: {cpu_description()} (one process, one request at a time; the "
+        "database server shares the cores)",
+        "- " + versions,
+        f"- Date: {today()}",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+        "| Case | Database | Requests | Features (mean) | p50 ms | p95 ms "
+        "| max ms | Target |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for result in results:
+        for case in result["cases"]:
+            target = ""
+            if case["target"]:
+                target = "pass" if case["p95"] <= TARGET_MS else "fail"
+            lines.append(
+                f"| {case['name']} | {result['db']} | {case['runs']} "
+                f"| {case['features']} | {case['p50']:.2f} | {case['p95']:.2f} "
+                f"| {case['max']:.2f} | {target} |"
+            )
+    lines += [
+        "",
+        f"Index comparison: only the query for the ids of the newest {limit + 1} "
+        "public reports in a box, the part an index decides, through the ORM over "
+        "the same boxes. `report_lat_lon` is the composite (lat, lon) index the "
+        "model had; `report_map` is the index the map uses.",
+        "",
+        "| Box | Filter on | Database | Index used | p50 ms | p95 ms | max ms |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    for result in results:
+        for row in result["indexes"]:
+            lines.append(
+                f"| {row['box']} | {row['filter']} | {result['db']} | "
+                f"{row['index']} | {row['p50']:.2f} | {row['p95']:.2f} "
+                f"| {row['max']:.2f} |"
+            )
+    lines += [
+        "",
+        "- The index: `report_map` is a plain B-tree on `(LatBand(lat), lon, lat, "
+        "created_at, status, is_hidden, category_id, id)`, where `LatBand(lat)` is "
+        "the expression floor((lat + 90) × 256), a band of 1/256° (434 m). A box "
+        "is one short index range per band, bounded by lon on the second column, "
+        "where a (lat, lon) index can only bound lat and must walk a strip of "
+        "latitude across the whole country; and the index holds every column the "
+        "map filters, sorts and groups on, so the newest-in-view ids and the "
+        "clusters come from the index alone (an index-only scan on PostgreSQL, a "
+        "covering index on SQLite). It is an index on an expression rather than a "
+        "stored column because SQLite will not use an index holding a generated "
+        "column as a covering index, and because then no code writing reports "
+        "has to keep a derived column up to date.",
+        f"- Street level shows the newest {limit} reports in the box: each costs a "
+        "table read, a few objects and its JSON, and the last row above shows "
+        "what 500 would cost. Finding the newest means reading every report in "
+        "the box from the index, so a wide screen at zoom 14 over a city centre "
+        "costs more than the 1 km target box.",
+        "- Clusters are counted by the database over every report in the cells "
+        "in view, so their cost grows with the number of reports there: the "
+        "zoom-10 view of a large town reads every report in and around it, and "
+        "all of Sweden reads every report. There is no target for them; if "
+        "the country view matters, cache the clustered answers for a minute "
+        "(they are the same for everyone) or keep per-cell counts.",
+        "- The max column includes CPython's full garbage collections, which take "
+        "around 100 ms in a process with Django and Wagtail loaded.",
+        *(
+            "- " + note.format(generated_s=result["generated_s"])
+            for result in results
+            for note in result["notes"]
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", choices=("sqlite", "postgres"), help="internal")
+    parser.add_argument("--phase", choices=("build", "measure"), help="internal")
+    args = parser.parse_args()
+    if args.profile:
+        setup_django()
+        print(json.dumps(build(args) if args.phase == "build" else measure(args)))
+        return
+    dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    results = [run_profile(db, args) for db in dbs]
+    text = section(args, results)
+    write_section(HEADING, text)
+    print(text)
+
+
+# --- The subprocess: build one database and measure ----------------------------
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def setup_django() -> None:
+    """Development settings (the parent sets the database and KNUTPUNKT_VAR_DIR),
+    with DEBUG off, the map's rate limit out of the way and the baseline view."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.dev"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.DEBUG = False
+    settings.KNUTPUNKT_RATE_LIMITS = {
+        **settings.KNUTPUNKT_RATE_LIMITS,
+        "reports_map": (10**9, 60),
+    }
+    from django.http import JsonResponse
+    from django.urls import path
+
+    from config import urls
+
+    def ok(request):
+        return JsonResponse({"ok": True})
+
+    urlpatterns[:] = [path("bench/ok", ok), *urls.urlpatterns]
+    settings.ROOT_URLCONF = __name__
+
+
+def towns(rng) -> list[tuple]:
+    """(municipality id, population, lat, lon, polygon) for every kommun."""
+    import numpy as np
+    import shapely
+
+    from municipalities.models import Boundary
+
+    cities = {code: (pop, lat, lon) for code, pop, lat, lon in CITIES}
+    rows = (
+        Boundary.objects.filter(generation__is_active=True)
+        .order_by("municipality__code")
+        .values_list("municipality_id", "municipality__code", "wkb")
+    )
+    found = []
+    for municipality_id, code, wkb in rows:
+        polygon = shapely.from_wkb(bytes(wkb))
+        if code in cities:
+            pop, lat, lon = cities[code]
+        else:
+            point = polygon.representative_point()
+            lat, lon = point.y, point.x
+            pop = float(np.clip(rng.lognormal(math.log(18), 0.8), 3, 110))
+        found.append((municipality_id, pop, lat, lon, polygon))
+    return found
+
+
+def points(rng, places: list[tuple], n: int):
+    """Which town each report belongs to, and where it is."""
+    import numpy as np
+    import shapely
+
+    pops = np.array([p[1] for p in places])
+    town = rng.choice(len(places), size=n, p=pops / pops.sum())
+    lat, lon = np.empty(n), np.empty(n)
+    near_town = rng.random(n) < TOWN_SHARE
+    in_core = rng.random(n) < 0.5
+    for i, (_, pop, clat, clon, polygon) in enumerate(places):
+        sel = town == i
+        k = int(sel.sum())
+        if not k:
+            continue
+        # Half near the centre, half over the town; bigger towns spread wider.
+        radius_km = 1.0 + 6.0 * math.sqrt(pop / 1000)
+        sigma = np.where(in_core[sel], 0.3 * radius_km, radius_km)
+        tlat = clat + rng.normal(0, 1, k) * sigma / 111.2
+        tlon = clon + rng.normal(0, 1, k) * sigma / (
+            111.2 * math.cos(math.radians(clat))
+        )
+        rural = ~near_town[sel]
+        need = int(rural.sum())
+        xs: list[float] = []
+        ys: list[float] = []
+        minx, miny, maxx, maxy = polygon.bounds
+        while len(xs) < need:
+            cx = rng.uniform(minx, maxx, need * 3)
+            cy = rng.uniform(miny, maxy, need * 3)
+            inside = shapely.contains_xy(polygon, cx, cy)
+            xs += cx[inside].tolist()
+            ys += cy[inside].tolist()
+        tlon[rural], tlat[rural] = xs[:need], ys[:need]
+        lat[sel], lon[sel] = tlat, tlon
+    return town, lat, lon
+
+
+def generate(n: int, seed: int, places: list[tuple], batch: int = 50_000) -> None:
+    """Write n reports with raw multi-row statements (COPY on PostgreSQL)."""
+    import numpy as np
+    from django.db import DatabaseError, connection, transaction
+
+    from municipalities.models import Body, Category, Route
+
+    rng = np.random.default_rng(seed)
+    town, lat, lon = points(rng, places, n)
+    categories = list(Category.objects.order_by("sort_order").values_list("id", "name"))
+    category = rng.choice(
+        len(categories), size=n, p=rng.dirichlet(np.full(len(categories), 2.0))
+    )
+    routes = {
+        (m, c): b
+        for m, c, b in Route.objects.values_list(
+            "municipality_id", "category_id", "body_id"
+        )
+    }
+    nationwide = Body.objects.filter(nationwide=True).values_list("id", flat=True)[0]
+    statuses = list(STATUS_SHARES)
+    shares = np.array(list(STATUS_SHARES.values()), dtype=float)
+    status = rng.choice(len(statuses), size=n, p=shares / shares.sum())
+    hidden = (rng.random(n) < HIDDEN_SHARE).tolist()
+    show = (rng.random(n) < SHOW_NAME_SHARE).tolist()
+    now = np.datetime64("2026-11-01T12:00:00", "us")
+    micro_day = 86_400_000_000
+    created = now - (rng.random(n) * YEARS * 365 * micro_day).astype("timedelta64[us]")
+    updated = created + (rng.random(n) * 60 * micro_day).astype("timedelta64[us]")
+    confirmed = created + (rng.random(n) * micro_day / 24).astype("timedelta64[us]")
+    postgres = connection.vendor == "postgresql"
+    zone = "+00" if postgres else ""  # SQLite stores UTC without an offset
+
+    def stamps(values) -> list[str]:
+        text = np.datetime_as_string(values, unit="us")
+        return [s.replace("T", " ") + zone for s in text.tolist()]
+
+    created_s, updated_s, confirmed_s = (
+        stamps(created),
+        stamps(updated),
+        stamps(confirmed),
+    )
+    municipality_ids = [p[0] for p in places]
+    lat_l, lon_l = lat.tolist(), lon.tolist()
+    town_l, category_l, status_l = town.tolist(), category.tolist(), status.tolist()
+
+    def rows(lo: int, hi: int):
+        for i in range(lo, hi):
+            municipality_id = municipality_ids[town_l[i]]
+            category_id, category_name = categories[category_l[i]]
+            state = statuses[status_l[i]]
+            yield (
+                lat_l[i],
+                lon_l[i],
+                municipality_id,
+                category_id,
+                routes.get((municipality_id, category_id), nationwide),
+                f"{category_name}: {STREETS[i % len(STREETS)]} {i % 97 + 1}",
+                DESCRIPTIONS[i % len(DESCRIPTIONS)],
+                "{}",
+                NAMES[i % len(NAMES)],
+                f"reporter{i}@example.org",
+                f"070-{i % 10_000_000:07d}",
+                show[i],
+                state,
+                hidden[i],
+                "sv",
+                created_s[i],
+                None if state == "unconfirmed" else confirmed_s[i],
+                updated_s[i],
+            )
+
+    columns = ", ".join(COLUMNS)
+    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    with connection.cursor() as cursor:
+        for lo in range(0, n, batch):
+            hi = min(n, lo + batch)
+            with transaction.atomic():
+                if postgres:
+                    sql = f"COPY reports_report ({columns}) FROM STDIN"
+                    with cursor.cursor.copy(sql) as copy:
+                        for row in rows(lo, hi):
+                            copy.write_row(row)
+                else:
+                    cursor.executemany(
+                        f"INSERT INTO reports_report ({columns}) "  # noqa: S608
+                        f"VALUES ({placeholders})",
+                        list(rows(lo, hi)),
+                    )
+    with connection.cursor() as cursor:
+        if postgres:
+            # What autovacuum does after a bulk load: statistics, and the
+            # visibility map that lets the map index answer without the table.
+            cursor.execute("VACUUM ANALYZE reports_report")
+            # Write the load out now rather than while requests are timed.
+            try:
+                cursor.execute("CHECKPOINT")
+            except DatabaseError as exc:  # needs superuser or pg_checkpoint
+                log(f"No CHECKPOINT ({exc}); the timings may include its writes.")
+        else:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def km_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
+    dlat = km / 2 / 111.2
+    dlon = km / 2 / (111.2 * math.cos(math.radians(lat)))
+    return (lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+
+def screen_box(lat: float, lon: float, zoom: int, width: int, height: int):
+    """What a web map of width × height pixels shows around a point at a zoom."""
+    scale = 256 * 2**zoom  # pixels around the world
+    x = (lon + 180) / 360 * scale
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * scale
+
+    def lat_at(py: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * py / scale))))
+
+    west = (x - width / 2) / scale * 360 - 180
+    east = (x + width / 2) / scale * 360 - 180
+    return (west, lat_at(y + height / 2), east, lat_at(y - height / 2))
+
+
+def stats(times_ms: list[float]) -> dict:
+    return {
+        "p50": statistics.median(times_ms),
+        "p95": percentile(times_ms, 0.95),
+        "max": max(times_ms),
+    }
+
+
+def time_requests(client, urls: list[str]) -> tuple[dict, float]:
+    for url in urls[: min(WARMUP, len(urls) // 5)]:
+        client.get(url)
+    times, features = [], []
+    for url in urls:
+        start = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url}: {response.status_code} {response.content!r}")
+        body = json.loads(response.content)
+        features.append(len(body.get("features", ())))
+    return stats(times), statistics.mean(features)
+
+
+def api_url(bbox, zoom: int, **filters: str) -> str:
+    from urllib.parse import urlencode
+
+    query = {"bbox": ",".join(f"{v:.6f}" for v in bbox), "zoom": zoom, **filters}
+    return "/api/v1/reports?" + urlencode(query)
+
+
+def index_used(queryset) -> str:
+    plan = queryset.explain()
+    names = re.findall(r"(?:INDEX|Scan using|Bitmap Index Scan on) (\w+)", plan)
+    scans = re.findall(r"Seq Scan|SCAN reports_report", plan)
+    return ", ".join(dict.fromkeys(names)) or (scans and "none (table scan)") or "?"
+
+
+def compare_indexes(boxes: dict[str, list]) -> list[dict]:
+    from reports import map as reports_map
+    from reports.models import LatBand, Report
+
+    rows = []
+    for label, bboxes in boxes.items():
+        for name in ("lat, lon", "LatBand(lat), lon, lat"):
+
+            def query(bbox, name=name):
+                west, south, east, north = bbox
+                reports = Report.objects.public().filter(
+                    lon__range=(west, east), lat__range=(south, north)
+                )
+                if name != "lat, lon":
+                    first = reports_map.lat_band_for(south)
+                    last = reports_map.lat_band_for(north)
+                    reports = reports.alias(band=LatBand("lat")).filter(
+                        band__in=range(first, last + 1)
+                    )
+                return reports.order_by("-created_at", "-pk").values_list(
+                    "pk", flat=True
+                )[: reports_map.STREET_LIMIT + 1]
+
+            for bbox in bboxes[:WARMUP]:
+                list(query(bbox))
+            times = []
+            for bbox in bboxes:
+                start = time.perf_counter()
+                list(query(bbox))
+                times.append((time.perf_counter() - start) * 1000)
+            rows.append(
+                {
+                    "box": label,
+                    "filter": f"`{name}`",
+                    "index": f"`{index_used(query(bboxes[0]))}`",
+                    **stats(times),
+                }
+            )
+    return rows
+
+
+def build(args: argparse.Namespace) -> dict:
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+
+    db = connection.vendor
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", stdout=io.StringIO())
+    log(f"{db}: migrated and demo loaded in {time.perf_counter() - started:.0f} s")
+    start = time.perf_counter()
+    generate(args.reports, args.seed, towns(np.random.default_rng(args.seed)))
+    generated_s = time.perf_counter() - start
+    log(f"{db}: {args.reports:,} reports written in {generated_s:.0f} s")
+    return {"generated_s": generated_s}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    import gc
+    import random
+
+    import django
+    import numpy as np
+    import psycopg
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+
+    from municipalities.models import Category
+    from reports import map as reports_map
+    from reports.models import Report
+
+    rng = random.Random(args.seed)
+    db = "SQLite" if connection.vendor == "sqlite" else "PostgreSQL"
+    places = towns(np.random.default_rng(args.seed))
+    stockholm = CITIES[0]
+    dense = [
+        km_box(
+            stockholm[2] + rng.uniform(-0.009, 0.009),
+            stockholm[3] + rng.uniform(-0.018, 0.018),
+            1.0,
+        )
+        for _ in range(STREET_RUNS)
+    ]
+    anywhere = [
+        km_box(lat + rng.gauss(0, 0.01), lon + rng.gauss(0, 0.02), 1.0)
+        for _, _, lat, lon, _ in rng.choices(places, k=STREET_RUNS)
+    ]
+    mid = [
+        screen_box(
+            city[2] + rng.uniform(-0.05, 0.05),
+            city[3] + rng.uniform(-0.1, 0.1),
+            10,
+            1280,
+            800,
+        )
+        for city in rng.choices(CITIES, k=MID_RUNS)
+    ]
+    wide_screens = [
+        screen_box(
+            stockholm[2] + rng.uniform(-0.01, 0.01),
+            stockholm[3] + rng.uniform(-0.02, 0.02),
+            14,
+            1920,
+            1080,
+        )
+        for _ in range(MID_RUNS)
+    ]
+    top = Category.objects.annotate(n=Count("reports")).order_by("-n").first()
+    shipped = reports_map.STREET_LIMIT
+    # (name, URLs, whether the target applies, street limit for this case)
+    cases = [
+        ("Baseline: trivial JSON view", ["/bench/ok"] * BASELINE_RUNS, False, None),
+        (
+            "Zoom 16, 1 km × 1 km, central Stockholm (densest)",
+            [api_url(b, 16) for b in dense],
+            True,
+            None,
+        ),
+        (
+            f"Zoom 16, same boxes, category={top.slug} (the largest)",
+            [api_url(b, 16, category=top.slug) for b in dense],
+            True,
+            None,
+        ),
+        (
+            "Zoom 16, same boxes, status=open",
+            [api_url(b, 16, status="open") for b in dense],
+            True,
+            None,
+        ),
+        (
+            "Zoom 16, 1 km × 1 km in a random kommun's town",
+            [api_url(b, 16) for b in anywhere],
+            True,
+            None,
+        ),
+        (
+            "Zoom 14, 1920 × 1080 px, central Stockholm (about 9 × 5 km)",
+            [api_url(b, 14) for b in wide_screens],
+            False,
+            None,
+        ),
+        (
+            "Zoom 10, 1280 × 800 px around a large town (clusters)",
+            [api_url(b, 10) for b in mid],
+            False,
+            None,
+        ),
+        (
+            "Zoom 5, all of Sweden (clusters)",
+            [api_url(SWEDEN, 5)] * COUNTRY_RUNS,
+            False,
+            None,
+        ),
+        (
+            "For comparison: zoom 16, central Stockholm, street limit 500",
+            [api_url(b, 16) for b in dense],
+            False,
+            500,
+        ),
+    ]
+    client = Client(HTTP_HOST="localhost")
+    measured = []
+    for name, urls, target, limit in cases:
+        reports_map.STREET_LIMIT = limit or shipped
+        gc.collect()
+        timing, features = time_requests(client, urls)
+        measured.append(
+            {
+                "name": name,
+                "runs": len(urls),
+                "features": f"{features:,.0f}" if urls[0].startswith("/api") else "—",
+                "target": target,
+                **timing,
+            }
+        )
+        log(f"{db}: {name}: p50 {timing['p50']:.2f} p95 {timing['p95']:.2f} ms")
+    reports_map.STREET_LIMIT = shipped
+
+    in_view = [
+        Report.objects.public()
+        .filter(lon__range=(b[0], b[2]), lat__range=(b[1], b[3]))
+        .count()
+        for b in dense[:20]
+    ]
+    wide_boxes = [
+        km_box(stockholm[2] + rng.uniform(-0.02, 0.02), stockholm[3], 5.0)
+        for _ in range(60)
+    ]
+    indexes = compare_indexes(
+        {"1 km, central Stockholm": dense[:100], "5 km, Stockholm": wide_boxes}
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            db_version = f"SQLite {cursor.fetchone()[0]}"
+        else:
+            cursor.execute("SHOW server_version")
+            db_version = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+    versions = (
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"psycopg {psycopg.__version__}"
+    )
+    crowd = statistics.mean(in_view)
+    note = (
+        f"{db_version}: the {args.reports:,} reports took {{generated_s:.0f}} s to "
+        f"write; a central Stockholm box holds {crowd:,.0f} public reports on "
+        "average"
+    )
+    limit = reports_map.STREET_LIMIT
+    note += f", more than the {limit} shown." if crowd > limit else "."
+    if connection.vendor == "postgresql":
+        note += (
+            " Server settings as installed (shared_buffers 128MB); `VACUUM "
+            "ANALYZE` after the load, as autovacuum would do."
+        )
+    else:
+        note += " No `ANALYZE` (Django does not run it); default page cache."
+    return {
+        "db": db_version,
+        "street_limit": shipped,
+        "versions": versions,
+        "cases": measured,
+        "indexes": indexes,
+        "notes": [note],
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+from django import forms
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field; each is checked by the photo pipeline later."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"}
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        files = [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+        if len(files) > settings.KNUTPUNKT_MAX_PHOTOS:
+            raise forms.ValidationError(
+                _("At most %(max)d photos.") % {"max": settings.KNUTPUNKT_MAX_PHOTOS}
+            )
+        return files
+
+
+class ReportForm(forms.Form):
+    lat = forms.CharField(required=False, widget=forms.HiddenInput)
+    lon = forms.CharField(required=False, widget=forms.HiddenInput)
+    category = forms.CharField(label=_("Category"), required=True)
+    title = forms.CharField(label=_("Title"), max_length=120)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 5, "maxlength": 4000}),
+    )
+    photos = MultipleFileField(label=_("Photos"), required=False)
+    name = forms.CharField(label=_("Your name"), max_length=100)
+    email = forms.EmailField(label=_("Your e-mail"))
+    phone = forms.CharField(
+        label=_("Phone (optional)"),
+        max_length=30,
+        required=False,
+        validators=[RegexValidator(r"^[0-9 +()\-]{5,30}$", _("Enter a phone number."))],
+    )
+    show_name = forms.BooleanField(
+        label=_("Show my name publicly"), required=False, initial=False
+    )
+
+
+class FollowForm(forms.Form):
+    email = forms.EmailField(label=_("Your e-mail"))
+
+
+class PlaceSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search for a place or address"), max_length=200)

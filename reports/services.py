@@ -1,0 +1,297 @@
+"""Writes in a report's life: submit, confirm, follow. Side effects after commit."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.tasks import enqueue_with_transaction
+from municipalities.choices import QuestionKind
+from municipalities.locate import municipality_for_point
+from municipalities.models import Category, CategoryQuestion
+from municipalities.routing import route_body_id
+
+from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
+from .models import EmailToken, Report, ReportEvent, ReportPhoto, Subscription
+from .photos import ProcessedPhoto
+
+logger = logging.getLogger("knutpunkt.reports")
+
+
+@dataclass(frozen=True)
+class Reporter:
+    name: str
+    email: str
+    phone: str = ""
+    show_name: bool = False
+    user: object | None = None  # a logged-in user, whose report needs no e-mail
+
+
+def answers_clean(*, category: Category, raw: dict[str, object]) -> dict[str, object]:
+    """Validate answers to the category's extra questions, keyed by question code."""
+    answers: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    for question in category.questions.all():
+        value = raw.get(question.code)
+        empty = value in (None, "", [])
+        if empty:
+            if question.required:
+                errors[question.code] = _("This question must be answered.")
+            continue
+        try:
+            answers[question.code] = _answer_value(question, value)
+        except ValueError as exc:
+            errors[question.code] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    return answers
+
+
+def _answer_value(question: CategoryQuestion, value: object) -> object:
+    if question.kind == QuestionKind.NUMBER:
+        try:
+            number = float(str(value).replace(",", "."))
+        except ValueError:
+            raise ValueError(_("Enter a number.")) from None
+        if not math.isfinite(number):
+            raise ValueError(_("Enter a number."))
+        return number
+    if question.kind == QuestionKind.SINGLE:
+        if value not in question.choices:
+            raise ValueError(_("Choose one of the options."))
+        return value
+    if question.kind == QuestionKind.MULTIPLE:
+        values = value if isinstance(value, list) else [value]
+        if any(v not in question.choices for v in values):
+            raise ValueError(_("Choose among the options."))
+        return values
+    return str(value)[:1000]
+
+
+def report_submit(
+    *,
+    lat: float,
+    lon: float,
+    category: Category,
+    title: str,
+    description: str,
+    reporter: Reporter,
+    photos: Sequence[ProcessedPhoto] = (),
+    answers: dict[str, object] | None = None,
+    site_id: int | None = None,
+    language: str = "sv",
+) -> Report:
+    """Save a report in one transaction, routed by its point.
+
+    A logged-in reporter's report is confirmed at once; anyone else's waits for the
+    link e-mailed after commit. Unconfirmed reports are neither public nor delivered.
+    """
+    located = municipality_for_point(lat=lat, lon=lon)
+    municipality = located.municipality
+    if municipality is None:
+        raise ValidationError(
+            {"location": _("This place is outside Sweden. Choose a place in Sweden.")}
+        )
+    body_id = route_body_id(municipality=municipality, category=category)
+    if body_id is None:
+        raise ValidationError(
+            {
+                "category": _("“%(category)s” is not handled at this place.")
+                % {"category": category.name}
+            }
+        )
+    answers = answers_clean(category=category, raw=answers or {})
+    confirmed = reporter.user is not None
+    with transaction.atomic():
+        report = Report.objects.create(
+            lat=lat,
+            lon=lon,
+            municipality=municipality,
+            category=category,
+            body_id=body_id,
+            title=title.strip(),
+            description=description.strip(),
+            extra=answers,
+            reporter=reporter.user,
+            name=reporter.name.strip(),
+            email=reporter.email.strip().lower(),
+            phone=reporter.phone.strip(),
+            show_name=reporter.show_name,
+            filed_on_site_id=site_id,
+            language=language,
+            status=ReportStatus.OPEN if confirmed else ReportStatus.UNCONFIRMED,
+            confirmed_at=timezone.now() if confirmed else None,
+        )
+        for position, photo in enumerate(photos):
+            stem = uuid.uuid4().hex
+            ReportPhoto.objects.create(
+                report=report,
+                image=ContentFile(photo.image, name=f"{stem}.jpg"),
+                thumbnail=ContentFile(photo.thumbnail, name=f"{stem}-thumb.jpg"),
+                position=position,
+            )
+        Subscription.objects.create(
+            report=report,
+            email=report.email,
+            user=reporter.user,
+            confirmed_at=report.confirmed_at,
+        )
+        if confirmed:
+            _report_confirmed(report)
+        else:
+            from .tasks import send_report_confirmation_task
+
+            enqueue_with_transaction(send_report_confirmation_task, report.pk)
+    logger.info("Report %s submitted (confirmed=%s)", report.pk, confirmed)
+    return report
+
+
+def _report_confirmed(report: Report) -> None:
+    ReportEvent.objects.create(
+        report=report, kind=EventKind.CONFIRMED, status=ReportStatus.OPEN
+    )
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_issue(
+    *, purpose: TokenPurpose, report: Report, subscription: Subscription | None = None
+) -> str:
+    """A new single-use token; only its hash is stored, the raw value goes by mail."""
+    raw = secrets.token_urlsafe(32)
+    EmailToken.objects.create(
+        purpose=purpose,
+        token_hash=_hash(raw),
+        report=report,
+        subscription=subscription,
+        expires_at=timezone.now()
+        + timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS),
+    )
+    return raw
+
+
+class TokenInvalid(Exception):
+    """The link is unknown, used or expired; the message tells the citizen which."""
+
+
+def _token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
+    token = (
+        EmailToken.objects.select_for_update()
+        .select_related("report", "subscription")
+        .filter(token_hash=_hash(raw), purpose=purpose)
+        .first()
+    )
+    if token is None:
+        raise TokenInvalid(_("This link is not valid."))
+    if token.used_at is not None:
+        raise TokenInvalid(_("This link has already been used."))
+    if token.expires_at < timezone.now():
+        raise TokenInvalid(_("This link has expired."))
+    token.used_at = timezone.now()
+    token.save(update_fields=["used_at"])
+    return token
+
+
+def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
+    """The report a still-usable token is for, without using it."""
+    token = (
+        EmailToken.objects.select_related("report")
+        .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=True)
+        .first()
+    )
+    if token is None or token.expires_at < timezone.now():
+        raise TokenInvalid(_("This link is not valid, used or expired."))
+    return token.report
+
+
+@transaction.atomic
+def report_confirm(*, raw_token: str) -> Report:
+    """Confirm a report by its e-mailed token: it becomes public and open."""
+    token = _token_use(raw_token, TokenPurpose.CONFIRM_REPORT)
+    report = Report.objects.select_for_update().get(pk=token.report_id)
+    if report.status == ReportStatus.UNCONFIRMED:
+        report.status = ReportStatus.OPEN
+        report.confirmed_at = timezone.now()
+        report.save(update_fields=["status", "confirmed_at", "updated_at"])
+        Subscription.objects.filter(report=report, email=report.email).update(
+            confirmed_at=report.confirmed_at
+        )
+        _report_confirmed(report)
+    return report
+
+
+@transaction.atomic
+def report_follow(*, report: Report, email: str, user=None) -> Subscription:
+    """Follow a report's updates instead of filing a duplicate. A logged-in user
+    follows at once; anyone else confirms by e-mail first."""
+    if report.status not in OPEN_STATUSES or report.is_hidden:
+        raise ValidationError({"report": _("This report cannot be followed.")})
+    email = email.strip().lower()
+    subscription, _created = Subscription.objects.get_or_create(
+        report=report, email=email, defaults={"user": user}
+    )
+    if subscription.confirmed_at is None:
+        if user is not None:
+            subscription.user = user
+            subscription.confirmed_at = timezone.now()
+            subscription.save(update_fields=["user", "confirmed_at"])
+        else:
+            from .tasks import send_subscription_confirmation_task
+
+            enqueue_with_transaction(
+                send_subscription_confirmation_task, subscription.pk
+            )
+    return subscription
+
+
+@transaction.atomic
+def subscription_confirm(*, raw_token: str) -> Subscription:
+    token = _token_use(raw_token, TokenPurpose.CONFIRM_SUBSCRIPTION)
+    subscription = token.subscription
+    if subscription.confirmed_at is None:
+        subscription.confirmed_at = timezone.now()
+        subscription.save(update_fields=["confirmed_at"])
+    return subscription
+
+
+def reports_nearby(
+    *, lat: float, lon: float, category: Category, meters: float | None = None
+) -> list[tuple[Report, float]]:
+    """Open public reports in the same category within ``meters``, nearest first."""
+    meters = meters or settings.KNUTPUNKT_NEARBY_METERS
+    dlat = meters / 111_195.0
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    candidates = Report.objects.public().filter(
+        category=category,
+        status__in=OPEN_STATUSES,
+        lat__range=(lat - dlat, lat + dlat),
+        lon__range=(lon - dlon, lon + dlon),
+    )[:200]
+    found = []
+    for report in candidates:
+        distance = haversine_m(lat, lon, report.lat, report.lon)
+        if distance <= meters:
+            found.append((report, distance))
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))

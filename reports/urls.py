@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("rapportera/", views.report_new, name="report-new"),
+    path("rapportera/tack/", views.report_thanks, name="report-thanks"),
+    path("rapportera/kategorier/", views.categories_fragment, name="report-categories"),
+    path("rapporter/", views.reports_map_page, name="reports-map"),
+    path("rapporter/<int:pk>/", views.report_detail, name="report-detail"),
+    path("rapporter/<int:pk>/folj/", views.report_follow_view, name="report-follow"),
+    path("bekrafta/<str:token>/", views.report_confirm_view, name="report-confirm"),
+    path(
+        "folj/bekrafta/<str:token>/",
+        views.subscription_confirm_view,
+        name="subscription-confirm",
+    ),
+]

@@ -1,0 +1,381 @@
+"""Citizen pages: the report form, the report page, confirmation and following."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.ratelimit import rate_limited
+from municipalities.locate import (
+    municipality_bounds,
+    municipality_for_point,
+    parse_point,
+)
+from municipalities.models import Category
+from municipalities.routing import responsibility_at
+from municipalities.tenancy import tenant_for_request
+
+from .choices import OPEN_STATUSES, TokenPurpose
+from .forms import FollowForm, PlaceSearchForm, ReportForm
+from .geocoding import GeocoderUnavailable, places_search
+from .models import Report
+from .photos import PhotoError, process_photo
+from .services import (
+    Reporter,
+    TokenInvalid,
+    report_confirm,
+    report_follow,
+    report_submit,
+    reports_nearby,
+    subscription_confirm,
+    token_peek,
+)
+
+SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _point_context(lat, lon) -> dict:
+    """What the page says about a chosen point: the kommun and its categories."""
+    try:
+        lat, lon = parse_point(lat, lon)
+    except ValidationError as exc:
+        return {"point_errors": exc.message_dict}
+    located = municipality_for_point(lat=lat, lon=lon)
+    responsibility = responsibility_at(municipality=located.municipality)
+    return {
+        "point": {"lat": lat, "lon": lon},
+        "located": located,
+        "responsibility": responsibility,
+    }
+
+
+def categories_fragment(request):
+    """The kommun and category choices at a point, as an HTML fragment for the map."""
+    return render(
+        request,
+        "reports/_categories.html",
+        _point_context(request.GET.get("lat"), request.GET.get("lon")),
+    )
+
+
+def _answers_from_post(post, category: Category) -> dict:
+    answers = {}
+    for question in category.questions.all():
+        key = f"q_{category.slug}_{question.code}"
+        answers[question.code] = (
+            post.getlist(key) if question.kind == "multiple" else post.get(key, "")
+        )
+    return answers
+
+
+def _submit(request, form: ReportForm) -> Report | None:
+    """Validate everything, process photos, submit; errors go onto the form."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        lat, lon = parse_point(data["lat"], data["lon"])
+    except ValidationError:
+        form.add_error(None, _("Put a pin on the map or search for a place first."))
+        return None
+    category = Category.objects.filter(slug=data["category"], is_active=True).first()
+    if category is None:
+        form.add_error("category", _("Choose a category."))
+        return None
+    photos = []
+    for upload in data["photos"]:
+        try:
+            photos.append(process_photo(upload, name=upload.name))
+        except PhotoError as exc:
+            form.add_error("photos", str(exc))
+    if form.errors:
+        return None
+    user = request.user if request.user.is_authenticated else None
+    try:
+        return report_submit(
+            lat=lat,
+            lon=lon,
+            category=category,
+            title=data["title"],
+            description=data["description"],
+            reporter=Reporter(
+                name=data["name"],
+                email=data["email"],
+                phone=data["phone"],
+                show_name=data["show_name"],
+                user=user,
+            ),
+            photos=photos,
+            answers=_answers_from_post(request.POST, category),
+            site_id=tenant_for_request(request).site_id,
+            language=get_language() or settings.LANGUAGE_CODE,
+        )
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error)
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@rate_limited("report_submit", methods=("POST",))
+def report_new(request):
+    municipality = tenant_for_request(request).municipality
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES)
+        report = _submit(request, form)
+        if report is not None:
+            if report.reporter_id:
+                target = report.get_absolute_url()
+            else:
+                target = reverse("report-thanks")
+            if _wants_json(request):
+                return JsonResponse({"ok": True, "redirect": target}, status=201)
+            return redirect(target)
+        if _wants_json(request):
+            return JsonResponse(
+                {"ok": False, "errors": form.errors.get_json_data()}, status=400
+            )
+        point = _point_context(request.POST.get("lat"), request.POST.get("lon"))
+    else:
+        initial = {}
+        if request.user.is_authenticated:
+            initial = {
+                "name": request.user.get_full_name() or request.user.username,
+                "email": request.user.email,
+            }
+        form = ReportForm(initial=initial)
+        point = (
+            _point_context(request.GET["lat"], request.GET.get("lon"))
+            if "lat" in request.GET
+            else {}
+        )
+    search = PlaceSearchForm(request.GET if "q" in request.GET else None)
+    places, search_error = [], ""
+    if search.is_bound and search.is_valid():
+        try:
+            places = places_search(search.cleaned_data["q"])
+        except GeocoderUnavailable:
+            search_error = _(
+                "Place search is unavailable right now. Tap the map or use your "
+                "position instead."
+            )
+    bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
+    return render(
+        request,
+        "reports/report_new.html",
+        {
+            "form": form,
+            "search": search,
+            "places": places,
+            "search_error": search_error,
+            "site_municipality": municipality,
+            "map_bounds": list(bounds),
+            "selected_category": request.POST.get("category", ""),
+            **point,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def report_thanks(request):
+    return render(request, "reports/report_thanks.html")
+
+
+def _visible_report(request, pk: int) -> Report:
+    report = get_object_or_404(
+        Report.objects.select_related("category", "municipality", "body"), pk=pk
+    )
+    if not Report.objects.public().filter(pk=pk).exists() and not (
+        request.user.is_authenticated and report.reporter_id == request.user.pk
+    ):
+        raise Http404
+    return report
+
+
+def report_detail(request, pk: int):
+    return _render_report(request, _visible_report(request, pk), FollowForm())
+
+
+def _render_report(request, report: Report, follow_form, status: int = 200):
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": report,
+            "events": report.events.filter(is_public=True),
+            "photos": report.photos.all(),
+            "follow_form": follow_form,
+        },
+        status=status,
+    )
+
+
+def _token_link(request, token, *, purpose, template, use, done_message):
+    """An e-mailed link: GET shows a page with a button (so that mail scanners
+    fetching the link do not use it up), POST uses the token."""
+    try:
+        if request.method == "GET":
+            report = token_peek(raw=token, purpose=purpose)
+            return render(request, template, {"report": report})
+        report = use(raw_token=token)
+    except TokenInvalid as exc:
+        return render(
+            request, "reports/token_invalid.html", {"reason": exc}, status=410
+        )
+    messages.success(request, done_message)
+    return redirect(report.get_absolute_url())
+
+
+@require_http_methods(["GET", "POST"])
+def report_confirm_view(request, token: str):
+    return _token_link(
+        request,
+        token,
+        purpose=TokenPurpose.CONFIRM_REPORT,
+        template="reports/report_confirm.html",
+        use=report_confirm,
+        done_message=_("Thank you! Your report is confirmed and public."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def subscription_confirm_view(request, token: str):
+    return _token_link(
+        request,
+        token,
+        purpose=TokenPurpose.CONFIRM_SUBSCRIPTION,
+        template="reports/subscription_confirm.html",
+        use=lambda raw_token: subscription_confirm(raw_token=raw_token).report,
+        done_message=_("You now follow this report."),
+    )
+
+
+@require_POST
+@rate_limited("follow")
+def report_follow_view(request, pk: int):
+    report = _visible_report(request, pk)
+    user = request.user if request.user.is_authenticated else None
+    form = FollowForm(request.POST)
+    if user is not None and user.email and not request.POST.get("email"):
+        form = FollowForm({"email": user.email})
+    if form.is_valid():
+        try:
+            subscription = report_follow(
+                report=report, email=form.cleaned_data["email"], user=user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if subscription.confirmed_at:
+                messages.success(request, _("You now follow this report."))
+            else:
+                messages.success(
+                    request,
+                    _("Check your e-mail: open the link we sent to start following."),
+                )
+        return redirect(report.get_absolute_url())
+    return _render_report(request, report, form, status=400)
+
+
+def nearby_json(request):
+    """Open reports in the same category near a point (to follow instead)."""
+    try:
+        lat, lon = parse_point(request.GET.get("lat"), request.GET.get("lon"))
+    except ValidationError as exc:
+        return JsonResponse(
+            {"error": "invalid_point", "fields": exc.message_dict}, status=400
+        )
+    category = Category.objects.filter(slug=request.GET.get("category", "")).first()
+    if category is None:
+        return JsonResponse(
+            {
+                "error": "invalid_category",
+                "fields": {"category": [_("Unknown category.")]},
+            },
+            status=400,
+        )
+    return JsonResponse(
+        {
+            "reports": [
+                {
+                    "id": report.pk,
+                    "title": report.title,
+                    "status": report.get_status_display(),
+                    "url": report.get_absolute_url(),
+                    "distance_m": round(distance),
+                    "created_at": report.created_at.isoformat(),
+                }
+                for report, distance in reports_nearby(
+                    lat=lat, lon=lon, category=category
+                )
+            ]
+        }
+    )
+
+
+@rate_limited("geocode")
+def geocode_json(request):
+    query = request.GET.get("q", "").strip()
+    if not query or len(query) > 200:
+        return JsonResponse(
+            {"error": "invalid_query", "fields": {"q": [_("Enter 1–200 characters.")]}},
+            status=400,
+        )
+    try:
+        places = places_search(query)
+    except GeocoderUnavailable:
+        return JsonResponse(
+            {
+                "error": "geocoder_unavailable",
+                "detail": _(
+                    "Place search is unavailable right now. Tap the map or use your "
+                    "position instead."
+                ),
+            },
+            status=503,
+        )
+    return JsonResponse(
+        {"places": [{"label": p.label, "lat": p.lat, "lon": p.lon} for p in places]}
+    )
+
+
+def reports_map_page(request):
+    """All public reports on a map, with a plain list of the newest beside it."""
+    municipality = tenant_for_request(request).municipality
+    bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
+    reports = Report.objects.public().select_related("category", "municipality")
+    if municipality is not None:
+        reports = reports.filter(municipality=municipality)
+    status = request.GET.get("status", "")
+    if status == "open":
+        reports = reports.filter(status__in=OPEN_STATUSES)
+    elif status == "closed":
+        reports = reports.exclude(status__in=OPEN_STATUSES)
+    category = Category.objects.filter(slug=request.GET.get("category", "")).first()
+    if category is not None:
+        reports = reports.filter(category=category)
+    return render(
+        request,
+        "reports/reports_map.html",
+        {
+            "reports": reports[:50],
+            "map_bounds": list(bounds),
+            "site_municipality": municipality,
+            "categories": Category.objects.filter(is_active=True),
+            "status": status,
+            "category": category,
+        },
+    )

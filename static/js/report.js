@@ -1,0 +1,219 @@
+/* Knutpunkt citizen pages: the report form's map, place search, categories,
+   nearby reports and upload with progress; the report page's small map.
+   Everything works without this script too (search → pick a place → form). */
+(function () {
+  "use strict";
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
+
+  function tileLayer(map, el) {
+    var layer = L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 });
+    var warned = false;
+    layer.on("tileerror", function () {
+      if (warned) { return; }
+      warned = true;
+      var note = document.createElement("p");
+      note.className = "hint tiles-down";
+      note.textContent = el.dataset.tilesDown || "";
+      el.insertAdjacentElement("afterend", note);
+    });
+    layer.addTo(map);
+  }
+
+  function reportForm(form) {
+    var mapEl = $("#map");
+    var lat = $("input[name=lat]", form);
+    var lon = $("input[name=lon]", form);
+    var categories = $("#categories");
+    var nearby = $("#nearby");
+    var marker = null;
+    var b = mapEl.dataset.bounds.split(",").map(Number);
+    var map = L.map(mapEl, { tap: true }).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    tileLayer(map, mapEl);
+
+    function selectedCategory() {
+      var checked = $("input[name=category]:checked", form);
+      return checked ? checked.value : "";
+    }
+
+    function showQuestions() {
+      var slug = selectedCategory();
+      $all(".questions", form).forEach(function (q) { q.hidden = q.dataset.category !== slug; });
+    }
+
+    function loadNearby() {
+      var slug = selectedCategory();
+      if (!slug || !lat.value) { nearby.hidden = true; return; }
+      var url = "/api/v1/reports/nearby?lat=" + lat.value + "&lon=" + lon.value + "&category=" + encodeURIComponent(slug);
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { reports: [] }; })
+        .then(function (data) {
+          nearby.textContent = "";
+          if (!data.reports.length) { nearby.hidden = true; return; }
+          var heading = document.createElement("p");
+          heading.textContent = nearby.dataset.heading;
+          nearby.appendChild(heading);
+          var list = document.createElement("ul");
+          data.reports.forEach(function (report) {
+            var item = document.createElement("li");
+            var link = document.createElement("a");
+            link.href = report.url;
+            link.textContent = report.title + " (" + report.status + ", " + report.distance_m + " m)";
+            item.appendChild(link);
+            var follow = document.createElement("button");
+            follow.type = "button";
+            follow.className = "secondary follow-instead";
+            follow.textContent = nearby.dataset.follow;
+            follow.addEventListener("click", function () { followInstead(report, item); });
+            item.appendChild(follow);
+            list.appendChild(item);
+          });
+          nearby.appendChild(list);
+          nearby.hidden = false;
+        })
+        .catch(function () { nearby.hidden = true; });
+    }
+
+    function followInstead(report, item) {
+      var email = $("input[name=email]", form).value;
+      var body = new FormData();
+      body.append("csrfmiddlewaretoken", $("input[name=csrfmiddlewaretoken]", form).value);
+      body.append("email", email);
+      fetch(report.url + "folj/", { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) {
+          if (r.ok || r.redirected) { window.location.href = report.url; return; }
+          item.appendChild(document.createTextNode(" " + nearby.dataset.followEmail));
+        });
+    }
+
+    function bindCategories() {
+      $all("input[name=category]", form).forEach(function (input) {
+        input.addEventListener("change", function () { showQuestions(); loadNearby(); });
+      });
+      showQuestions();
+    }
+
+    function setPoint(latlng, pan) {
+      lat.value = latlng.lat.toFixed(6);
+      lon.value = latlng.lng.toFixed(6);
+      if (!marker) {
+        marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle }).addTo(map);
+        marker.on("dragend", function () { setPoint(marker.getLatLng(), false); });
+      } else {
+        marker.setLatLng(latlng);
+      }
+      if (pan) { map.setView(latlng, Math.max(map.getZoom(), 16)); }
+      var previous = selectedCategory();
+      fetch(categories.dataset.url + "?lat=" + lat.value + "&lon=" + lon.value)
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          categories.innerHTML = html;
+          var same = previous && $("input[name=category][value='" + previous + "']", categories);
+          if (same) { same.checked = true; }
+          bindCategories();
+          loadNearby();
+        });
+    }
+
+    map.on("click", function (e) { setPoint(e.latlng, false); });
+    if (lat.value && lon.value) {
+      setPoint(L.latLng(Number(lat.value), Number(lon.value)), true);
+    }
+    bindCategories();
+
+    var locate = $("#locate-me");
+    if (navigator.geolocation) {
+      locate.hidden = false;
+      locate.addEventListener("click", function () {
+        navigator.geolocation.getCurrentPosition(
+          function (pos) { setPoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
+          function () { $("#search-error").textContent = locate.dataset.failed; },
+          { enableHighAccuracy: true, timeout: 10000 }
+        );
+      });
+    }
+
+    var search = $("#place-search");
+    search.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var q = $("input[name=q]", search).value.trim();
+      var results = $("#place-results");
+      var error = $("#search-error");
+      if (!q) { return; }
+      results.textContent = "";
+      error.textContent = "";
+      fetch("/api/v1/geocode?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+        .then(function (res) {
+          if (!res.ok) { error.textContent = res.data.detail || search.dataset.failed; return; }
+          if (!res.data.places.length) { error.textContent = search.dataset.none; return; }
+          res.data.places.forEach(function (place) {
+            var item = document.createElement("li");
+            var button = document.createElement("button");
+            button.type = "button";
+            button.className = "link";
+            button.textContent = place.label;
+            button.addEventListener("click", function () {
+              setPoint(L.latLng(place.lat, place.lon), true);
+              $("input[name=category]", form) ? $("input[name=category]", form).focus() : categories.focus();
+            });
+            item.appendChild(button);
+            results.appendChild(item);
+          });
+          $("button", results).focus();
+        })
+        .catch(function () { error.textContent = search.dataset.failed; });
+    });
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var progress = $("#upload-progress");
+      var submit = $("button[type=submit]", form);
+      $all("[data-error-for]", form).forEach(function (p) { p.textContent = ""; });
+      var top = $("#form-errors");
+      top.textContent = "";
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action || window.location.pathname);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (ev.lengthComputable) { progress.hidden = false; progress.value = Math.round((ev.loaded / ev.total) * 100); }
+      });
+      xhr.onload = function () {
+        submit.disabled = false;
+        progress.hidden = true;
+        var data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
+        if (xhr.status === 201 && data) { window.location.href = data.redirect; return; }
+        if (xhr.status === 400 && data && data.errors) {
+          Object.keys(data.errors).forEach(function (field) {
+            var text = data.errors[field].map(function (m) { return m.message; }).join(" ");
+            var target = field === "__all__" ? top : $("[data-error-for='" + field + "']", form);
+            (target || top).textContent = text;
+          });
+          var first = $("[data-error-for]:not(:empty), #form-errors:not(:empty)", form);
+          if (first) { first.scrollIntoView({ block: "center" }); }
+          return;
+        }
+        top.textContent = form.dataset.failed;
+      };
+      xhr.onerror = function () { submit.disabled = false; progress.hidden = true; top.textContent = form.dataset.failed; };
+      submit.disabled = true;
+      xhr.send(new FormData(form));
+    });
+  }
+
+  function reportPage(mapEl) {
+    var p = mapEl.dataset.point.split(",").map(Number);
+    var map = L.map(mapEl, { scrollWheelZoom: false }).setView(p, 16);
+    tileLayer(map, mapEl);
+    L.marker(p).addTo(map);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = $("#report-form");
+    var mapEl = $("#map");
+    if (form && mapEl) { reportForm(form); }
+    else if (mapEl && mapEl.dataset.point) { reportPage(mapEl); }
+  });
+})();

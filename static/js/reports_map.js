@@ -1,0 +1,78 @@
+/* The public map of reports: fetches the reports (or, zoomed out, clusters of
+   them) in the visible area from /api/v1/reports and draws them. The list below
+   the map works without this script. */
+(function () {
+  "use strict";
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("reports-map");
+    if (!el) { return; }
+    var filters = document.getElementById("map-filters");
+    var b = el.dataset.bounds.split(",").map(Number);
+    var map = L.map(el).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    var layer = L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 });
+    layer.once("tileerror", function () {
+      var note = document.createElement("p");
+      note.className = "hint tiles-down";
+      note.textContent = el.dataset.tilesDown || "";
+      el.insertAdjacentElement("afterend", note);
+    });
+    layer.addTo(map);
+    var reports = L.layerGroup().addTo(map);
+    var pending = null;
+
+    function query() {
+      var bounds = map.getBounds();
+      var params = new URLSearchParams({
+        bbox: [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+          .map(function (n) { return Math.max(-180, Math.min(180, n)).toFixed(5); }).join(","),
+        zoom: String(map.getZoom())
+      });
+      new FormData(filters).forEach(function (value, key) { if (value) { params.set(key, value); } });
+      return "/api/v1/reports?" + params.toString();
+    }
+
+    function draw(data) {
+      reports.clearLayers();
+      data.features.forEach(function (feature) {
+        var c = feature.geometry.coordinates;
+        var p = feature.properties;
+        var at = L.latLng(c[1], c[0]);
+        if (p.cluster) {
+          var size = p.count > 999 ? 48 : p.count > 99 ? 40 : 32;
+          L.marker(at, {
+            icon: L.divIcon({ className: "report-cluster", html: String(p.count), iconSize: [size, size] }),
+            keyboard: true,
+            title: String(p.count)
+          }).on("click", function () { map.setView(at, Math.min(map.getZoom() + 3, 19)); }).addTo(reports);
+          return;
+        }
+        var marker = L.circleMarker(at, {
+          radius: 9,
+          className: "report-marker status-" + p.status,
+          weight: 2
+        });
+        var link = document.createElement("a");
+        link.href = p.url;
+        link.textContent = p.title;
+        var details = document.createElement("div");
+        details.appendChild(link);
+        details.appendChild(document.createTextNode(" · " + p.category.name + " · " + p.status_label));
+        marker.bindPopup(details).addTo(reports);
+      });
+    }
+
+    function refresh() {
+      if (pending) { pending.abort(); }
+      pending = new AbortController();
+      fetch(query(), { headers: { Accept: "application/json" }, signal: pending.signal })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) { draw(data); } })
+        .catch(function () { /* aborted or offline: keep what is shown */ });
+    }
+
+    map.on("moveend", refresh);
+    filters.addEventListener("change", refresh);
+    refresh();
+  });
+})();

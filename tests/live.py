@@ -1,0 +1,129 @@
+"""A whole Knutpunkt in real processes for end-to-end tests: its own database,
+``migrate``, ``load_demo`` and ``serve`` on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def http_get(port: int, path: str, host: str = "localhost") -> tuple[int, str]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Host": host}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return response.status, response.read().decode()
+
+
+@contextmanager
+def profile_env(var_dir: Path, **extra: str):
+    """Environment for a fresh instance of the profile this suite runs on.
+
+    Embedded: a new SQLite file under ``var_dir``. Scaled (DATABASE_URL set): a new
+    PostgreSQL database, dropped afterwards, and a channel prefix of its own.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.dev", KNUTPUNKT_VAR_DIR=str(var_dir)
+    )
+    env.update(extra)
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        yield env
+        return
+    import psycopg
+
+    name = f"knutpunkt_e2e_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(database_url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    env["KNUTPUNKT_CHANNEL_PREFIX"] = name
+    try:
+        yield env
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+
+
+def start(env: dict, *args: str, output=subprocess.PIPE) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGINT)
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_site(env: dict, port: int):
+    """Migrate, load the demo for ``port`` and serve; in the scaled profile a
+    separate task worker process runs beside the server."""
+    manage(env, "migrate", "--no-input")
+    manage(env, "load_demo", "--port", str(port))
+    processes = [start(env, "serve", "--port", str(port))]
+    if "DATABASE_URL" in env:
+        processes.append(
+            start(env, "db_worker", "--interval", "0.2", output=subprocess.DEVNULL)
+        )
+    try:
+        if not wait_for(lambda: http_get(port, "/healthz")[0] == 200):
+            raise RuntimeError("the server never came up")
+        yield processes
+    finally:
+        stop(processes)

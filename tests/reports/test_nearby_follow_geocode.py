@@ -1,0 +1,167 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from municipalities.models import Body, Category, Municipality
+from reports.choices import ReportStatus
+from reports.models import Report, Subscription
+from tests.servers import NominatimServer
+
+# Stortorget, Malmö; 0.001° of latitude is about 111 m.
+LAT, LON = 55.6059, 13.0007
+
+
+def make_report(lat=LAT, lon=LON, category="gatubelysning", status="open", **extra):
+    return Report.objects.create(
+        lat=lat,
+        lon=lon,
+        municipality=Municipality.objects.get(code="1280"),
+        category=Category.objects.get(slug=category),
+        body=Body.objects.get(slug="kommun-malmo"),
+        title=extra.pop("title", "Släckt lykta"),
+        description="Släckt.",
+        name="Bo",
+        email="bo@example.org",
+        status=status,
+        confirmed_at=timezone.now() if status != "unconfirmed" else None,
+        **extra,
+    )
+
+
+@pytest.mark.django_db
+def test_nearby_lists_open_reports_within_250_m_in_the_same_category(client):
+    near = make_report(lat=LAT + 0.0018)  # ~200 m north
+    make_report(lat=LAT + 0.0027)  # ~300 m: too far
+    make_report(lat=LAT + 0.0005, category="klotter")  # other category
+    make_report(lat=LAT + 0.0005, status="unconfirmed")  # not public
+    make_report(lat=LAT + 0.0005, status="fixed")  # closed
+    make_report(lat=LAT + 0.0005, is_hidden=True)  # hidden
+    response = client.get(
+        "/api/v1/reports/nearby", {"lat": LAT, "lon": LON, "category": "gatubelysning"}
+    )
+    assert response.status_code == 200
+    (found,) = response.json()["reports"]
+    assert found["id"] == near.pk
+    assert 190 <= found["distance_m"] <= 210
+    assert "bo@example.org" not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"lat": "x", "lon": LON, "category": "gatubelysning"}, "invalid_point"),
+        ({"lat": LAT, "lon": LON, "category": "nope"}, "invalid_category"),
+    ],
+)
+def test_nearby_rejects_bad_input(client, params, error):
+    response = client.get("/api/v1/reports/nearby", params)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+
+
+@pytest.mark.django_db
+def test_following_anonymously_needs_the_emailed_link(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    report = make_report()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/rapporter/{report.pk}/folj/", {"email": "Cia@Example.org"}
+        )
+    assert response.status_code == 302
+    subscription = Subscription.objects.get(report=report, email="cia@example.org")
+    assert subscription.confirmed_at is None
+    (body,) = smtp_server.bodies_to("cia@example.org")
+    path = re.search(r"https?://[^/\s]+(/(?:sv/)?folj/bekrafta/\S+/)", body).group(1)
+    assert client.post(path).status_code == 302
+    subscription.refresh_from_db()
+    assert subscription.confirmed_at is not None
+    assert client.post(path).status_code == 410
+
+
+@pytest.mark.django_db
+def test_a_logged_in_user_follows_at_once(client, smtp_server):
+    report = make_report()
+    user = get_user_model().objects.get(username="medborgare")
+    client.force_login(user)
+    client.post(f"/rapporter/{report.pk}/folj/", {"email": user.email})
+    assert Subscription.objects.get(report=report, user=user).confirmed_at
+    assert smtp_server.messages == []
+
+
+@pytest.mark.django_db
+def test_a_closed_or_unconfirmed_report_cannot_be_followed(client):
+    closed = make_report(status=ReportStatus.FIXED)
+    client.post(f"/rapporter/{closed.pk}/folj/", {"email": "d@example.org"})
+    assert not Subscription.objects.filter(report=closed).exists()
+    unconfirmed = make_report(status=ReportStatus.UNCONFIRMED)
+    response = client.post(
+        f"/rapporter/{unconfirmed.pk}/folj/", {"email": "d@example.org"}
+    )
+    assert response.status_code == 404
+
+
+PLACES = [
+    {"name": "Stortorget, Malmö, Skåne län, Sverige", "lat": 55.6059, "lon": 13.0007},
+    {"name": "Stortorget, Stockholm, Sverige", "lat": 59.3250, "lon": 18.0707},
+]
+
+
+@pytest.fixture
+def nominatim(settings):
+    with NominatimServer(PLACES) as server:
+        settings.KNUTPUNKT_GEOCODER = {
+            "domain": server.domain,
+            "scheme": "http",
+            "user_agent": "knutpunkt-tests",
+            "timeout": 2.0,
+        }
+        yield server
+
+
+@pytest.mark.django_db
+def test_place_search_asks_the_geocoder_for_sweden_only(client, nominatim):
+    response = client.get("/api/v1/geocode", {"q": "Stortorget"})
+    assert response.status_code == 200
+    places = response.json()["places"]
+    assert [p["label"] for p in places] == [p["name"] for p in PLACES]
+    assert places[0]["lat"] == 55.6059
+    (query,) = nominatim.queries
+    assert query["path"] == "/search" and query["countrycodes"] == "se"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("delay", "status"), [(0.0, 500), (3.0, 200)])
+def test_place_search_says_clearly_when_the_geocoder_fails_or_is_slow(
+    client, nominatim, delay, status
+):
+    nominatim.delay, nominatim.status = delay, status
+    response = client.get("/api/v1/geocode", {"q": "Stortorget"})
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_place_search_without_javascript_links_to_the_form_at_each_place(
+    client, nominatim
+):
+    page = client.get("/rapportera/", {"q": "Stortorget"}).content.decode()
+    assert '<a href="?lat=55.605900&amp;lon=13.000700">Stortorget, Malmö' in page
+    form = client.get("/rapportera/", {"lat": "55.605900", "lon": "13.000700"})
+    assert 'value="gatubelysning"' in form.content.decode()
+
+
+@pytest.mark.django_db
+def test_place_search_without_a_geocoder_still_offers_the_form(client, settings):
+    settings.KNUTPUNKT_GEOCODER = {
+        "domain": "127.0.0.1:9",  # discard port: nothing listens
+        "scheme": "http",
+        "user_agent": "knutpunkt-tests",
+        "timeout": 2.0,
+    }
+    page = client.get("/rapportera/", {"q": "Stortorget"})
+    assert page.status_code == 200
+    assert "Place search is unavailable right now" in page.content.decode()
