@@ -3,6 +3,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.admin.panels import FieldPanel, InlinePanel
 
 from .choices import BodyKind, QuestionKind, StaffRole
 
@@ -157,13 +160,21 @@ class Body(models.Model):
         return self.name
 
 
-class Category(models.Model):
+class Category(ClusterableModel):
     """A kind of fault a citizen can report (FixaMinGata's list by default)."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     sort_order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("sort_order"),
+        FieldPanel("is_active"),
+        InlinePanel("questions", label=_("Extra questions")),
+    ]
 
     class Meta:
         ordering = ["sort_order", "name"]
@@ -211,9 +222,7 @@ class Route(models.Model):
 class CategoryQuestion(models.Model):
     """An extra question staff attach to a category (\"Which lamp post number?\")."""
 
-    category = models.ForeignKey(
-        Category, on_delete=models.CASCADE, related_name="questions"
-    )
+    category = ParentalKey(Category, on_delete=models.CASCADE, related_name="questions")
     code = models.SlugField(
         max_length=50, help_text=_("Key of the answer, also sent to case systems.")
     )
@@ -228,6 +237,15 @@ class CategoryQuestion(models.Model):
     )
     sort_order = models.PositiveIntegerField(default=0)
 
+    panels = [
+        FieldPanel("code"),
+        FieldPanel("label"),
+        FieldPanel("kind"),
+        FieldPanel("required"),
+        FieldPanel("help_text"),
+        FieldPanel("choices"),
+    ]
+
     class Meta:
         ordering = ["sort_order", "pk"]
         constraints = [
@@ -238,3 +256,15 @@ class CategoryQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        choice_kinds = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+        valid = isinstance(self.choices, list) and all(
+            isinstance(c, str) and c.strip() for c in self.choices
+        )
+        if self.kind in choice_kinds and not (valid and self.choices):
+            raise ValidationError(
+                {"choices": _("A choice question needs a list of options.")}
+            )

@@ -1,7 +1,10 @@
 """Public JSON endpoints of the reports app."""
 
+from urllib.parse import urlencode
+
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from config.ratelimit import rate_limited
@@ -60,10 +63,17 @@ def reports_in_bbox(request):
         return JsonResponse(
             {"error": "invalid_query", "fields": exc.message_dict}, status=400
         )
+    cache_key = None
+    if not reports_map.is_street_level(query["bbox"], query["zoom"]):
+        canonical = urlencode(sorted(request.GET.items()))
+        cache_key = f"reports:map:{reports_map.map_version()}:{canonical}"
+        cached = cache.get(cache_key)
+        if cached is not None:
+            return HttpResponse(cached, content_type="application/json")
     result = reports_map.reports_in_bbox(**query)
     features = [_cluster_feature(c) for c in result.clusters]
     features += [_report_feature(r) for r in result.reports]
-    return JsonResponse(
+    response = JsonResponse(
         {
             "type": "FeatureCollection",
             "zoom": result.zoom,
@@ -74,3 +84,6 @@ def reports_in_bbox(request):
         # Compact, and no cycle check: these dicts are built just above.
         json_dumps_params={"separators": (",", ":"), "check_circular": False},
     )
+    if cache_key is not None:
+        cache.set(cache_key, response.content, reports_map.CLUSTER_CACHE_SECONDS)
+    return response

@@ -530,3 +530,29 @@ def reports_in_bbox(
     if is_street_level(bbox, zoom):
         return _street(bbox, zoom, reports)
     return _clustered(bbox, zoom, reports)
+
+
+# Clustered answers (zoomed out) cost up to a second over a million reports, so
+# they are cached under a version that every change to the public set bumps.
+MAP_VERSION_KEY = "reports:map-version"
+CLUSTER_CACHE_SECONDS = 300
+
+
+def map_version() -> int:
+    from django.core.cache import cache
+
+    version = cache.get(MAP_VERSION_KEY)
+    if version is None:
+        cache.add(MAP_VERSION_KEY, 1, timeout=None)
+        version = cache.get(MAP_VERSION_KEY, 1)
+    return int(version)
+
+
+def map_changed() -> None:
+    """Forget cached clusters: a report became public, changed or was hidden."""
+    from django.core.cache import cache
+
+    try:
+        cache.incr(MAP_VERSION_KEY)
+    except ValueError:  # not set yet, or evicted
+        cache.add(MAP_VERSION_KEY, 1, timeout=None)

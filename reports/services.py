@@ -25,6 +25,7 @@ from municipalities.models import Category, CategoryQuestion
 from municipalities.routing import route_body_id
 
 from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
+from .map import map_changed
 from .models import EmailToken, Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
 
@@ -151,6 +152,7 @@ def report_submit(
         )
         if confirmed:
             _report_confirmed(report)
+            transaction.on_commit(map_changed)
         else:
             from .tasks import send_report_confirmation_task
 
@@ -191,7 +193,7 @@ class TokenInvalid(Exception):
 
 def _token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
     token = (
-        EmailToken.objects.select_for_update()
+        EmailToken.objects.select_for_update(of=("self",))
         .select_related("report", "subscription")
         .filter(token_hash=_hash(raw), purpose=purpose)
         .first()
@@ -232,6 +234,7 @@ def report_confirm(*, raw_token: str) -> Report:
             confirmed_at=report.confirmed_at
         )
         _report_confirmed(report)
+        transaction.on_commit(map_changed)
     return report
 
 

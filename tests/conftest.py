@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from municipalities.locate import boundary_index_invalidate
 from municipalities.tenancy import tenant_cache_clear
+from reports.map import map_changed
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
@@ -24,6 +25,8 @@ def _fresh_boundary_index():
     # the process-wide index cache must not outlive a test.
     boundary_index_invalidate()
     tenant_cache_clear()
+    # Tests write reports directly, not through the services that announce changes.
+    map_changed()
     yield
     boundary_index_invalidate()
     tenant_cache_clear()

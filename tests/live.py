@@ -69,6 +69,7 @@ def profile_env(var_dir: Path, **extra: str):
         conn.execute(f'CREATE DATABASE "{name}"')
     env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
     env["KNUTPUNKT_CHANNEL_PREFIX"] = name
+    env["KNUTPUNKT_CACHE_PREFIX"] = name  # rate-limit counts of its own
     try:
         yield env
     finally:

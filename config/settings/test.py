@@ -42,3 +42,9 @@ KNUTPUNKT_RATE_LIMITS = {
     scope: (1_000_000, window)
     for scope, (_n, window) in KNUTPUNKT_RATE_LIMITS.items()  # noqa: F405
 }
+# A cache namespace per test run, so that runs sharing a Redis never see each
+# other's entries.
+CACHES = {  # noqa: F405
+    name: {**config, "KEY_PREFIX": f"test-{os.getpid()}"}
+    for name, config in CACHES.items()  # noqa: F405
+}

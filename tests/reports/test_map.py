@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from municipalities.models import Municipality, Route
+from municipalities.models import Body, Municipality, Route
 from reports import map as reports_map
 from reports.choices import CLOSED_STATUSES, OPEN_STATUSES, ReportStatus
 from reports.models import LatBand, Report
@@ -382,3 +382,37 @@ def test_rate_limited(client, settings):
         client.get(URL, params, REMOTE_ADDR="192.0.2.77").status_code for _ in range(5)
     ]
     assert 429 in codes
+
+
+@pytest.mark.django_db
+def test_clustered_answers_are_cached_until_the_public_set_changes(
+    client, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    from municipalities.models import Category
+    from reports.services import Reporter, report_submit
+
+    params = {"bbox": "10.5,55.1,24.2,69.1", "zoom": "5"}
+
+    def total():
+        features = client.get("/api/v1/reports", params).json()["features"]
+        return sum(f["properties"].get("count", 1) for f in features)
+
+    before = total()
+    user = get_user_model().objects.get(username="medborgare")
+    category = Category.objects.get(slug="gatubelysning")
+    # Written behind the services' back: the cached answer does not see it.
+    Report.objects.create(
+        lat=55.60, lon=13.00, municipality=Municipality.objects.get(code="1280"),
+        category=category, body=Body.objects.get(slug="kommun-malmo"), title="x",
+        description="x", name="x", email="x@example.org", status="open",
+    )  # fmt: skip
+    assert total() == before
+    # A confirmed submission announces itself after commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        report_submit(
+            lat=55.61, lon=13.01, category=category, title="Lykta", description="Släckt",
+            reporter=Reporter(name="Bo", email=user.email, user=user),
+        )  # fmt: skip
+    assert total() == before + 2
