@@ -267,9 +267,10 @@ def section(args: argparse.Namespace, results: list[dict]) -> str:
         "- Clusters are counted by the database over every report in the cells "
         "in view, so their cost grows with the number of reports there: the "
         "zoom-10 view of a large town reads every report in and around it, and "
-        "all of Sweden reads every report. There is no target for them; if "
-        "the country view matters, cache the clustered answers for a minute "
-        "(they are the same for everyone) or keep per-cell counts.",
+        "all of Sweden reads every report. There is no target for them. The "
+        "figures are the first, uncached answer: the endpoint caches clustered "
+        "answers (the same for everyone) for 5 minutes under a version that "
+        "every change to the public reports bumps, so repeats are a cache read.",
         "- The max column includes CPython's full garbage collections, which take "
         "around 100 ms in a process with Django and Wagtail loaded.",
         *(

@@ -19,6 +19,7 @@ The original upload is never kept or returned.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -316,13 +317,8 @@ def _to_srgb(img: Image.Image, icc_profile: bytes | None) -> Image.Image:
     source = _colour_profile(icc_profile)
     if source is not None:
         try:
-            converted = ImageCms.profileToProfile(
-                img,
-                source,
-                _SRGB,
-                renderingIntent=ImageCms.Intent.PERCEPTUAL,
-                outputMode="RGB",
-            )
+            transform = _srgb_transform(icc_profile, img.mode)
+            converted = ImageCms.applyTransform(img, transform)
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
             logger.info("ICC profile does not fit the image; colours kept as stored")
         else:
@@ -333,6 +329,19 @@ def _to_srgb(img: Image.Image, icc_profile: bytes | None) -> Image.Image:
     # A fresh info dict: nothing from the source reaches the encoder.
     img.info = {}
     return img
+
+
+@functools.lru_cache(maxsize=16)
+def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
+    """A transform from the photo's profile to sRGB. Phones embed the same few
+    profiles (Display P3 above all), and building one costs more than applying it."""
+    return ImageCms.buildTransform(
+        ImageCms.ImageCmsProfile(io.BytesIO(icc_profile)),
+        _SRGB,
+        mode,
+        "RGB",
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+    )
 
 
 def _colour_profile(icc_profile: bytes | None) -> ImageCms.ImageCmsProfile | None:
