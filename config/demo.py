@@ -92,7 +92,7 @@ def _national_site(domain: str, port: int) -> Site:
     return site
 
 
-def _accounts(stdout) -> list[dict]:
+def _accounts() -> list[dict]:
     User = get_user_model()
     previous = {a["username"]: a for a in read_demo_accounts()}
     written = []
@@ -144,7 +144,7 @@ def load_demo(*, stdout, domain: str, port: int) -> None:
         for municipality in municipalities:
             if municipality.code in DEMO_PARTICIPANTS:
                 municipality_join(municipality=municipality)
-        _accounts(stdout)
+        _accounts()
     stdout.write(
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."

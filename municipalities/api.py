@@ -10,6 +10,13 @@ from config.ratelimit import rate_limited
 from .locate import municipality_for_point, parse_point
 
 
+def invalid_point_response(exc: ValidationError) -> JsonResponse:
+    """The 400 every JSON endpoint answers for bad ``lat``/``lon``."""
+    return JsonResponse(
+        {"error": "invalid_point", "fields": exc.message_dict}, status=400
+    )
+
+
 @require_GET
 @rate_limited("locate")
 def locate(request):
@@ -17,9 +24,7 @@ def locate(request):
     try:
         lat, lon = parse_point(request.GET.get("lat"), request.GET.get("lon"))
     except ValidationError as exc:
-        return JsonResponse(
-            {"error": "invalid_point", "fields": exc.message_dict}, status=400
-        )
+        return invalid_point_response(exc)
     located = municipality_for_point(lat=lat, lon=lon)
     municipality = located.municipality
     body = {

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.ratelimit import rate_limited
+from municipalities.api import invalid_point_response
 from municipalities.locate import (
     municipality_bounds,
     municipality_for_point,
@@ -295,9 +296,7 @@ def nearby_json(request):
     try:
         lat, lon = parse_point(request.GET.get("lat"), request.GET.get("lon"))
     except ValidationError as exc:
-        return JsonResponse(
-            {"error": "invalid_point", "fields": exc.message_dict}, status=400
-        )
+        return invalid_point_response(exc)
     category = Category.objects.filter(slug=request.GET.get("category", "")).first()
     if category is None:
         return JsonResponse(
