@@ -26,3 +26,12 @@ class QuestionKind(models.TextChoices):
     NUMBER = "number", _("Number")
     SINGLE = "single", _("Single choice")
     MULTIPLE = "multiple", _("Multiple choice")
+
+
+class ConnectionKind(models.TextChoices):
+    """How reports reach a body's case system; one connector module per kind."""
+
+    OPEN311 = "open311", _("Open311 GeoReport v2")
+    WEBHOOK = "webhook", _("Signed JSON webhook")
+    EMAIL = "email", _("E-mail")
+    INBOX = "inbox", _("Knutpunkt's own inbox")

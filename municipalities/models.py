@@ -7,12 +7,20 @@ from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
 
-from .choices import BodyKind, QuestionKind, StaffRole
+from .choices import BodyKind, ConnectionKind, QuestionKind, StaffRole
 
 kommunkod_validator = RegexValidator(
     r"^\d{4}$", _("A kommunkod is four digits, leading zero kept.")
 )
 lanskod_validator = RegexValidator(r"^\d{2}$", _("A länskod is two digits."))
+# Connections name the environment variable holding their secret; the prefix keeps
+# staff from pointing one at any other secret of the process.
+SECRET_ENV_PREFIX = "KNUTPUNKT_CONNECTION_SECRET_"  # noqa: S105 (a name prefix)
+secret_env_validator = RegexValidator(
+    rf"^{SECRET_ENV_PREFIX}[A-Z0-9_]+$",
+    _("The name of an environment variable starting with %(prefix)s.")
+    % {"prefix": SECRET_ENV_PREFIX},
+)
 
 
 class County(models.Model):
@@ -163,10 +171,21 @@ class Body(models.Model):
 class Category(ClusterableModel):
     """A kind of fault a citizen can report (FixaMinGata's list by default)."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     sort_order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    body = models.ForeignKey(
+        "Body",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="own_categories",
+        help_text=_(
+            "Set for a category that comes from one body's case system (its "
+            "Open311 service list); empty for the shared list."
+        ),
+    )
 
     panels = [
         FieldPanel("name"),
@@ -178,11 +197,138 @@ class Category(ClusterableModel):
 
     class Meta:
         ordering = ["sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(body__isnull=True),
+                name="unique_shared_category_name",
+            ),
+            models.UniqueConstraint(
+                fields=["body", "name"],
+                condition=Q(body__isnull=False),
+                name="unique_category_name_per_body",
+            ),
+        ]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
         return self.name
+
+
+class Connection(ClusterableModel):
+    """How one body's case system takes reports, and how well it is doing.
+
+    The health fields are written by the outbox only (reports.delivery).
+    """
+
+    body = models.ForeignKey(Body, on_delete=models.CASCADE, related_name="connections")
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=ConnectionKind.choices)
+    endpoint = models.URLField(
+        _("endpoint URL"),
+        blank=True,
+        help_text=_(
+            "Open311: the base URL that ends before requests.json. "
+            "Webhook: the URL to POST to."
+        ),
+    )
+    email = models.EmailField(
+        _("e-mail address"), blank=True, help_text=_("For e-mail connections.")
+    )
+    jurisdiction_id = models.CharField(
+        _("Open311 jurisdiction_id"), max_length=100, blank=True
+    )
+    secret_env = models.CharField(
+        _("secret's environment variable"),
+        max_length=100,
+        blank=True,
+        validators=[secret_env_validator],
+        help_text=_(
+            "Open311: holds the api_key. Webhook: holds the signing secret(s), "
+            "whsec_…, separated by spaces while a secret is being rotated."
+        ),
+    )
+    send_contact = models.BooleanField(
+        _("always send the reporter's contact details"),
+        default=False,
+        help_text=_(
+            "Otherwise name, e-mail and phone go only with the reporter's consent."
+        ),
+    )
+    timeout_seconds = models.FloatField(_("timeout (seconds)"), default=10.0)
+    max_in_flight = models.PositiveSmallIntegerField(
+        _("deliveries in flight at most"), default=4
+    )
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("Deliveries wait while a connection is switched off."),
+    )
+
+    # Health, kept by the outbox.
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    services_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    panels = [
+        FieldPanel("body"),
+        FieldPanel("name"),
+        FieldPanel("kind"),
+        FieldPanel("endpoint"),
+        FieldPanel("email"),
+        FieldPanel("jurisdiction_id"),
+        FieldPanel("secret_env"),
+        FieldPanel("send_contact"),
+        FieldPanel("timeout_seconds"),
+        FieldPanel("max_in_flight"),
+        FieldPanel("is_active"),
+        InlinePanel("services", label=_("Open311 service codes")),
+    ]
+
+    class Meta:
+        ordering = ["body__name", "name"]
+        verbose_name = _("case-system connection")
+        verbose_name_plural = _("case-system connections")
+
+    def __str__(self) -> str:
+        return f"{self.body}: {self.name}"
+
+
+class ConnectionService(models.Model):
+    """Which Open311 service code a category has on a connection (kept by the
+    service-list sync, or set by staff)."""
+
+    connection = ParentalKey(
+        Connection, on_delete=models.CASCADE, related_name="services"
+    )
+    category = models.ForeignKey(
+        "Category", on_delete=models.CASCADE, related_name="service_codes"
+    )
+    service_code = models.CharField(max_length=100)
+    service_name = models.CharField(max_length=200, blank=True)
+    definition = models.JSONField(
+        default=dict, blank=True, help_text="The service definition, as last synced."
+    )
+    synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    panels = [FieldPanel("category"), FieldPanel("service_code")]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "service_code"], name="unique_service_code"
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "category"], name="one_service_code_per_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_code} → {self.category}"
 
 
 class Route(models.Model):
@@ -200,6 +346,14 @@ class Route(models.Model):
         help_text=_("Empty for a nationwide route, such as state roads."),
     )
     body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="routes")
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="routes",
+        help_text=_("Empty: the body's first active connection."),
+    )
 
     class Meta:
         constraints = [

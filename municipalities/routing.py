@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from .models import Body, Category, Municipality, Route
+from .models import Body, Category, Connection, Municipality, Route
 
 # A kommun's own routes before nationwide ones (SQLite sorts NULL first otherwise).
 OWN_ROUTES_FIRST = F("municipality_id").asc(nulls_last=True)
@@ -61,3 +61,23 @@ def responsibility_at(*, municipality: Municipality | None) -> Responsibility:
         group = groups.setdefault(route.body_id, CategoryGroup(route.body, []))
         group.categories.append(route.category)
     return Responsibility(municipality=municipality, groups=list(groups.values()))
+
+
+def delivery_connection(
+    *, municipality: Municipality, category: Category, body_id: int
+) -> Connection | None:
+    """The connection a report goes through: its route's, else the body's first
+    connection (active ones first). Switched-off connections still count, so that
+    deliveries wait for them rather than vanish."""
+    route = (
+        routes_at(municipality)
+        .filter(category=category, body_id=body_id)
+        .order_by(OWN_ROUTES_FIRST)
+        .select_related("connection")
+        .first()
+    )
+    if route is not None and route.connection is not None:
+        return route.connection
+    return (
+        Connection.objects.filter(body_id=body_id).order_by("-is_active", "pk").first()
+    )

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from wagtail.models import GroupPagePermission, Page, Site
 
 from .boundaries import BoundaryFeature, BoundaryImportError
-from .choices import BodyKind, StaffRole
+from .choices import BodyKind, ConnectionKind, StaffRole
 from .geo import BoundaryIndex
 from .locate import boundary_index_invalidate
 from .models import (
@@ -21,6 +21,7 @@ from .models import (
     Boundary,
     BoundaryGeneration,
     Category,
+    Connection,
     County,
     Municipality,
     Route,
@@ -210,7 +211,16 @@ def categories_ensure_standard() -> list[Category]:
         category=categories[-1],
         defaults={"body": trafikverket},
     )
+    _ensure_inbox(trafikverket)
     return categories
+
+
+def _ensure_inbox(body: Body) -> None:
+    """A body without a case system of its own works its reports in Knutpunkt."""
+    if not body.connections.exists():
+        Connection.objects.create(
+            body=body, name="Knutpunkt", kind=ConnectionKind.INBOX
+        )
 
 
 @transaction.atomic
@@ -224,6 +234,7 @@ def municipality_join(*, municipality: Municipality, body_name: str = "") -> Bod
         },
     )
     body.municipalities.add(municipality)
+    _ensure_inbox(body)
     for category in Category.objects.filter(slug__in=map(slugify, STANDARD_CATEGORIES)):
         Route.objects.get_or_create(
             municipality=municipality, category=category, defaults={"body": body}

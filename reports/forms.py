@@ -52,6 +52,14 @@ class ReportForm(forms.Form):
     show_name = forms.BooleanField(
         label=_("Show my name publicly"), required=False, initial=False
     )
+    share_contact = forms.BooleanField(
+        label=_(
+            "The responsible body may contact me about this report "
+            "(my name, e-mail and phone go with it)"
+        ),
+        required=False,
+        initial=False,
+    )
 
 
 class FollowForm(forms.Form):

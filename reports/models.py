@@ -1,8 +1,16 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import PUBLIC_STATUSES, EventKind, ReportStatus, TokenPurpose
+from .choices import (
+    PUBLIC_STATUSES,
+    DeliveryState,
+    EventKind,
+    ReportStatus,
+    TokenPurpose,
+)
 
 # Latitude bands per degree of LatBand: 1/256° is about 434 m.
 LAT_BANDS_PER_DEGREE = 256
@@ -39,6 +47,13 @@ class ReportQuerySet(models.QuerySet):
         """Reports anyone may see: confirmed and not hidden by moderation."""
         return self.filter(status__in=PUBLIC_STATUSES, is_hidden=False)
 
+    def visible_to(self, user):
+        """What a visitor may see: public reports, and a signed-in reporter's own."""
+        public = models.Q(status__in=PUBLIC_STATUSES, is_hidden=False)
+        if user is not None and user.is_authenticated:
+            return self.filter(public | models.Q(reporter=user))
+        return self.filter(public)
+
 
 class Report(models.Model):
     """A citizen's report of a fault at a point."""
@@ -70,6 +85,9 @@ class Report(models.Model):
     email = models.EmailField(_("e-mail"))
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     show_name = models.BooleanField(_("show my name publicly"), default=False)
+    share_contact = models.BooleanField(
+        _("the responsible body may contact me"), default=False
+    )
 
     status = models.CharField(
         max_length=20, choices=ReportStatus.choices, default=ReportStatus.UNCONFIRMED
@@ -145,6 +163,8 @@ class ReportEvent(models.Model):
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     status = models.CharField(max_length=20, choices=ReportStatus.choices, blank=True)
     note = models.TextField(blank=True)
+    # Facts the timeline shows, such as {"body": …, "reference": …} when sent.
+    data = models.JSONField(default=dict, blank=True)
     is_public = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -193,3 +213,73 @@ class EmailToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} for #{self.report_id}"
+
+
+class Delivery(models.Model):
+    """The outbox: one row per (report, connection), worked by reports.delivery.
+
+    ``key`` goes with every attempt (Idempotency-Key, webhook-id, Message-ID), so
+    that a retry after a crash cannot open a second case.
+    """
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    connection = models.ForeignKey(
+        "municipalities.Connection", on_delete=models.PROTECT, related_name="deliveries"
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    queued_at = models.DateTimeField(
+        help_text="Start of the window after which the outbox gives up."
+    )
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    external_token = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "connection"], name="one_delivery_per_connection"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(
+                fields=["connection", "state"], name="delivery_connection_state"
+            ),
+        ]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+
+    def __str__(self) -> str:
+        return f"Report #{self.report_id} → {self.connection_id} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery, kept for staff reading what went wrong."""
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Attempt on delivery {self.delivery_id}"

@@ -38,6 +38,7 @@ class Reporter:
     email: str
     phone: str = ""
     show_name: bool = False
+    share_contact: bool = False  # consent to hand name, e-mail and phone to the body
     user: object | None = None  # a logged-in user, whose report needs no e-mail
 
 
@@ -131,6 +132,7 @@ def report_submit(
             email=reporter.email.strip().lower(),
             phone=reporter.phone.strip(),
             show_name=reporter.show_name,
+            share_contact=reporter.share_contact,
             filed_on_site_id=site_id,
             language=language,
             status=ReportStatus.OPEN if confirmed else ReportStatus.UNCONFIRMED,
@@ -162,9 +164,13 @@ def report_submit(
 
 
 def _report_confirmed(report: Report) -> None:
+    """A report became public: its first event, and its delivery is queued."""
+    from .delivery import deliveries_create
+
     ReportEvent.objects.create(
         report=report, kind=EventKind.CONFIRMED, status=ReportStatus.OPEN
     )
+    deliveries_create(report=report)
 
 
 def _hash(raw: str) -> str:

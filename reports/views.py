@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -23,7 +23,7 @@ from municipalities.models import Category
 from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
-from .choices import OPEN_STATUSES, TokenPurpose
+from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
 from .models import Report
@@ -115,6 +115,7 @@ def _submit(request, form: ReportForm) -> Report | None:
                 email=data["email"],
                 phone=data["phone"],
                 show_name=data["show_name"],
+                share_contact=data["share_contact"],
                 user=user,
             ),
             photos=photos,
@@ -196,14 +197,12 @@ def report_thanks(request):
 
 
 def _visible_report(request, pk: int) -> Report:
-    report = get_object_or_404(
-        Report.objects.select_related("category", "municipality", "body"), pk=pk
+    return get_object_or_404(
+        Report.objects.visible_to(request.user).select_related(
+            "category", "municipality", "body"
+        ),
+        pk=pk,
     )
-    if not Report.objects.public().filter(pk=pk).exists() and not (
-        request.user.is_authenticated and report.reporter_id == request.user.pk
-    ):
-        raise Http404
-    return report
 
 
 def report_detail(request, pk: int):
@@ -217,6 +216,7 @@ def _render_report(request, report: Report, follow_form, status: int = 200):
         {
             "report": report,
             "events": report.events.filter(is_public=True),
+            "sent": report.events.filter(is_public=True, kind=EventKind.SENT).last(),
             "photos": report.photos.all(),
             "follow_form": follow_form,
         },

@@ -120,7 +120,7 @@ def running_site(env: dict, port: int):
     processes = [start(env, "serve", "--port", str(port))]
     if "DATABASE_URL" in env:
         processes.append(
-            start(env, "db_worker", "--interval", "0.2", output=subprocess.DEVNULL)
+            start(env, "worker", "--interval", "0.2", output=subprocess.DEVNULL)
         )
     try:
         if not wait_for(lambda: http_get(port, "/healthz")[0] == 200):

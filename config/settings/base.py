@@ -287,3 +287,33 @@ KNUTPUNKT_RATE_LIMITS.update(
     {"report_submit": (20, 3600), "geocode": (60, 60), "follow": (30, 3600)}
 )
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")
+
+# --- Delivery to case systems (reports.delivery) ---------------------------------
+# Connections may reach private addresses (a kommun's own network, or loopback in
+# development); production refuses them unless told otherwise.
+KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE = (
+    os.environ.get("KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE", "1") == "1"
+)
+KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS = (
+    os.environ.get("KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS", "0") == "1"
+)
+# Replies to e-mailed cases come back to <local>+<report>.<signature>@<domain>.
+KNUTPUNKT_REPLY_EMAIL = os.environ.get("KNUTPUNKT_REPLY_EMAIL", "svar@localhost")
+KNUTPUNKT_DELIVERY = {
+    # Sending threads per worker process; each connection has its own cap too.
+    "threads": int(os.environ.get("KNUTPUNKT_DELIVERY_THREADS", "8")),
+    "poll_seconds": float(os.environ.get("KNUTPUNKT_DELIVERY_POLL_SECONDS", "0.5")),
+    # A claimed delivery is taken back after its connection's timeout plus this.
+    "lease_margin_seconds": float(
+        os.environ.get("KNUTPUNKT_DELIVERY_LEASE_MARGIN_SECONDS", "30")
+    ),
+    "backoff_base_seconds": 60.0,
+    "backoff_cap_seconds": 6 * 3600.0,
+    "give_up_after_seconds": 3 * 24 * 3600.0,
+    # The circuit opens after this many failures in a row, for the cool-down
+    # (doubling with each further failure, up to the cap).
+    "circuit_threshold": 5,
+    "circuit_cooldown_seconds": 60.0,
+    "circuit_cooldown_cap_seconds": 1800.0,
+    "token_check_seconds": 60.0,
+}

@@ -30,3 +30,9 @@ CSRF_TRUSTED_ORIGINS = [
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
 )
+KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE = (
+    os.environ.get("KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE", "0") == "1"
+)
+KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS = (
+    os.environ.get("KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS", "1") == "1"
+)

@@ -1,4 +1,5 @@
 import logging
+import os
 import socket
 import threading
 from argparse import BooleanOptionalAction
@@ -10,32 +11,40 @@ from django_tasks import task_backends
 logger = logging.getLogger("knutpunkt.serve")
 
 
-def _start_embedded_worker(interval: float) -> threading.Thread:
-    """Work the database task queue on a thread of this process (embedded default)."""
+def task_worker(interval: float, name: str):
+    """A worker of the database task queue (django-tasks-db)."""
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.management.commands.db_worker import Worker
 
     if not isinstance(task_backends["default"], DatabaseBackend):
-        raise CommandError("The embedded worker needs the database task backend.")
-    worker = Worker(
+        raise CommandError("The task worker needs the database task backend.")
+    return Worker(
         queue_names=["*"],
         interval=interval,
         batch=False,
         backend_name="default",
         startup_delay=False,
         max_tasks=None,
-        worker_id=f"embedded-{socket.gethostname()}"[:64],
+        worker_id=f"{name}-{socket.gethostname()}-{os.getpid()}"[:64],
         excluded_queue_names=[],
     )
-    thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
-    thread.start()
-    return thread
+
+
+def _start_embedded_worker(interval: float) -> None:
+    """Work the task queue and the delivery outbox on threads of this process
+    (embedded default)."""
+    from reports.delivery import dispatcher_start
+
+    worker = task_worker(interval, "embedded")
+    threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
+    dispatcher_start()
 
 
 class Command(BaseCommand):
     help = (
-        "Serve HTTP and websockets (Daphne). In the embedded default a task worker "
-        "runs inside this process; in the scaled profile run `db_worker` beside it."
+        "Serve HTTP and websockets (Daphne). In the embedded default the task "
+        "worker and the delivery dispatcher run inside this process; in the scaled "
+        "profile run `worker` processes beside it."
     )
 
     def add_arguments(self, parser):

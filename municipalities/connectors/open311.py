@@ -1,0 +1,211 @@
+"""Open311 GeoReport v2 client: create service requests, resolve tokens, and read
+a body's service list with its definitions (for the category sync).
+
+Each POST carries the delivery's key as ``Idempotency-Key`` and our report number
+as ``attribute[knutpunkt_report_id]``, so a system that honours either never opens
+a second case for a retried delivery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode, urljoin
+
+from ..models import ConnectionService
+from . import http
+from .base import CaseRequest, ConfigurationError, Connector, DeliveryError, Sent
+
+REPORT_ID_ATTRIBUTE = "knutpunkt_report_id"
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """One entry of a body's service list, with its definition when it has one."""
+
+    code: str
+    name: str
+    group: str = ""
+    definition: dict = field(default_factory=dict)
+
+
+class Open311Connector(Connector):
+    kind = "open311"
+
+    def check(self) -> None:
+        if not self.connection.endpoint:
+            raise ConfigurationError("The Open311 connection has no endpoint URL.")
+
+    # --- helpers -------------------------------------------------------------
+
+    def _url(self, path: str, **query: str) -> str:
+        base = self.connection.endpoint
+        if not base.endswith("/"):
+            base += "/"
+        params = {k: v for k, v in query.items() if v}
+        if self.connection.jurisdiction_id:
+            params["jurisdiction_id"] = self.connection.jurisdiction_id
+        url = urljoin(base, path)
+        return f"{url}?{urlencode(params)}" if params else url
+
+    def _api_key(self) -> str:
+        return self.secrets()[0] if self.connection.secret_env else ""
+
+    def _get_json(self, path: str, what: str, **query: str):
+        response = http.request(
+            "GET",
+            self._url(path, **query),
+            timeout=self.connection.timeout_seconds,
+            headers={"Accept": "application/json"},
+        )
+        http.raise_for_status(response, what)
+        return response.json(what)
+
+    # --- delivering ----------------------------------------------------------
+
+    def _service(self, request: CaseRequest) -> ConnectionService:
+        service = (
+            ConnectionService.objects.filter(
+                connection=self.connection, category_id=request.category_id
+            )
+            .only("service_code", "definition")
+            .first()
+        )
+        if service is None:
+            raise ConfigurationError(
+                f"No Open311 service code for the category “{request.category_name}” "
+                f"on {self.connection}.",
+                connection_fault=False,
+            )
+        return service
+
+    def form(self, request: CaseRequest) -> list[tuple[str, str]]:
+        """The POST requests.json form, as GeoReport v2 names its fields."""
+        service = self._service(request)
+        description = (
+            f"{request.title}\n\n{request.description}\n\n{request.report_url}"
+        )
+        form = [
+            ("service_code", service.service_code),
+            ("lat", f"{request.lat:.7f}"),
+            ("long", f"{request.lon:.7f}"),
+            ("description", description.strip()[:4000]),
+        ]
+        api_key = self._api_key()
+        if api_key:
+            form.append(("api_key", api_key))
+        if self.connection.jurisdiction_id:
+            form.append(("jurisdiction_id", self.connection.jurisdiction_id))
+        keys = _value_keys(service.definition)
+        for code, value in request.answers.items():
+            values = value if isinstance(value, list) else [value]
+            mapped = [keys.get(code, {}).get(str(v), str(v)) for v in values]
+            if isinstance(value, list):
+                form.extend((f"attribute[{code}][]", v) for v in mapped)
+            else:
+                form.append((f"attribute[{code}]", mapped[0]))
+        form.append((f"attribute[{REPORT_ID_ATTRIBUTE}]", str(request.report_id)))
+        if request.photos:
+            form.append(("media_url", request.photos[0].url))
+        if request.contact is not None:
+            first, _, last = request.contact.name.strip().partition(" ")
+            form.extend(
+                [
+                    ("email", request.contact.email),
+                    ("first_name", first),
+                    ("last_name", last),
+                ]
+            )
+            if request.contact.phone:
+                form.append(("phone", request.contact.phone))
+        return form
+
+    def send(self, request: CaseRequest) -> Sent:
+        self.check()
+        body = urlencode(self.form(request)).encode()
+        response = http.request(
+            "POST",
+            self._url("requests.json"),
+            timeout=self.connection.timeout_seconds,
+            body=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+                "Idempotency-Key": request.key,
+            },
+        )
+        http.raise_for_status(response, "POST requests.json")
+        data = response.json("POST requests.json")
+        entry = data[0] if isinstance(data, list) and data else data
+        if not isinstance(entry, dict):
+            raise DeliveryError(
+                "POST requests.json: the answer names no service request",
+                http_status=response.status,
+            )
+        external_id = _text(entry.get("service_request_id"))
+        token = _text(entry.get("token"))
+        if not external_id and not token:
+            raise DeliveryError(
+                "POST requests.json: the answer has neither service_request_id "
+                "nor token",
+                http_status=response.status,
+            )
+        return Sent(external_id=external_id, token=token, http_status=response.status)
+
+    def resolve_token(self, token: str) -> str:
+        data = self._get_json(
+            f"tokens/{quote(token, safe='')}.json",
+            "GET tokens",
+            api_key=self._api_key(),
+        )
+        entry = data[0] if isinstance(data, list) and data else data
+        return _text(entry.get("service_request_id")) if isinstance(entry, dict) else ""
+
+    # --- the service list ----------------------------------------------------
+
+    def services(self) -> list[ServiceInfo]:
+        """The body's services, with the definitions of those that have metadata."""
+        self.check()
+        listed = self._get_json("services.json", "GET services.json")
+        if not isinstance(listed, list):
+            raise DeliveryError("GET services.json: expected a list of services")
+        services = []
+        for entry in listed:
+            if not isinstance(entry, dict) or not _text(entry.get("service_code")):
+                raise DeliveryError("GET services.json: an entry has no service_code")
+            code = _text(entry["service_code"])
+            definition = {}
+            if entry.get("metadata") in (True, "true"):
+                definition = self._get_json(
+                    f"services/{quote(code, safe='')}.json",
+                    f"GET services/{code}.json",
+                )
+                if not isinstance(definition, dict):
+                    raise DeliveryError(
+                        f"GET services/{code}.json: expected a service definition"
+                    )
+            services.append(
+                ServiceInfo(
+                    code=code,
+                    name=_text(entry.get("service_name")) or code,
+                    group=_text(entry.get("group")),
+                    definition=definition,
+                )
+            )
+        return services
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _value_keys(definition: dict) -> dict[str, dict[str, str]]:
+    """For list attributes: the key of each value's shown name, by attribute code."""
+    keys: dict[str, dict[str, str]] = {}
+    for attribute in definition.get("attributes") or []:
+        if not isinstance(attribute, dict):
+            continue
+        values = attribute.get("values") or []
+        keys[str(attribute.get("code"))] = {
+            str(v.get("name")): str(v.get("key")) for v in values if isinstance(v, dict)
+        }
+    return keys

@@ -1,0 +1,46 @@
+"""Live updates of a report: who is watching it and what they are sent.
+
+Every accepted change of a report becomes a ``ReportEvent``; after commit it is
+sent to the report's group on the channel layer, rendered in each language the
+site speaks, so that a watcher's page shows it as it would after a reload.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from config.live import group_send
+
+from .models import ReportEvent
+
+
+def report_group(report_id: int) -> str:
+    return f"report-{report_id}"
+
+
+def event_payload(event: ReportEvent) -> dict:
+    html = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            html[code] = render_to_string("reports/_event.html", {"event": event})
+    return {
+        "type": "event",
+        "id": event.pk,
+        "kind": event.kind,
+        "status": event.status,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(),
+        "html": html,
+    }
+
+
+def event_broadcast(event: ReportEvent) -> None:
+    """Send a public event to everyone watching its report (call after commit)."""
+    if not event.is_public:
+        return
+    group_send(
+        report_group(event.report_id),
+        {"type": "report.event", "event": event_payload(event)},
+    )

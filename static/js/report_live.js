@@ -1,0 +1,40 @@
+/* Live updates on the report page: new events arrive over a websocket and are
+   shown as a reload would show them. Reconnects with growing pauses. */
+(function () {
+  "use strict";
+  var article = document.querySelector("article.report[data-live]");
+  if (!article || !window.WebSocket) { return; }
+  var lang = (document.documentElement.lang || "sv").slice(0, 2);
+  var timeline = document.getElementById("timeline");
+  var pause = 1000;
+
+  function show(event) {
+    var html = event.html[lang] || event.html.sv || "";
+    if (timeline && !timeline.querySelector('[data-event-id="' + event.id + '"]')) {
+      timeline.insertAdjacentHTML("beforeend", html);
+    }
+    if (event.kind === "sent") {
+      var sent = document.getElementById("report-sent");
+      var item = timeline && timeline.querySelector('[data-event-id="' + event.id + '"] .sent');
+      if (sent && item) { sent.textContent = item.textContent; }
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + article.dataset.live);
+    socket.onopen = function () { pause = 1000; article.dataset.liveState = "open"; };
+    socket.onmessage = function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (e) { return; }
+      if (event.type === "event") { show(event); }
+    };
+    socket.onclose = function (close) {
+      article.dataset.liveState = "closed";
+      if (close.code === 4403) { return; }  // not allowed to watch: do not retry
+      setTimeout(connect, pause);
+      pause = Math.min(pause * 2, 30000);
+    };
+  }
+  connect();
+})();
