@@ -44,6 +44,7 @@ DEMO_ACCOUNTS = (
         "malmo-handlaggare", "Malmö case handler", "1280", StaffRole.CASE_HANDLER
     ),
     DemoAccount("malmo-redaktor", "Malmö editor", "1280", StaffRole.EDITOR),
+    DemoAccount("malmo-admin", "Malmö administrator", "1280", StaffRole.ADMIN),
     DemoAccount(
         "malmo-kundcenter",
         "Malmö contact-centre agent",

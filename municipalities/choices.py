@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class StaffRole(models.TextChoices):
+    ADMIN = "admin", _("Kommun administrator")
     EDITOR = "editor", _("Editor")
     CASE_HANDLER = "case_handler", _("Case handler")
     CONTACT_CENTRE = "contact_centre", _("Contact-centre agent")

@@ -304,3 +304,31 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+@transaction.atomic
+def report_transition(
+    *, report_id: int, status: ReportStatus, note: str = ""
+) -> ReportEvent | None:
+    """Change a confirmed report's status (with an optional public note) as its
+    handler; one event per change, broadcast to watchers after commit."""
+    from .live import event_broadcast
+
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.status == ReportStatus.UNCONFIRMED or status == ReportStatus.UNCONFIRMED:
+        raise ValidationError(
+            {"status": _("An unconfirmed report's status cannot be changed.")}
+        )
+    note = note.strip()
+    if status == report.status and not note:
+        return None
+    kind = EventKind.STATUS if status != report.status else EventKind.NOTE
+    if status != report.status:
+        report.status = status
+        report.save(update_fields=["status", "updated_at"])
+        transaction.on_commit(map_changed)
+    event = ReportEvent.objects.create(
+        report=report, kind=kind, status=status, note=note
+    )
+    transaction.on_commit(lambda: event_broadcast(event))
+    return event
