@@ -1,0 +1,69 @@
+"""Live updates over websockets, through the real ASGI application and channel
+layer of the profile under test (in-memory or Redis)."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from reports.choices import DeliveryState
+from reports.consumers import CLOSE_FORBIDDEN
+
+from .delivery_helpers import MALMO, confirmed_report, deliver_due, lamp_category
+
+pytestmark = pytest.mark.django_db
+
+HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+
+
+def watch(report_id: int) -> WebsocketCommunicator:
+    return WebsocketCommunicator(
+        application, f"/ws/reports/{report_id}/", headers=HEADERS
+    )
+
+
+def test_the_report_page_hears_that_the_report_was_sent(
+    django_capture_on_commit_callbacks,
+):
+    report = confirmed_report()
+
+    def deliver():
+        with django_capture_on_commit_callbacks(execute=True):
+            return deliver_due()
+
+    async def scenario():
+        watcher = watch(report.pk)
+        connected, _ = await watcher.connect()
+        assert connected
+        assert await database_sync_to_async(deliver)() == [DeliveryState.DELIVERED]
+        frame = await watcher.receive_json_from(timeout=5)
+        await watcher.disconnect()
+        return frame
+
+    # The test's own thread (and its database transaction) serves the consumer's
+    # database calls: async_to_sync hands thread-sensitive work back to it.
+    frame = async_to_sync(scenario)()
+    assert frame["kind"] == "sent"
+    assert frame["data"] == {"body": "Malmö kommun", "reference": f"KP-{report.pk}"}
+    assert f"Skickad till Malmö kommun" in frame["html"]["sv"]
+    assert f"Sent to Malmö kommun, reference KP-{report.pk}" in frame["html"]["en"]
+
+
+def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
+    from reports.services import Reporter, report_submit
+
+    report = report_submit(
+        lat=MALMO[0],
+        lon=MALMO[1],
+        category=lamp_category(),
+        title="t",
+        description="d",
+        reporter=Reporter(name="A", email="a@example.org"),
+    )
+
+    async def scenario():
+        connected, code = await watch(report.pk).connect()
+        return connected, code
+
+    assert async_to_sync(scenario)() == (False, CLOSE_FORBIDDEN)
