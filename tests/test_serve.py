@@ -1,7 +1,7 @@
 """End to end: the README's run path in real processes on loopback.
 
 In the embedded default the server's own thread works the task queue; in the
-scaled profile (DATABASE_URL set) a separate ``db_worker`` process does, against a
+scaled profile (DATABASE_URL set) a separate ``worker`` process does, against a
 fresh PostgreSQL database made for this test.
 """
 

@@ -152,7 +152,7 @@ TASKS = {
     }
 }
 # The embedded default works tasks on a thread inside the server process
-# (`manage.py serve`); the scaled profile runs `manage.py db_worker` processes.
+# (`manage.py serve`); the scaled profile runs `manage.py worker` processes.
 KNUTPUNKT_EMBEDDED_WORKER = not DATABASE_URL
 
 # --- Auth -------------------------------------------------------------------
