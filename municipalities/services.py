@@ -192,7 +192,24 @@ def staff_membership_grant(
         if municipality.editors_group is None:
             raise ValueError(f"{municipality} has no site yet; create it first.")
         user.groups.add(municipality.editors_group)
+    else:
+        # Into the admin; what they see there is scoped by municipalities.staff.
+        user.groups.add(_staff_group())
     return membership
+
+
+STAFF_GROUP_NAME = "Kommunpersonal"
+
+
+def _staff_group() -> Group:
+    """The group that lets non-editor staff into the Wagtail admin, and no more."""
+    group, _ = Group.objects.get_or_create(name=STAFF_GROUP_NAME)
+    group.permissions.add(
+        Permission.objects.get(
+            content_type__app_label="wagtailadmin", codename="access_admin"
+        )
+    )
+    return group
 
 
 @transaction.atomic

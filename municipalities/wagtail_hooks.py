@@ -48,6 +48,8 @@ from .staff import (
 )
 
 SETUP_ACTIONS = {"add", "change", "delete"}
+# The slugs services.municipality_join gives a kommun's own body.
+KOMMUN_BODY_SLUG_PREFIX = "kommun-"
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
 body_policy = StaffScopePolicy(
@@ -80,7 +82,9 @@ register_snippet(CategoryViewSet)
 
 
 def _restricted(user) -> bool:
-    return user is not None and not user.is_superuser
+    """Whether the form offers only the user's own (everyone but superusers;
+    a form without a user offers nothing)."""
+    return not (user is not None and user.is_superuser)
 
 
 def _categories_for(user):
@@ -106,6 +110,24 @@ class BodyForm(WagtailAdminModelForm):
             self.kept_municipalities = list(
                 self.instance.municipalities.exclude(pk__in=own)
             )
+
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        # municipality_join finds a kommun's own body by this slug when the kommun
+        # joins: a body named so by another kommun's staff would take it over.
+        if (
+            _restricted(self.for_user)
+            and slug.startswith(KOMMUN_BODY_SLUG_PREFIX)
+            and slug != self.instance.slug
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Slugs starting with %(prefix)s are kept for the kommuner's "
+                    "own bodies."
+                )
+                % {"prefix": KOMMUN_BODY_SLUG_PREFIX}
+            )
+        return slug
 
     def clean_municipalities(self):
         return [*self.cleaned_data["municipalities"], *self.kept_municipalities]
@@ -189,6 +211,7 @@ class BodyViewSet(ScopedModelViewSet):
         BooleanColumn("nationwide", label=gettext_lazy("Nationwide")),
     ]
     ordering = ["name"]
+    list_prefetch_related = ("municipalities",)
     edit_handler = ObjectList(
         [
             FieldPanel("name"),
@@ -224,6 +247,7 @@ class RouteViewSet(ScopedModelViewSet):
     filterset_class = RouteFilterSet
     list_per_page = 50
     ordering = ["municipality__name", "category__sort_order", "category__name"]
+    list_select_related = ("category", "municipality", "body", "connection__body")
     edit_handler = ObjectList(
         [
             FieldPanel("municipality"),
@@ -260,9 +284,6 @@ def _retry_url(connection: Connection) -> str:
 
 
 class ConnectionIndexView(ScopedIndexView):
-    def get_base_queryset(self):
-        return super().get_base_queryset().select_related("body")
-
     @cached_property
     def columns(self):
         title_column = self._get_title_column_class(TitleColumn)
@@ -331,6 +352,7 @@ class ConnectionViewSet(ScopedModelViewSet):
     menu_label = gettext_lazy("Connections")
     index_view_class = ConnectionIndexView
     edit_view_class = ConnectionEditView
+    list_select_related = ("body",)
     ordering = ["body__name", "name"]
     # The model's panels, with the inline "Open311 service codes".
     edit_handler = ObjectList(Connection.panels, base_form_class=ConnectionForm)

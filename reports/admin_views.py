@@ -128,10 +128,18 @@ class StaffScopePolicy(BasePermissionPolicy):
 
 
 class ScopedIndexView(generic.IndexView):
+    list_select_related: tuple[str, ...] = ()
+    list_prefetch_related: tuple[str, ...] = ()
+
     def get_base_queryset(self):
-        return self.permission_policy.instances_user_has_any_permission_for(
+        queryset = self.permission_policy.instances_user_has_any_permission_for(
             self.request.user, self.any_permission_required
         )
+        if self.list_select_related:
+            queryset = queryset.select_related(*self.list_select_related)
+        if self.list_prefetch_related:
+            queryset = queryset.prefetch_related(*self.list_prefetch_related)
+        return queryset
 
 
 class ScopedEditView(generic.EditView):
@@ -139,10 +147,6 @@ class ScopedEditView(generic.EditView):
         return self.permission_policy.instances_user_has_permission_for(
             self.request.user, "change"
         )
-
-
-class ScopedCreateView(generic.CreateView):
-    pass
 
 
 class ScopedDeleteView(generic.DeleteView):
@@ -248,7 +252,6 @@ class ScopedModelViewSet(ModelViewSet):
     StaffScopePolicy."""
 
     index_view_class = ScopedIndexView
-    add_view_class = ScopedCreateView
     edit_view_class = ScopedEditView
     delete_view_class = ScopedDeleteView
     history_view_class = ScopedHistoryView
@@ -258,6 +261,15 @@ class ScopedModelViewSet(ModelViewSet):
     # Not in Wagtail's reference index: the outbox saves connections often, and
     # deleting what is still in use is refused by the database's PROTECT anyway.
     add_to_reference_index = False
+    list_select_related: tuple[str, ...] = ()
+    list_prefetch_related: tuple[str, ...] = ()
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            list_select_related=self.list_select_related,
+            list_prefetch_related=self.list_prefetch_related,
+            **kwargs,
+        )
 
 
 class ReadOnlyScopedViewSet(ScopedModelViewSet):
@@ -342,7 +354,6 @@ class DeliveryIndexView(ScopedIndexView):
         return (
             super()
             .get_base_queryset()
-            .select_related("connection__body")
             .annotate(urgency=DELIVERY_URGENCY)
             .order_by("urgency", "-created_at")
         )
@@ -492,6 +503,7 @@ class DeliveryViewSet(ReadOnlyScopedViewSet):
     add_to_admin_menu = True
     index_view_class = DeliveryIndexView
     inspect_view_class = DeliveryDetailView
+    list_select_related = ("connection__body",)
     filterset_class = DeliveryFilterSet
     list_per_page = 50
 
@@ -551,12 +563,7 @@ class InboxIndexView(ScopedIndexView):
     page_title = gettext_lazy("Inbox")
 
     def get_base_queryset(self):
-        return (
-            super()
-            .get_base_queryset()
-            .select_related("category", "municipality", "body")
-            .order_by("-created_at")
-        )
+        return super().get_base_queryset().order_by("-created_at")
 
     @cached_property
     def columns(self):
@@ -637,7 +644,7 @@ class InboxReportView(ScopedInspectView):
             report=report,
             events=report.events.all(),
             photos=report.photos.all(),
-            deliveries=report.deliveries.select_related("connection"),
+            deliveries=report.deliveries.select_related("connection__body"),
             show_contact=report.share_contact,
             can_change_status=self.can_change_status,
             form=form or StatusForm(initial={"status": report.status}),
@@ -676,5 +683,6 @@ class InboxViewSet(ReadOnlyScopedViewSet):
     add_to_admin_menu = True
     index_view_class = InboxIndexView
     inspect_view_class = InboxReportView
+    list_select_related = ("category", "municipality", "body")
     filterset_class = InboxFilterSet
     list_per_page = 50

@@ -67,7 +67,10 @@ def server():
 def connection(server):
     body = Connection.objects.get(body__slug="kommun-malmo").body
     return Connection.objects.create(
-        body=body, name="Malmö Open311", kind=ConnectionKind.OPEN311, endpoint=server.url
+        body=body,
+        name="Malmö Open311",
+        kind=ConnectionKind.OPEN311,
+        endpoint=server.url,
     )
 
 
@@ -82,7 +85,9 @@ def test_services_become_the_bodys_categories_with_questions_and_routes(connecti
     )
     questions = {q.code: q for q in lamp.questions.all()}
     assert set(questions) == {"pole", "kind"}  # "note" is not a question
-    assert questions["pole"].required and questions["pole"].help_text == "Står på stolpen"
+    assert (
+        questions["pole"].required and questions["pole"].help_text == "Står på stolpen"
+    )
     assert questions["kind"].kind == QuestionKind.SINGLE
     assert questions["kind"].choices == ["Släckt", "Blinkar"]
     route = Route.objects.get(category=lamp, municipality__code="1280")
@@ -96,7 +101,11 @@ def test_a_second_sync_updates_and_retires_what_changed(server, connection):
         {"service_code": "LAMP", "service_name": "Gatlampa", "metadata": False}
     ]
     result = connection_services_refresh(connection_id=connection.pk)
-    assert (result.created, result.updated, result.deactivated) == ([], ["LAMP"], ["POT"])
+    assert (result.created, result.updated, result.deactivated) == (
+        [],
+        ["LAMP"],
+        ["POT"],
+    )
     lamp = Category.objects.get(service_codes__service_code="LAMP")
     assert lamp.name == "Gatlampa" and lamp.questions.count() == 0
     pot = Category.objects.get(service_codes__service_code="POT")

@@ -123,6 +123,7 @@ def test_load_demo_is_idempotent_and_its_accounts_log_in():
         "malmo-handlaggare",
         "malmo-redaktor",
         "malmo-kundcenter",
+        "malmo-admin",
         "admin",
     }
     for account in accounts:
@@ -139,3 +140,15 @@ def _counts():
         Route.objects.count(),
         get_user_model().objects.count(),
     )
+
+
+@pytest.mark.django_db
+def test_demo_staff_reach_their_admin_screens_and_only_their_kommuns(client):
+    client.force_login(get_user_model().objects.get(username="malmo-admin"))
+    page = client.get("/admin/connections/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Malmö kommun" in text and "Lund kommun" not in text
+    client.force_login(get_user_model().objects.get(username="malmo-handlaggare"))
+    assert client.get("/admin/deliveries/").status_code == 200
+    assert client.get("/admin/connections/").status_code in (302, 403)

@@ -46,7 +46,7 @@ def test_the_report_page_hears_that_the_report_was_sent(
     frame = async_to_sync(scenario)()
     assert frame["kind"] == "sent"
     assert frame["data"] == {"body": "Malmö kommun", "reference": f"KP-{report.pk}"}
-    assert f"Skickad till Malmö kommun" in frame["html"]["sv"]
+    assert "Skickad till Malmö kommun" in frame["html"]["sv"]
     assert f"Sent to Malmö kommun, reference KP-{report.pk}" in frame["html"]["en"]
 
 
