@@ -6,6 +6,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from municipalities import api as municipalities_api
+from municipalities import intake
 from reports import api as reports_api
 from reports import views as reports_views
 
@@ -18,6 +19,16 @@ urlpatterns = [
     path("api/v1/reports/nearby", reports_views.nearby_json, name="api-nearby"),
     path("api/v1/geocode", reports_views.geocode_json, name="api-geocode"),
     path("healthz", municipalities_api.healthz, name="healthz"),
+    path(
+        "api/v1/connections/<int:connection_id>/signals",
+        intake.webhook_signal,
+        name="api-signals",
+    ),
+    path(
+        "open311/v2/servicerequestupdates.<str:fmt>",
+        intake.open311_update,
+        name="open311-updates",
+    ),
 ]
 
 if settings.DEBUG:

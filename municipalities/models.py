@@ -273,6 +273,17 @@ class Connection(ClusterableModel):
     circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
     services_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    poll_updates = models.BooleanField(
+        _("poll for status updates"),
+        default=False,
+        help_text=_(
+            "Open311: ask the case system's servicerequestupdates for changes, "
+            "for systems that cannot send them."
+        ),
+    )
+    # Polling: everything up to the cursor has been read (minus an overlap).
+    updates_cursor = models.DateTimeField(null=True, blank=True, editable=False)
+    updates_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     panels = [
         FieldPanel("body"),
@@ -286,6 +297,7 @@ class Connection(ClusterableModel):
         FieldPanel("timeout_seconds"),
         FieldPanel("max_in_flight"),
         FieldPanel("is_active"),
+        FieldPanel("poll_updates"),
         InlinePanel("services", label=_("Open311 service codes")),
     ]
 

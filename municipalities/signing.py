@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix)
 
@@ -50,3 +51,45 @@ def sign_headers(
             signature(k, msg_id, timestamp, body) for k in keys
         ),
     }
+
+
+class SignatureInvalid(ValueError):
+    """Why a signed message was refused (logged, and told to the sender)."""
+
+
+def verify(
+    secrets: list[str],
+    headers,
+    body: bytes,
+    *,
+    tolerance: int = 300,
+    now: float | None = None,
+) -> str:
+    """The message id of a correctly signed, fresh message, else SignatureInvalid.
+
+    Any one of the connection's secrets may have signed it (rotation); each
+    candidate signature is compared in constant time.
+    """
+    msg_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (msg_id and timestamp and signatures):
+        raise SignatureInvalid(
+            "missing webhook-id, webhook-timestamp or webhook-signature"
+        )
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise SignatureInvalid("webhook-timestamp is not a number") from None
+    now = time.time() if now is None else now
+    if abs(now - sent_at) > tolerance:
+        raise SignatureInvalid("webhook-timestamp is outside the 5-minute window")
+    expected = [signature(secret_key(s), msg_id, sent_at, body) for s in secrets]
+    matched = False
+    for given in signatures.split():
+        for candidate in expected:
+            # No early exit: every pair is compared.
+            matched |= hmac.compare_digest(given.encode(), candidate.encode())
+    if not matched:
+        raise SignatureInvalid("no valid signature")
+    return msg_id

@@ -44,12 +44,37 @@ OPEN311_STATUS = {
     s: ("open" if s in OPEN_STATUSES else "closed") for s in PUBLIC_STATUSES
 }
 
+# What case systems say, mapped to our statuses: our own values, GeoReport v2's
+# open/closed, and mySociety's extended statuses (servicerequestupdates).
+EXTERNAL_STATUS = {
+    **{s.value: s for s in PUBLIC_STATUSES},
+    "open": ReportStatus.OPEN,
+    "closed": ReportStatus.CLOSED,
+    "investigating": ReportStatus.INVESTIGATING,
+    "in_progress": ReportStatus.IN_PROGRESS,
+    "action_scheduled": ReportStatus.ACTION_SCHEDULED,
+    "fixed": ReportStatus.FIXED,
+    "duplicate": ReportStatus.DUPLICATE,
+    "not_councils_responsibility": ReportStatus.NOT_RESPONSIBLE,
+    "not_responsible": ReportStatus.NOT_RESPONSIBLE,
+    "no_further_action": ReportStatus.NO_FURTHER_ACTION,
+    "unable_to_fix": ReportStatus.UNABLE_TO_FIX,
+    "internal_referral": ReportStatus.INVESTIGATING,
+}
+
+
+def status_from_external(value: str) -> ReportStatus | None:
+    """Our status for a case system's (any case, spaces or dashes for "_")."""
+    key = "_".join(str(value).strip().lower().replace("-", " ").split())
+    return EXTERNAL_STATUS.get(key)
+
 
 class EventKind(models.TextChoices):
     CONFIRMED = "confirmed", _("Reported")
     STATUS = "status", _("Status changed")
     NOTE = "note", _("Update")
     SENT = "sent", _("Sent to the responsible body")
+    HANDOVER = "handover", _("Handed over")
 
 
 class DeliveryState(models.TextChoices):

@@ -21,15 +21,20 @@ def report_group(report_id: int) -> str:
 
 
 def event_payload(event: ReportEvent) -> dict:
-    html = {}
+    html, status_display = {}, {}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             html[code] = render_to_string("reports/_event.html", {"event": event})
+            status_display[code] = str(event.get_status_display())
     return {
         "type": "event",
         "id": event.pk,
+        "report": event.report_id,
         "kind": event.kind,
         "status": event.status,
+        # A superseded event is history only: the report's status stays.
+        "changes_status": bool(event.status) and not event.superseded,
+        "status_display": status_display,
         "data": event.data,
         "created_at": event.created_at.isoformat(),
         "html": html,

@@ -99,7 +99,14 @@ class Report(models.Model):
     language = models.CharField(max_length=10, default="sv")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the current status came about, as its source said: older signals
+    # are kept in the timeline but do not change the status.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # E-mail to followers: at most one per report per batching window.
+    notified_event_id = models.BigIntegerField(default=0)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    notify_scheduled = models.BooleanField(default=False)
 
     objects = ReportQuerySet.as_manager()
 
@@ -167,6 +174,18 @@ class ReportEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     is_public = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it happened, as its source said (case systems may tell late).
+    happened_at = models.DateTimeField(null=True, blank=True)
+    # Kept in the history, but older than the status it would have replaced.
+    superseded = models.BooleanField(default=False)
+    connection = models.ForeignKey(
+        "municipalities.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    external_status_code = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -283,3 +302,28 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt on delivery {self.delivery_id}"
+
+
+class SignalReceipt(models.Model):
+    """A status signal already taken from a connection (webhook-id or Open311
+    update_id): a repeat is answered as success and changes nothing."""
+
+    connection = models.ForeignKey(
+        "municipalities.Connection", on_delete=models.CASCADE, related_name="+"
+    )
+    message_id = models.CharField(max_length=200)
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        ReportEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "message_id"], name="one_receipt_per_message"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} from connection {self.connection_id}"

@@ -278,6 +278,11 @@ def subscription_confirm(*, raw_token: str) -> Subscription:
     return subscription
 
 
+def subscription_end(*, subscription_id: int) -> None:
+    """Stop following a report (the unsubscribe link)."""
+    Subscription.objects.filter(pk=subscription_id).delete()
+
+
 def reports_nearby(
     *, lat: float, lon: float, category: Category, meters: float | None = None
 ) -> list[tuple[Report, float]]:

@@ -46,3 +46,10 @@ def send_subscription_confirmation_task(subscription_id: int) -> None:
         template="confirm_subscription",
         context={"confirm_url": link(report, "subscription-confirm", raw)},
     )
+
+
+@task()
+def notify_followers_task(report_id: int) -> None:
+    from .notifications import followers_notify
+
+    followers_notify(report_id)

@@ -15,4 +15,5 @@ urlpatterns = [
         views.subscription_confirm_view,
         name="subscription-confirm",
     ),
+    path("avfolj/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
 ]

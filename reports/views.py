@@ -26,7 +26,8 @@ from municipalities.tenancy import tenant_for_request
 from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
-from .models import Report
+from .models import Report, Subscription
+from .notifications import subscription_id_from_token
 from .photos import PhotoError, process_photo
 from .services import (
     Reporter,
@@ -36,6 +37,7 @@ from .services import (
     report_submit,
     reports_nearby,
     subscription_confirm,
+    subscription_end,
     token_peek,
 )
 
@@ -378,3 +380,23 @@ def reports_map_page(request):
             "category": category,
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe_view(request, token: str):
+    """Stop following a report from the e-mailed link, without logging in. GET
+    asks (mail scanners fetch links), POST does it."""
+    template = "reports/unsubscribe.html"
+    subscription_id = subscription_id_from_token(token)
+    if subscription_id is None:
+        return render(request, template, {"done": True}, status=404)
+    subscription = (
+        Subscription.objects.select_related("report").filter(pk=subscription_id).first()
+    )
+    if subscription is None:  # already stopped
+        return render(request, template, {"done": True})
+    report = subscription.report
+    if request.method == "POST":
+        subscription_end(subscription_id=subscription.pk)
+        return render(request, template, {"done": True, "report": report})
+    return render(request, template, {"report": report})

@@ -251,7 +251,12 @@ LOGGING = {
 }
 
 # Anonymous endpoints: (requests, window in seconds) per client address.
-KNUTPUNKT_RATE_LIMITS = {"locate": (120, 60), "reports_map": (600, 60)}
+KNUTPUNKT_RATE_LIMITS = {
+    "locate": (120, 60),
+    "reports_map": (600, 60),
+    # Case systems pushing status signals, per address.
+    "signals": (1200, 60),
+}
 # Only behind a proxy that sets X-Forwarded-For itself.
 KNUTPUNKT_TRUST_X_FORWARDED_FOR = (
     os.environ.get("KNUTPUNKT_TRUST_X_FORWARDED_FOR", "0") == "1"
@@ -262,6 +267,8 @@ KNUTPUNKT_CONFIRMATION_TTL_HOURS = 72
 KNUTPUNKT_MAX_PHOTOS = 3
 KNUTPUNKT_PHOTO_MAX_BYTES = 15 * 1024 * 1024
 KNUTPUNKT_NEARBY_METERS = 250
+# Followers get at most one e-mail per report in this many seconds.
+KNUTPUNKT_NOTIFY_BATCH_SECONDS = 600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * KNUTPUNKT_PHOTO_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DEFAULT_FROM_EMAIL = os.environ.get(

@@ -13,6 +13,13 @@
     if (timeline && !timeline.querySelector('[data-event-id="' + event.id + '"]')) {
       timeline.insertAdjacentHTML("beforeend", html);
     }
+    if (event.changes_status) {
+      var status = document.getElementById("report-status");
+      if (status) {
+        status.textContent = event.status_display[lang] || event.status_display.sv;
+        status.className = "status status-" + event.status;
+      }
+    }
     if (event.kind === "sent") {
       var sent = document.getElementById("report-sent");
       var item = timeline && timeline.querySelector('[data-event-id="' + event.id + '"] .sent');
