@@ -1,39 +1,95 @@
-"""Websocket consumers: live updates for whoever may see the report."""
+"""Websocket consumers: live updates for whoever may see the report.
+
+A client that reconnects says which event it saw last (``?after=<event id>``)
+and first gets every public event it missed, then the live ones; it skips ids it
+already has, since one can arrive both ways around the moment it joins.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from .live import report_group
-from .models import Report
+from .live import event_payload, report_group
+from .models import Report, ReportEvent
+from .my_reports import my_reports
 
 # Close code for "you may not watch this" (4000–4999 are the application's).
 CLOSE_FORBIDDEN = 4403
+BACKLOG_LIMIT = 200
 
 
-class ReportConsumer(AsyncJsonWebsocketConsumer):
-    """Joins the report's group; each public event arrives as one JSON frame."""
+def _after(scope) -> int:
+    values = parse_qs(scope.get("query_string", b"").decode()).get("after", ["0"])
+    try:
+        return max(0, int(values[0]))
+    except ValueError:
+        return 0
 
-    group: str | None = None
+
+@database_sync_to_async
+def _missed(report_ids: list[int], after: int) -> list[dict]:
+    if not after:
+        return []
+    events = ReportEvent.objects.filter(
+        report_id__in=report_ids, is_public=True, pk__gt=after
+    ).order_by("pk")[:BACKLOG_LIMIT]
+    return [event_payload(event) for event in events]
+
+
+class _WatchingConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined: tuple[str, ...] = ()
+
+    async def watch(self, report_ids: list[int]) -> None:
+        self.groups_joined = tuple(report_group(pk) for pk in report_ids)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        for payload in await _missed(report_ids, _after(self.scope)):
+            await self.send_json(payload)
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def report_event(self, message):
+        await self.send_json(message["event"])
+
+
+class ReportConsumer(_WatchingConsumer):
+    """One report's page: joins the report's group if the visitor may see it."""
 
     async def connect(self):
         report_id = self.scope["url_route"]["kwargs"]["pk"]
         if not await self._may_watch(report_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = report_group(report_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
+        await self.watch([report_id])
 
     @database_sync_to_async
     def _may_watch(self, report_id: int) -> bool:
         user = self.scope.get("user")
         return Report.objects.visible_to(user).filter(pk=report_id).exists()
 
-    async def disconnect(self, code):
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def report_event(self, message):
-        await self.send_json(message["event"])
+class MyReportsConsumer(_WatchingConsumer):
+    """ "Mina sidor": every report of the signed-in reporter, or of the e-mail
+    address a magic link proved, in one socket."""
+
+    async def connect(self):
+        ids = await self._report_ids()
+        if ids is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.watch(ids)
+
+    @database_sync_to_async
+    def _report_ids(self) -> list[int] | None:
+        reports = my_reports(
+            user=self.scope.get("user"), session=self.scope.get("session")
+        )
+        if reports is None:
+            return None
+        return list(reports.values_list("pk", flat=True)[:BACKLOG_LIMIT])

@@ -26,8 +26,16 @@ def site_url(report: Report) -> str:
 
 
 def send_to(*, report: Report, to: str, template: str, context: dict) -> None:
-    with translation.override(report.language):
-        context = {"report": report, "site_url": site_url(report), **context}
+    send_plain(
+        to=to,
+        template=template,
+        context={"report": report, "site_url": site_url(report), **context},
+        language=report.language,
+    )
+
+
+def send_plain(*, to: str, template: str, context: dict, language: str) -> None:
+    with translation.override(language):
         subject = render_to_string(f"reports/email/{template}_subject.txt", context)
         body = render_to_string(f"reports/email/{template}.txt", context)
     EmailMessage(

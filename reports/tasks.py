@@ -53,3 +53,24 @@ def notify_followers_task(report_id: int) -> None:
     from .notifications import followers_notify
 
     followers_notify(report_id)
+
+
+@task()
+def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
+    """E-mail a "Mina sidor" link, if the address has reports at all."""
+    from django.urls import reverse
+    from django.utils import translation
+
+    from .my_reports import magic_link_token
+    from .notifications import send_plain
+
+    if not Report.objects.filter(email=email).exists():
+        return
+    with translation.override(language):
+        url = root_url + reverse("my-reports-link", args=[magic_link_token(email)])
+    send_plain(
+        to=email,
+        template="my_reports_link",
+        context={"url": url},
+        language=language,
+    )

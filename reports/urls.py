@@ -16,4 +16,6 @@ urlpatterns = [
         name="subscription-confirm",
     ),
     path("avfolj/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("mina-sidor/", views.my_reports_page, name="my-reports"),
+    path("mina-sidor/lank/<str:token>/", views.my_reports_link, name="my-reports-link"),
 ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.ratelimit import rate_limited
+from config.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
 from municipalities.locate import (
     municipality_bounds,
@@ -27,6 +28,7 @@ from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
 from .models import Report, Subscription
+from .my_reports import SESSION_KEY, email_from_magic_link, my_reports
 from .notifications import subscription_id_from_token
 from .photos import PhotoError, process_photo
 from .services import (
@@ -40,6 +42,7 @@ from .services import (
     subscription_end,
     token_peek,
 )
+from .tasks import send_my_reports_link_task
 
 SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
@@ -400,3 +403,46 @@ def unsubscribe_view(request, token: str):
         subscription_end(subscription_id=subscription.pk)
         return render(request, template, {"done": True, "report": report})
     return render(request, template, {"report": report})
+
+
+# --- Mina sidor ------------------------------------------------------------------
+
+
+@rate_limited("my_reports_link", methods=("POST",))
+@require_http_methods(["GET", "POST"])
+def my_reports_page(request):
+    """The reporter's own reports with their current status, live; or, for a
+    visitor we do not know, a form to get a link by e-mail."""
+    if request.method == "POST":
+        form = FollowForm(request.POST)
+        if form.is_valid():
+            email = form.cleaned_data["email"].strip().lower()
+            root = request.build_absolute_uri("/").rstrip("/")
+            enqueue_with_transaction(
+                send_my_reports_link_task, email, root, get_language() or "sv"
+            )
+            # The same answer whether or not the address has reports.
+            return render(request, "reports/my_reports.html", {"link_sent": True})
+        return render(request, "reports/my_reports.html", {"form": form}, status=400)
+    reports = my_reports(user=request.user, session=request.session)
+    if reports is None:
+        return render(request, "reports/my_reports.html", {"form": FollowForm()})
+    return render(
+        request,
+        "reports/my_reports.html",
+        {"reports": reports[:200], "email": request.session.get(SESSION_KEY)},
+    )
+
+
+def my_reports_link(request, token: str):
+    email = email_from_magic_link(token)
+    if email is None:
+        return render(
+            request,
+            "reports/token_invalid.html",
+            {"reason": _("This link is not valid or has expired. Ask for a new one.")},
+            status=410,
+        )
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = email
+    return redirect("my-reports")

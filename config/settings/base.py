@@ -291,7 +291,12 @@ KNUTPUNKT_GEOCODER = {
     "timeout": 2.0,
 }
 KNUTPUNKT_RATE_LIMITS.update(
-    {"report_submit": (20, 3600), "geocode": (60, 60), "follow": (30, 3600)}
+    {
+        "report_submit": (20, 3600),
+        "geocode": (60, 60),
+        "follow": (30, 3600),
+        "my_reports_link": (10, 3600),
+    }
 )
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")
 

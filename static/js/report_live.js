@@ -8,6 +8,13 @@
   var timeline = document.getElementById("timeline");
   var pause = 1000;
 
+  function lastId() {
+    var ids = Array.prototype.map.call(
+      document.querySelectorAll("#timeline [data-event-id]"),
+      function (item) { return parseInt(item.dataset.eventId, 10) || 0; });
+    return Math.max.apply(null, [0].concat(ids));
+  }
+
   function show(event) {
     var html = event.html[lang] || event.html.sv || "";
     if (timeline && !timeline.querySelector('[data-event-id="' + event.id + '"]')) {
@@ -29,7 +36,8 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + location.host + article.dataset.live);
+    var after = lastId();
+    var socket = new WebSocket(scheme + location.host + article.dataset.live + (after ? "?after=" + after : ""));
     socket.onopen = function () { pause = 1000; article.dataset.liveState = "open"; };
     socket.onmessage = function (message) {
       var event;
