@@ -502,6 +502,12 @@ class Dispatcher:
                     claims = deliveries_claim(limit=free)
                     if time.monotonic() >= next_token_check:
                         tokens_resolve()
+                        try:
+                            from municipalities.polling import updates_poll_due
+
+                            updates_poll_due()
+                        except Exception:
+                            logger.exception("Polling case systems for updates failed")
                         next_token_check = (
                             time.monotonic() + _conf("token_check_seconds") / 4
                         )

@@ -318,6 +318,7 @@ def report_transition(
     """Change a confirmed report's status (with an optional public note) as its
     handler; one event per change, broadcast to watchers after commit."""
     from .live import event_broadcast
+    from .notifications import followers_notify_soon
 
     report = Report.objects.select_for_update().get(pk=report_id)
     if report.status == ReportStatus.UNCONFIRMED or status == ReportStatus.UNCONFIRMED:
@@ -330,10 +331,12 @@ def report_transition(
     kind = EventKind.STATUS if status != report.status else EventKind.NOTE
     if status != report.status:
         report.status = status
-        report.save(update_fields=["status", "updated_at"])
+        report.status_changed_at = timezone.now()
+        report.save(update_fields=["status", "status_changed_at", "updated_at"])
         transaction.on_commit(map_changed)
     event = ReportEvent.objects.create(
         report=report, kind=kind, status=status, note=note
     )
     transaction.on_commit(lambda: event_broadcast(event))
+    followers_notify_soon(report)
     return event

@@ -10,6 +10,7 @@ import secrets
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -222,7 +223,8 @@ def _open311_errors(status: int, description: str) -> list[dict]:
 
 
 class Open311Server(_LoopbackService):
-    """A GeoReport v2 case system: services, service definitions, requests, tokens.
+    """A GeoReport v2 case system: services, service definitions, requests, tokens,
+    and mySociety's ``GET servicerequestupdates.json``.
 
     Failure modes, settable at any time, apply to ``POST requests.json`` in this
     order before validation: ``delay`` (seconds to sleep), ``raw_response``
@@ -231,6 +233,16 @@ class Open311Server(_LoopbackService):
     list, plus ``Retry-After: retry_after`` when that is set). ``hold`` (an
     Event) parks a POST after its case is created and recorded: ``holding`` is
     set, then the answer waits for ``hold`` (at most 60 s).
+
+    ``GET servicerequestupdates.json`` answers the entries of ``updates`` (a
+    list of dicts with update_id, service_request_id, status, updated_datetime,
+    description, media_url, external_status_code) whose updated_datetime lies
+    from ``start_date`` to ``end_date``, both inclusive and each optional; an
+    entry whose updated_datetime is no ISO 8601 date and time is always
+    answered. Each query's parameters are appended to ``update_queries`` first.
+    ``delay``, ``raw_response`` and ``status`` (with ``retry_after``) apply to
+    it as well, in that order, before ``api_key`` and ``jurisdiction_id`` are
+    checked as for a POST.
     """
 
     PREFIX = "/open311/v2/"
@@ -268,6 +280,8 @@ class Open311Server(_LoopbackService):
         self.fail_first = 0
         self.requests: list[dict] = []
         self.cases: list[dict] = []
+        self.updates: list[dict] = []
+        self.update_queries: list[dict] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._next_id = 1001
@@ -305,6 +319,9 @@ class Open311Server(_LoopbackService):
     def _get(self, h: BaseHTTPRequestHandler) -> None:
         path = unquote(urlsplit(h.path).path)
         rel = path[len(self.PREFIX) :] if path.startswith(self.PREFIX) else None
+        if rel == "servicerequestupdates.json":
+            self._get_updates(h)
+            return
         if rel == "services.json":
             with self._lock:
                 payload = json.dumps(self.services).encode()
@@ -355,6 +372,71 @@ class Open311Server(_LoopbackService):
                     _send_json(h, 200, [self._case_view(case)])
                 return
         _send_json(h, 404, _open311_errors(404, f"no such resource: {path}"))
+
+    def _get_updates(self, h: BaseHTTPRequestHandler) -> None:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(h.path).query).items()}
+        with self._lock:
+            self.update_queries.append(query)
+            updates = [dict(update) for update in self.updates]
+        if self.delay:
+            time.sleep(self.delay)
+        raw = self.raw_response
+        if raw is not None:
+            status, content_type, payload = raw
+            _send(h, status, payload, content_type)
+            return
+        status = self.status
+        if status is not None:
+            retry_after = self.retry_after
+            _send_json(
+                h,
+                status,
+                _open311_errors(status, f"failing on purpose with {status}"),
+                headers={"Retry-After": retry_after}
+                if retry_after is not None
+                else None,
+            )
+            return
+        if self.api_key is not None and query.get("api_key") != self.api_key:
+            _send_json(h, 403, _open311_errors(403, "api_key is missing or invalid"))
+            return
+        if (
+            self.jurisdiction_id is not None
+            and query.get("jurisdiction_id") != self.jurisdiction_id
+        ):
+            _send_json(
+                h, 400, _open311_errors(400, "jurisdiction_id is missing or unknown")
+            )
+            return
+        bounds = {}
+        for name in ("start_date", "end_date"):
+            if query.get(name):
+                bounds[name] = self._w3c_datetime(query[name])
+                if bounds[name] is None:
+                    _send_json(
+                        h, 400, _open311_errors(400, f"{name} is not a W3C datetime")
+                    )
+                    return
+        start, end = bounds.get("start_date"), bounds.get("end_date")
+        answer = []
+        for update in updates:
+            moment = self._w3c_datetime(str(update.get("updated_datetime", "")))
+            if moment is not None and (
+                (start is not None and moment < start)
+                or (end is not None and moment > end)
+            ):
+                continue
+            answer.append(update)
+        _send_json(h, 200, answer)
+
+    @staticmethod
+    def _w3c_datetime(value: str) -> datetime | None:
+        """An ISO 8601 date and time (UTC when it names no zone), or None."""
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     @staticmethod
     def _case_view(case: dict) -> dict:

@@ -1,5 +1,7 @@
-"""Open311 GeoReport v2 client: create service requests, resolve tokens, and read
-a body's service list with its definitions (for the category sync).
+"""Open311 GeoReport v2 client: create service requests, resolve tokens, read a
+body's service list with its definitions (for the category sync), and read the
+status updates of its cases (mySociety's ``servicerequestupdates`` extension, for
+``municipalities.polling``).
 
 Each POST carries the delivery's key as ``Idempotency-Key`` and our report number
 as ``attribute[knutpunkt_report_id]``, so a system that honours either never opens
@@ -9,6 +11,7 @@ a second case for a retried delivery.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urljoin
 
 from ..models import ConnectionService
@@ -16,6 +19,17 @@ from . import http
 from .base import CaseRequest, ConfigurationError, Connector, DeliveryError, Sent
 
 REPORT_ID_ATTRIBUTE = "knutpunkt_report_id"
+
+# The fields of one entry of GET servicerequestupdates.json.
+UPDATE_FIELDS = (
+    "update_id",
+    "service_request_id",
+    "status",
+    "updated_datetime",
+    "description",
+    "media_url",
+    "external_status_code",
+)
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,51 @@ class Open311Connector(Connector):
         entry = data[0] if isinstance(data, list) and data else data
         return _text(entry.get("service_request_id")) if isinstance(entry, dict) else ""
 
+    # --- status updates --------------------------------------------------------
+
+    def updates(self, start: datetime, end: datetime) -> list[dict]:
+        """The updates stamped from ``start`` to ``end``, as the system lists them.
+
+        Each entry has every field of ``UPDATE_FIELDS`` as a stripped string (""
+        when absent); whether an entry is usable (an update_id, a valid time, a
+        known status) is the caller's business, so that one bad entry does not
+        hold up the others. An answer that is not a list of such objects, or one
+        whose entries all lack an update_id (not an updates feed), is a
+        DeliveryError.
+        """
+        self.check()
+        what = "GET servicerequestupdates.json"
+        data = self._get_json(
+            "servicerequestupdates.json",
+            what,
+            start_date=_w3c(start),
+            end_date=_w3c(end),
+            api_key=self._api_key(),
+        )
+        if isinstance(data, dict) and isinstance(
+            data.get("service_request_updates"), list
+        ):
+            data = data["service_request_updates"]  # some systems wrap the list
+        if not isinstance(data, list):
+            raise DeliveryError(
+                f"{what}: expected a list of updates, got a JSON {type(data).__name__}"
+            )
+        updates = []
+        for number, entry in enumerate(data, 1):
+            if not isinstance(entry, dict):
+                raise DeliveryError(f"{what}: update {number} is not an object")
+            for name in UPDATE_FIELDS:
+                if isinstance(entry.get(name), (dict, list)):
+                    raise DeliveryError(
+                        f"{what}: {name} of update {number} is not a single value"
+                    )
+            updates.append({name: _text(entry.get(name)) for name in UPDATE_FIELDS})
+        if updates and not any(update["update_id"] for update in updates):
+            raise DeliveryError(
+                f"{what}: none of the {len(updates)} entries has an update_id"
+            )
+        return updates
+
     # --- the service list ----------------------------------------------------
 
     def services(self) -> list[ServiceInfo]:
@@ -196,6 +255,11 @@ class Open311Connector(Connector):
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
+
+
+def _w3c(moment: datetime) -> str:
+    """A W3C date and time in UTC, to the second: 2025-05-01T08:30:00Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _value_keys(definition: dict) -> dict[str, dict[str, str]]:
