@@ -41,6 +41,9 @@ def _missed(report_ids: list[int], after: int) -> list[dict]:
 
 class _WatchingConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: tuple[str, ...] = ()
+    # Whether this socket may hear about reports that are not (or no longer)
+    # public: only their own reporter's.
+    sees_hidden = False
 
     async def watch(self, report_ids: list[int]) -> None:
         self.groups_joined = tuple(report_group(pk) for pk in report_ids)
@@ -55,7 +58,8 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def report_event(self, message):
-        await self.send_json(message["event"])
+        if message.get("public", True) or self.sees_hidden:
+            await self.send_json(message["event"])
 
 
 class ReportConsumer(_WatchingConsumer):
@@ -71,12 +75,24 @@ class ReportConsumer(_WatchingConsumer):
     @database_sync_to_async
     def _may_watch(self, report_id: int) -> bool:
         user = self.scope.get("user")
-        return Report.objects.visible_to(user).filter(pk=report_id).exists()
+        reporters = list(
+            Report.objects.visible_to(user)
+            .filter(pk=report_id)
+            .values_list("reporter_id", flat=True)[:1]
+        )
+        if not reporters:
+            return False
+        self.sees_hidden = bool(
+            user is not None and user.is_authenticated and reporters[0] == user.pk
+        )
+        return True
 
 
 class MyReportsConsumer(_WatchingConsumer):
     """ "Mina sidor": every report of the signed-in reporter, or of the e-mail
     address a magic link proved, in one socket."""
+
+    sees_hidden = True  # they are all the visitor's own reports
 
     async def connect(self):
         ids = await self._report_ids()

@@ -45,7 +45,12 @@ def event_broadcast(event: ReportEvent) -> None:
     """Send a public event to everyone watching its report (call after commit)."""
     if not event.is_public:
         return
+    from .models import Report
+
+    # Whether the report is public now: sockets opened while it was are told
+    # nothing more once it is hidden (its reporter, who may see it, still is).
+    public = Report.objects.public().filter(pk=event.report_id).exists()
     group_send(
         report_group(event.report_id),
-        {"type": "report.event", "event": event_payload(event)},
+        {"type": "report.event", "event": event_payload(event), "public": public},
     )

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
@@ -128,3 +130,67 @@ def running_site(env: dict, port: int):
         yield processes
     finally:
         stop(processes)
+
+
+# --- Case-system signals into a running instance ----------------------------------
+
+# One transaction: a running dispatcher never sees the deliveries still pending.
+WEBHOOK_REPORTS = """
+from django.db import transaction
+from municipalities.choices import ConnectionKind
+from tests.reports.delivery_helpers import confirmed_report, connect, delivery_of
+ids = []
+with transaction.atomic():
+    connection = connect(
+        ConnectionKind.WEBHOOK, endpoint="http://127.0.0.1:9/", secret_env={secret_env!r}
+    )
+    for n in range({count}):
+        report = confirmed_report(title=f"Lampan är trasig {{n + 1}}")
+        delivery = delivery_of(report)
+        delivery.state, delivery.external_id = "delivered", f"CASE-{{n + 1}}"
+        delivery.save()
+        ids.append(report.pk)
+print(connection.pk, *ids)
+"""
+
+
+def shell(env: dict, code: str) -> list[str]:
+    """Run ``code`` in ``manage.py shell``; the words of the last line it printed
+    (the shell may print lines of its own first)."""
+    return manage(env, "shell", "-c", code).stdout.strip().splitlines()[-1].split()
+
+
+def webhook_reports(env: dict, secret_env: str, count: int = 1) -> tuple[int, list]:
+    """A webhook connection for Malmö (its secret in ``secret_env``) and ``count``
+    confirmed Malmö reports already delivered through it: (connection id, report
+    ids). Call after ``migrate`` and ``load_demo``."""
+    connection_id, *report_ids = shell(
+        env, WEBHOOK_REPORTS.format(secret_env=secret_env, count=count)
+    )
+    return int(connection_id), [int(pk) for pk in report_ids]
+
+
+def signal_post(
+    port: int, connection_id: int, data: dict, secret: str
+) -> tuple[int, dict]:
+    """POST a signed ``report.status`` signal to a running server: (status, JSON)."""
+    from municipalities.signing import sign_headers
+
+    body = json.dumps({"type": "report.status", "data": data}).encode()
+    headers = sign_headers([secret], f"msg_{uuid.uuid4().hex}", int(time.time()), body)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/connections/{connection_id}/signals",
+        data=body,
+        method="POST",
+        headers={
+            **headers,
+            "Content-Type": "application/json",
+            "Host": f"localhost:{port}",
+        },
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")

@@ -67,3 +67,28 @@ def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
         return connected, code
 
     assert async_to_sync(scenario)() == (False, CLOSE_FORBIDDEN)
+
+
+def test_a_report_hidden_while_watched_is_told_no_more(
+    django_capture_on_commit_callbacks,
+):
+    from reports.models import Report
+    from reports.services import report_transition
+
+    report = confirmed_report()
+
+    def hide_and_change():
+        Report.objects.filter(pk=report.pk).update(is_hidden=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            report_transition(report_id=report.pk, status="fixed", note="Klart")
+
+    async def scenario():
+        watcher = watch(report.pk)
+        connected, _ = await watcher.connect()
+        assert connected
+        await database_sync_to_async(hide_and_change)()
+        silent = await watcher.receive_nothing(timeout=0.5)
+        await watcher.disconnect()
+        return silent
+
+    assert async_to_sync(scenario)() is True
