@@ -109,3 +109,29 @@ class MyReportsConsumer(_WatchingConsumer):
         if reports is None:
             return None
         return list(reports.values_list("pk", flat=True)[:BACKLOG_LIMIT])
+
+
+class StaffReportConsumer(_WatchingConsumer):
+    """A report in the staff inbox: only for staff of the report's kommun."""
+
+    sees_hidden = True
+
+    async def connect(self):
+        report_id = self.scope["url_route"]["kwargs"]["pk"]
+        if not await self._may_watch(report_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.watch([report_id])
+
+    @database_sync_to_async
+    def _may_watch(self, report_id: int) -> bool:
+        from municipalities.staff import CASEWORK_ROLES, staff_report_scope
+
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return False
+        return (
+            Report.objects.filter(staff_report_scope(user, CASEWORK_ROLES))
+            .filter(pk=report_id)
+            .exists()
+        )

@@ -5,6 +5,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 
 from config.asgi import application
 from reports.choices import DeliveryState
@@ -92,3 +93,32 @@ def test_a_report_hidden_while_watched_is_told_no_more(
         return silent
 
     assert async_to_sync(scenario)() is True
+
+
+def test_staff_may_watch_their_own_kommuns_reports_only(client):
+    from municipalities.choices import StaffRole
+    from municipalities.models import Municipality
+    from municipalities.services import staff_membership_grant
+
+    from .delivery_helpers import LUND
+
+    malmo_report, lund_report = confirmed_report(), confirmed_report(point=LUND)
+    user = get_user_model().objects.create(username="malmo-staff")
+    staff_membership_grant(
+        user=user,
+        municipality=Municipality.objects.get(code="1280"),
+        role=StaffRole.CASE_HANDLER,
+    )
+    client.force_login(user)
+    cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+    async def connect(report_id):
+        socket = WebsocketCommunicator(
+            application, f"/ws/staff/reports/{report_id}/", headers=[*HEADERS, cookie]
+        )
+        result = await socket.connect()
+        await socket.disconnect()
+        return result
+
+    assert async_to_sync(connect)(malmo_report.pk)[0] is True
+    assert async_to_sync(connect)(lund_report.pk) == (False, CLOSE_FORBIDDEN)
