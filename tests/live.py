@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -113,12 +117,85 @@ def stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
+# One migrated instance with the demo per test session and profile, copied for
+# each test that needs one: a SQLite file, or a PostgreSQL template database.
+_templates: dict[str, object] = {}
+DB_FILES = ("knutpunkt.sqlite3", "knutpunkt.sqlite3-wal", "demo-accounts.json")
+
+
+def instance_setup(env: dict, port: int) -> None:
+    """Give the fresh instance of ``env`` the migrated schema and the demo, with
+    its sites on ``port``: made once per session by ``migrate`` and ``load_demo``,
+    then copied."""
+    var = Path(env["KNUTPUNKT_VAR_DIR"])
+    var.mkdir(parents=True, exist_ok=True)
+    if "DATABASE_URL" in env:
+        _postgres_from_template(env)
+    else:
+        template = _template_dir(env)
+        for name in DB_FILES:
+            if (template / name).exists():
+                shutil.copy2(template / name, var / name)
+        with sqlite3.connect(var / "knutpunkt.sqlite3") as db:
+            db.execute("UPDATE wagtailcore_site SET port = ?", (port,))
+        return
+    shutil.copy2(_templates["accounts"], var / "demo-accounts.json")
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as db:
+        db.execute("UPDATE wagtailcore_site SET port = %s", (port,))
+
+
+def _template_dir(env: dict) -> Path:
+    if "sqlite" not in _templates:
+        template = Path(tempfile.mkdtemp(prefix="knutpunkt-template-"))
+        atexit.register(shutil.rmtree, template, True)
+        made = {**env, "KNUTPUNKT_VAR_DIR": str(template)}
+        manage(made, "migrate", "--no-input")
+        manage(made, "load_demo", "--port", "80")
+        _templates["sqlite"] = template
+    return _templates["sqlite"]
+
+
+def _postgres_from_template(env: dict) -> None:
+    import psycopg
+
+    parts = urlsplit(env["DATABASE_URL"])
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    if "postgres" not in _templates:
+        name = f"knutpunkt_template_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        atexit.register(_drop_database, admin_url, name)
+        var = Path(tempfile.mkdtemp(prefix="knutpunkt-template-"))
+        atexit.register(shutil.rmtree, var, True)
+        made = {
+            **env,
+            "KNUTPUNKT_VAR_DIR": str(var),
+            "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
+        }
+        manage(made, "migrate", "--no-input")
+        manage(made, "load_demo", "--port", "80")
+        _templates["postgres"] = name
+        _templates["accounts"] = var / "demo-accounts.json"
+    fresh = parts.path.lstrip("/")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{fresh}" TEMPLATE "{_templates["postgres"]}"')
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextmanager
 def running_site(env: dict, port: int):
-    """Migrate, load the demo for ``port`` and serve; in the scaled profile a
-    separate task worker process runs beside the server."""
-    manage(env, "migrate", "--no-input")
-    manage(env, "load_demo", "--port", str(port))
+    """An instance with the demo for ``port``, served; in the scaled profile a
+    separate worker process runs beside the server."""
+    instance_setup(env, port)
     processes = [start(env, "serve", "--port", str(port))]
     if "DATABASE_URL" in env:
         processes.append(

@@ -8,7 +8,15 @@ import threading
 
 import pytest
 
-from tests.live import free_port, manage, profile_env, start, stop, wait_for
+from tests.live import (
+    free_port,
+    instance_setup,
+    manage,
+    profile_env,
+    start,
+    stop,
+    wait_for,
+)
 from tests.servers import Open311Server
 
 pytestmark = pytest.mark.slow
@@ -38,8 +46,7 @@ def test_worker_killed_mid_delivery_leaves_exactly_one_case(tmp_path):
             tmp_path / "var", KNUTPUNKT_DELIVERY_LEASE_MARGIN_SECONDS="1"
         ) as env,
     ):
-        manage(env, "migrate", "--no-input")
-        manage(env, "load_demo", "--port", str(free_port()))
+        instance_setup(env, free_port())
         manage(env, "shell", "-c", SETUP.format(url=server.url))
         server.hold = threading.Event()
         first = start(env, "worker", "--no-tasks", output=subprocess.DEVNULL)

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tests.live import (
     free_port,
     http_get,
-    manage,
+    instance_setup,
     profile_env,
     shell,
     signal_post,
@@ -135,8 +135,7 @@ def test_a_signal_reaches_a_watcher_on_another_server_process(tmp_path):
     while scaled and port_b == port_a:
         port_b = free_port()
     with profile_env(tmp_path / "var", **{SECRET_ENV: secret}) as env:
-        manage(env, "migrate", "--no-input")
-        manage(env, "load_demo", "--port", str(port_a))
+        instance_setup(env, port_a)
         connection_id, (report_id, hidden_id) = webhook_reports(env, SECRET_ENV, 2)
         assert shell(env, HIDE.format(pk=hidden_id)) == ["1"]
         with servers(env, tmp_path, port_a, port_b):
