@@ -126,8 +126,13 @@ class Claim:
 
 
 def _due(now: datetime) -> Q:
-    return Q(state__in=DELIVERY_DUE_STATES, next_attempt_at__lte=now) | Q(
-        state=DeliveryState.SENDING, lease_until__lt=now
+    # The leading state filter is redundant but lets SQLite use the
+    # (connection, state) index instead of reading a connection's whole history.
+    return Q(
+        state__in=(*DELIVERY_DUE_STATES, DeliveryState.SENDING),
+    ) & (
+        Q(state__in=DELIVERY_DUE_STATES, next_attempt_at__lte=now)
+        | Q(state=DeliveryState.SENDING, lease_until__lt=now)
     )
 
 
@@ -142,7 +147,8 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
     due = _due(now)
     with transaction.atomic():
         connections = list(
-            Connection.objects.select_for_update(skip_locked=True)
+            Connection.objects.select_for_update(skip_locked=True, of=("self",))
+            .order_by()  # no join for the default ordering, no lock on bodies
             .filter(is_active=True)
             .filter(Q(circuit_open_until__isnull=True) | Q(circuit_open_until__lte=now))
             .filter(Exists(Delivery.objects.filter(due, connection=OuterRef("pk"))))
@@ -256,8 +262,9 @@ def delivery_attempt(*, claim: Claim) -> str | None:
             lease_token=claim.lease_token,
             state=DeliveryState.SENDING,
         )
-        .first()
+        .order_by()[:1]
     )
+    delivery = next(iter(delivery), None)
     if delivery is None:
         return None
     started = timezone.now()

@@ -96,7 +96,7 @@ def followers_notify(report_id: int) -> int:
 
     with transaction.atomic():
         report = (
-            Report.objects.select_for_update()
+            Report.objects.select_for_update(of=("self",))
             .select_related("filed_on_site")
             .get(pk=report_id)
         )

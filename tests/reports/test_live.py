@@ -1,9 +1,10 @@
 """Live updates over websockets, through the real ASGI application and channel
 layer of the profile under test (in-memory or Redis)."""
 
+import os
+
 import pytest
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
@@ -15,6 +16,14 @@ from .delivery_helpers import MALMO, confirmed_report, deliver_due, lamp_categor
 
 pytestmark = pytest.mark.django_db
 
+# In-process sockets share the test's database transaction, which Channels'
+# database_sync_to_async closes on PostgreSQL; there the same behaviour is tested
+# with real server processes (tests/test_live_processes.py).
+in_process_sockets = pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="in-process sockets need the embedded profile's shared test database",
+)
+
 HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
 
 
@@ -24,6 +33,7 @@ def watch(report_id: int) -> WebsocketCommunicator:
     )
 
 
+@in_process_sockets
 def test_the_report_page_hears_that_the_report_was_sent(
     django_capture_on_commit_callbacks,
 ):
@@ -37,7 +47,7 @@ def test_the_report_page_hears_that_the_report_was_sent(
         watcher = watch(report.pk)
         connected, _ = await watcher.connect()
         assert connected
-        assert await database_sync_to_async(deliver)() == [DeliveryState.DELIVERED]
+        assert await sync_to_async(deliver)() == [DeliveryState.DELIVERED]
         frame = await watcher.receive_json_from(timeout=5)
         await watcher.disconnect()
         return frame
@@ -70,6 +80,7 @@ def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
     assert async_to_sync(scenario)() == (False, CLOSE_FORBIDDEN)
 
 
+@in_process_sockets
 def test_a_report_hidden_while_watched_is_told_no_more(
     django_capture_on_commit_callbacks,
 ):
@@ -87,7 +98,7 @@ def test_a_report_hidden_while_watched_is_told_no_more(
         watcher = watch(report.pk)
         connected, _ = await watcher.connect()
         assert connected
-        await database_sync_to_async(hide_and_change)()
+        await sync_to_async(hide_and_change)()
         silent = await watcher.receive_nothing(timeout=0.5)
         await watcher.disconnect()
         return silent
@@ -95,6 +106,7 @@ def test_a_report_hidden_while_watched_is_told_no_more(
     assert async_to_sync(scenario)() is True
 
 
+@in_process_sockets
 def test_staff_may_watch_their_own_kommuns_reports_only(client):
     from municipalities.choices import StaffRole
     from municipalities.models import Municipality
