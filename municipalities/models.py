@@ -18,8 +18,11 @@ lanskod_validator = RegexValidator(r"^\d{2}$", _("A länskod is two digits."))
 SECRET_ENV_PREFIX = "KNUTPUNKT_CONNECTION_SECRET_"  # noqa: S105 (a name prefix)
 secret_env_validator = RegexValidator(
     rf"^{SECRET_ENV_PREFIX}[A-Z0-9_]+$",
-    _("The name of an environment variable starting with %(prefix)s.")
-    % {"prefix": SECRET_ENV_PREFIX},
+    # Kept lazy (no % here): the message must not depend on the language active
+    # when models are imported, or migrations would see a change.
+    _(
+        "The name of an environment variable starting with KNUTPUNKT_CONNECTION_SECRET_."
+    ),
 )
 
 
