@@ -127,7 +127,7 @@ async def _client_loop() -> None:
         except ConnectionClosed as exc:
             if not closing:
                 code = exc.rcvd.code if exc.rcvd else None
-                closed[idx] = f"closed by the server ({code})"
+                closed[idx] = f"code {code}"
         except Exception as exc:  # noqa: BLE001 (reported, not raised)
             closed[idx] = f"{type(exc).__name__}: {exc}"[:200]
 
@@ -372,9 +372,9 @@ def raise_open_files() -> tuple[int, int, str]:
     if hard != resource.RLIM_INFINITY and hard < FILES_WANTED:
         try:  # only a privileged process may raise the hard limit
             resource.setrlimit(resource.RLIMIT_NOFILE, (FILES_WANTED, FILES_WANTED))
-            return FILES_WANTED, FILES_WANTED, f"hard limit raised from {hard}"
+            return FILES_WANTED, FILES_WANTED, f"hard limit raised from {hard:,}"
         except (ValueError, OSError):
-            note = f"hard limit {hard} (could not raise it)"
+            note = "the hard limit; it could not be raised"
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard, hard, note
 
@@ -894,6 +894,19 @@ def run_profile(profile: str, args) -> dict:
 # --- The command -----------------------------------------------------------------------
 
 
+def shown_arguments() -> list[str]:
+    """The command's arguments, less those naming folders of this machine."""
+    shown, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--log-dir", "--pythonpath"):
+            skip = True
+        elif not arg.startswith(("--log-dir=", "--pythonpath=")):
+            shown.append(arg)
+    return shown
+
+
 def parse_spread(value: str) -> tuple[int, int]:
     total, reports = (int(v) for v in value.split(":"))
     if total < reports or reports < 1:
@@ -1086,16 +1099,22 @@ def main() -> None:
                 "the in-memory channel layer; or a new PostgreSQL database with Redis "
                 "as channel layer and cache) with the demo data, a webhook connection "
                 "for Malmö and open Malmö reports delivered through it (created in "
-                "bulk). Embedded: one `manage.py serve` (Daphne, development "
-                "settings). Scaled: two `serve` processes — the watchers split "
+                "bulk). Settings: "
+                + (f"`{args.settings}`" if args.settings else "the development ones")
+                + ". Embedded: one `manage.py serve` (Daphne). Scaled: two `serve` "
+                "processes — the watchers split "
                 "evenly across them, the signals posted to them in turn, so half "
                 "the pushes cross Redis — and one `manage.py worker`. The watchers "
-                f"are websocket clients in {args.clients} separate client "
-                f"process{'es' if args.clients > 1 else ''} on this machine (asyncio, "
-                f"one event loop each, no client pings, at most "
-                f"{args.connect_concurrency} handshakes in flight; a failed handshake "
-                "is tried again as the report page does, after 1 s and then twice as "
-                f"long each time, {ATTEMPTS} times at most). Each signal is a "
+                "are websocket clients in "
+                + (
+                    f"{args.clients} client processes (one asyncio event loop each"
+                    if args.clients > 1
+                    else "one client process (one asyncio event loop"
+                )
+                + ") on the same machine; no client pings; at most "
+                f"{args.connect_concurrency} handshakes in flight, and a failed "
+                "handshake is tried again as the report page does (after 1 s, then "
+                f"twice as long each time, {ATTEMPTS} times at most). Each signal is a "
                 "signed `report.status` webhook (a status change and a note, a new "
                 "webhook-id) POSTed from the benchmark's process on a new HTTP "
                 f"connection, one every {args.interval:g} s. Latency: from just "
@@ -1109,7 +1128,9 @@ def main() -> None:
                 "to it.",
                 f"2. {total:,} watchers spread over {per_report:,} reports "
                 f"({total // per_report} each), all open at once and held "
-                f"{args.hold:g} s (past the servers' 20 s websocket ping), then "
+                f"{args.hold:g} s"
+                + (" (past the servers' 20 s websocket ping)" if args.hold > 20 else "")
+                + ", then "
                 f"{min(args.spread_signals, per_report)} signals to as many "
                 "different reports (a fixed random sample).",
                 "3. Resident memory (VmRSS) of the serve process(es), summed: after a "
@@ -1125,11 +1146,12 @@ def main() -> None:
                 + ", ".join(
                     dict.fromkeys(v for r in results for v in r["versions"].values())
                 ),
-                f"- Open-files limit {soft}{' (' + files_note + ')' if files_note else ''}",
+                f"- Open-files limit {soft:,} for the servers and clients"
+                + (f" ({files_note})" if files_note else ""),
                 f"- Date: {today()}",
                 "",
                 "```sh",
-                " ".join(["python", "bench/live.py", *sys.argv[1:]]),
+                " ".join(["python", "bench/live.py", *shown_arguments()]),
                 "```",
                 "",
                 *header,
