@@ -45,6 +45,17 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
     # public: only their own reporter's.
     sees_hidden = False
 
+    async def connect(self):
+        report_ids = await self._report_ids()
+        if report_ids is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.watch(report_ids)
+
+    async def _report_ids(self) -> list[int] | None:
+        """The reports this socket may watch; None refuses it."""
+        raise NotImplementedError
+
     async def watch(self, report_ids: list[int]) -> None:
         self.groups_joined = tuple(report_group(pk) for pk in report_ids)
         for group in self.groups_joined:
@@ -65,15 +76,9 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
 class ReportConsumer(_WatchingConsumer):
     """One report's page: joins the report's group if the visitor may see it."""
 
-    async def connect(self):
-        report_id = self.scope["url_route"]["kwargs"]["pk"]
-        if not await self._may_watch(report_id):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        await self.watch([report_id])
-
     @database_sync_to_async
-    def _may_watch(self, report_id: int) -> bool:
+    def _report_ids(self) -> list[int] | None:
+        report_id = self.scope["url_route"]["kwargs"]["pk"]
         user = self.scope.get("user")
         reporters = list(
             Report.objects.visible_to(user)
@@ -81,11 +86,11 @@ class ReportConsumer(_WatchingConsumer):
             .values_list("reporter_id", flat=True)[:1]
         )
         if not reporters:
-            return False
+            return None
         self.sees_hidden = bool(
             user is not None and user.is_authenticated and reporters[0] == user.pk
         )
-        return True
+        return [report_id]
 
 
 class MyReportsConsumer(_WatchingConsumer):
@@ -93,13 +98,6 @@ class MyReportsConsumer(_WatchingConsumer):
     address a magic link proved, in one socket."""
 
     sees_hidden = True  # they are all the visitor's own reports
-
-    async def connect(self):
-        ids = await self._report_ids()
-        if ids is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        await self.watch(ids)
 
     @database_sync_to_async
     def _report_ids(self) -> list[int] | None:
@@ -116,22 +114,17 @@ class StaffReportConsumer(_WatchingConsumer):
 
     sees_hidden = True
 
-    async def connect(self):
-        report_id = self.scope["url_route"]["kwargs"]["pk"]
-        if not await self._may_watch(report_id):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
-        await self.watch([report_id])
-
     @database_sync_to_async
-    def _may_watch(self, report_id: int) -> bool:
+    def _report_ids(self) -> list[int] | None:
         from municipalities.staff import CASEWORK_ROLES, staff_report_scope
 
+        report_id = self.scope["url_route"]["kwargs"]["pk"]
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            return False
-        return (
+            return None
+        allowed = (
             Report.objects.filter(staff_report_scope(user, CASEWORK_ROLES))
             .filter(pk=report_id)
             .exists()
         )
+        return [report_id] if allowed else None
