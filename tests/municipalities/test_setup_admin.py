@@ -5,28 +5,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Category, Connection, Municipality, Route
-from municipalities.services import staff_membership_grant
+from tests.staff import staff_user as staff
 
 MALMO, LUND = "1280", "1281"
-
-
-def staff(username: str, code: str, role: StaffRole):
-    user = get_user_model().objects.create_user(username=username)
-    staff_membership_grant(
-        user=user, municipality=Municipality.objects.get(code=code), role=role
-    )
-    # Into the admin at all (editors get this through their kommun's group).
-    user.user_permissions.add(
-        Permission.objects.get(
-            content_type__app_label="wagtailadmin", codename="access_admin"
-        )
-    )
-    return user
 
 
 def login(client, user):

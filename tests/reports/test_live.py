@@ -6,11 +6,11 @@ import os
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
 
 from config.asgi import application
 from reports.choices import DeliveryState
 from reports.consumers import CLOSE_FORBIDDEN
+from tests.staff import staff_user
 
 from .delivery_helpers import MALMO, confirmed_report, deliver_due, lamp_category
 
@@ -109,18 +109,11 @@ def test_a_report_hidden_while_watched_is_told_no_more(
 @in_process_sockets
 def test_staff_may_watch_their_own_kommuns_reports_only(client):
     from municipalities.choices import StaffRole
-    from municipalities.models import Municipality
-    from municipalities.services import staff_membership_grant
 
     from .delivery_helpers import LUND
 
     malmo_report, lund_report = confirmed_report(), confirmed_report(point=LUND)
-    user = get_user_model().objects.create(username="malmo-staff")
-    staff_membership_grant(
-        user=user,
-        municipality=Municipality.objects.get(code="1280"),
-        role=StaffRole.CASE_HANDLER,
-    )
+    user = staff_user("malmo-staff", "1280", StaffRole.CASE_HANDLER)
     client.force_login(user)
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
