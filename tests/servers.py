@@ -196,8 +196,25 @@ def _lowercased_headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
 class _LoopbackService:
     """Runs a ThreadingHTTPServer on 127.0.0.1 (a free port) in a daemon thread."""
 
-    def _serve(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
-        self._server = _LoopbackHTTPServer(("127.0.0.1", 0), handler_class)
+    def _serve(self) -> None:
+        """Serve HTTP/1.1 with this object's ``_get`` and ``_post`` (where defined;
+        other methods answer 501)."""
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 30
+
+            def do_GET(self):  # noqa: N802 (http.server API)
+                outer._dispatch("_get", self)
+
+            def do_POST(self):  # noqa: N802 (http.server API)
+                outer._dispatch("_post", self)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = _LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             # shutdown() waits up to one poll interval; keep tests quick.
@@ -216,6 +233,13 @@ class _LoopbackService:
     @property
     def port(self) -> int:
         return self._server.server_address[1]
+
+    def _dispatch(self, name: str, handler: BaseHTTPRequestHandler) -> None:
+        method = getattr(self, name, None)
+        if method is None:
+            handler.send_error(501)
+        else:
+            method(handler)
 
 
 def _open311_errors(status: int, description: str) -> list[dict]:
@@ -288,22 +312,7 @@ class Open311Server(_LoopbackService):
         self._by_key: dict[str, dict] = {}
         self._by_token: dict[str, dict] = {}
         self._by_id: dict[str, dict] = {}
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 30
-
-            def do_GET(self):  # noqa: N802 (http.server API)
-                outer._get(self)
-
-            def do_POST(self):  # noqa: N802 (http.server API)
-                outer._post(self)
-
-            def log_message(self, *args):
-                pass
-
-        self._serve(Handler)
+        self._serve()
 
     @property
     def url(self) -> str:
@@ -590,19 +599,7 @@ class WebhookReceiver(_LoopbackService):
         self._external_ids: dict[str, str] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 30
-
-            def do_POST(self):  # noqa: N802 (http.server API)
-                outer._post(self)
-
-            def log_message(self, *args):
-                pass
-
-        self._serve(Handler)
+        self._serve()
 
     @property
     def url(self) -> str:
