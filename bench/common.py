@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: the machine's description and the results file."""
+"""Shared by the benchmarks: the machine's description, CPU accounting from
+/proc, and the results file."""
 
 from __future__ import annotations
 
@@ -46,3 +47,33 @@ def write_section(heading: str, text: str) -> None:
     else:
         parts.append(text)
     DOC.write_text("\n\n".join(s.strip() for s in [head, *parts] if s.strip()) + "\n")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds a process has used (user and system), 0 if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def named_cpu(prefixes: tuple[str, ...]) -> dict[int, float]:
+    """CPU seconds of each process on the machine whose name starts so."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if name.startswith(prefixes):
+                found[int(entry.name)] = process_cpu(int(entry.name))
+    return found
+
+
+def machine_cpu() -> float:
+    """Busy CPU seconds of the whole machine, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")

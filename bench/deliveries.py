@@ -44,7 +44,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_description, today, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_description,
+    machine_cpu,
+    named_cpu,
+    process_cpu,
+    today,
+    write_section,
+)
 from tests.live import free_port, manage, profile_env, start, stop  # noqa: E402
 from tests.servers import Open311Server  # noqa: E402
 
@@ -224,36 +231,6 @@ class Database:
         self._conn.close()
 
 
-def process_cpu(pid: int) -> float:
-    """CPU seconds a process has used (user and system), 0 if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def database_server_cpu() -> dict[int, float]:
-    """CPU seconds of each PostgreSQL server process on this machine."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                name = (entry / "comm").read_text().strip()
-            except OSError:
-                continue
-            if name.startswith("postgres"):
-                found[int(entry.name)] = process_cpu(int(entry.name))
-    return found
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine, all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
 class CpuMeter:
     """Where the cores went during a run: the worker, this process (the case
     systems), the PostgreSQL server, and everything else on the machine."""
@@ -267,7 +244,7 @@ class CpuMeter:
             "wall": time.monotonic(),
             "worker": process_cpu(self.pid),
             "bench": time.process_time(),
-            "database": database_server_cpu(),
+            "database": named_cpu(("postgres",)),
             "machine": machine_cpu(),
         }
 

@@ -51,7 +51,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_description, percentile, today, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    cpu_description,
+    machine_cpu,
+    named_cpu,
+    percentile,
+    process_cpu,
+    today,
+    write_section,
+)
 
 HEADING = "## Live push"
 TARGET_P99_MS = 100.0
@@ -294,35 +302,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds a process has used (user and system), 0 if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def named_cpu(prefixes: tuple[str, ...]) -> dict[int, float]:
-    """CPU seconds of each process on the machine whose name starts so."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                name = (entry / "comm").read_text().strip()
-            except OSError:
-                continue
-            if name.startswith(prefixes):
-                found[int(entry.name)] = process_cpu(int(entry.name))
-    return found
-
-
-def machine_cpu() -> float:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
