@@ -1080,7 +1080,7 @@ def main() -> None:
                 "for Malmö and open Malmö reports delivered through it (created in "
                 "bulk). Settings: "
                 + (f"`{args.settings}`" if args.settings else "the development ones")
-                + ". Embedded: one `manage.py serve` (Daphne). Scaled: two `serve` "
+                + ". Embedded: one `manage.py serve` (uvicorn). Scaled: two `serve` "
                 "processes — the watchers split "
                 "evenly across them, the signals posted to them in turn, so half "
                 "the pushes cross Redis — and one `manage.py worker`. The watchers "

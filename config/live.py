@@ -4,12 +4,16 @@ delivery threads, or the server's own event loop.
 With Redis (the scaled profile) any thread may send. The in-memory layer of the
 embedded profile lives on the server's event loop; a message from another thread
 is handed to that loop, since asyncio queues are not thread-safe.
+
+Receiving is per process, not per socket (``LocalFanout``): each server process
+joins a group once and hands its messages to its own sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -26,9 +30,11 @@ def remember_server_loop() -> None:
 
 
 def group_send(group: str, message: dict) -> None:
+    """Send a message to a group; its receivers learn the group's name from it."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {**message, "group": group}
     loop = _server_loop
     if (
         isinstance(layer, InMemoryChannelLayer)
@@ -48,3 +54,122 @@ def group_send(group: str, message: dict) -> None:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # a broadcast must never undo or break the write it follows
         logger.exception("Sending to %s failed", group)
+
+
+# --- Fan-out to this process's sockets ------------------------------------------------
+
+
+class LocalFanout:
+    """This process's subscriptions to channel-layer groups, on one event loop.
+
+    However many sockets of the process watch a group, the process joins it once,
+    with one channel of its own, and one reader takes every message sent to its
+    groups and hands it to each local member in turn. A message therefore crosses
+    the layer once per process rather than once per socket, is encoded once by
+    its sender, and the sockets need no channel of their own: with the in-memory
+    layer every operation scans all channels, and with Redis every socket would
+    otherwise cost a group membership and a receive.
+
+    Members are objects with ``async def live_frame(message)``; messages sent
+    through ``group_send`` carry the group's name under ``"group"``.
+    """
+
+    # Sockets handed a frame between two turns of the event loop.
+    BATCH = 50
+    # Re-join every group this often: layers forget a membership after a day.
+    REFRESH_SECONDS = 3600.0
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.channel: str | None = None
+        self.members: dict[str, set] = {}
+        self.subscribed: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+
+    async def join(self, group: str, member) -> None:
+        """Add a member; once this returns, the group's messages reach it."""
+        self.members.setdefault(group, set()).add(member)
+        if group not in self.subscribed or self._lock.locked():
+            await self._reconcile(group)
+
+    async def leave(self, group: str, member) -> None:
+        members = self.members.get(group)
+        if members is not None:
+            members.discard(member)
+            if not members:
+                del self.members[group]
+                await self._reconcile(group)
+
+    async def _reconcile(self, group: str) -> None:
+        """Join or leave the layer's group until it matches the members (which
+        may change while the layer is being asked)."""
+        async with self._lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel(prefix="fanout")
+                self._tasks = [
+                    asyncio.create_task(self._read(), name="live-fanout-read"),
+                    asyncio.create_task(self._refresh(), name="live-fanout-refresh"),
+                ]
+            while (group in self.members) != (group in self.subscribed):
+                if group in self.members:
+                    await self.layer.group_add(group, self.channel)
+                    self.subscribed.add(group)
+                else:
+                    await self.layer.group_discard(group, self.channel)
+                    self.subscribed.discard(group)
+
+    async def _read(self) -> None:
+        failures = 0
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer's store went away: try again, slower
+                failures += 1
+                logger.exception("Reading the live channel failed (%d)", failures)
+                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            failures = 0
+            await self.deliver(message)
+
+    async def deliver(self, message: dict) -> int:
+        """Hand a message to every local member of its group; how many took it."""
+        delivered = 0
+        for n, member in enumerate(tuple(self.members.get(message.get("group"), ()))):
+            if n and not n % self.BATCH:
+                # Let the server write out what it has so far: the first
+                # sockets need not wait for the last ones to be handed theirs.
+                await asyncio.sleep(0)
+            try:
+                await member.live_frame(message)
+                delivered += 1
+            except Exception:  # one broken socket must not starve the others
+                logger.exception("A live frame could not be handed on")
+        return delivered
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.REFRESH_SECONDS)
+            async with self._lock:
+                for group in tuple(self.subscribed):
+                    try:
+                        await self.layer.group_add(group, self.channel)
+                    except Exception:
+                        logger.exception("Re-joining %s failed", group)
+
+
+_fanouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def local_fanout() -> LocalFanout | None:
+    """The fan-out of the running event loop (None without a channel layer)."""
+    loop = asyncio.get_running_loop()
+    fanout = _fanouts.get(loop)
+    if fanout is None:
+        layer = get_channel_layer()
+        if layer is None:
+            return None
+        fanout = _fanouts[loop] = LocalFanout(layer)
+    return fanout

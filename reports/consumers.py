@@ -12,6 +12,8 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from config.live import local_fanout
+
 from .live import event_payload, report_group
 from .models import Report, ReportEvent
 from .my_reports import my_reports
@@ -31,8 +33,6 @@ def _after(scope) -> int:
 
 @database_sync_to_async
 def _missed(report_ids: list[int], after: int) -> list[dict]:
-    if not after:
-        return []
     events = ReportEvent.objects.filter(
         report_id__in=report_ids, is_public=True, pk__gt=after
     ).order_by("pk")[:BACKLOG_LIMIT]
@@ -40,7 +40,14 @@ def _missed(report_ids: list[int], after: int) -> list[dict]:
 
 
 class _WatchingConsumer(AsyncJsonWebsocketConsumer):
+    """A socket watching reports. It has no channel of its own (no channel
+    layer alias): the process's ``LocalFanout`` joins the reports' groups and
+    hands their frames to it."""
+
+    channel_layer_alias = None
     groups_joined: tuple[str, ...] = ()
+    # Frames held until the socket is accepted and has had its backlog.
+    _held: list[str] | None = None
     # Whether this socket may hear about reports that are not (or no longer)
     # public: only their own reporter's.
     sees_hidden = False
@@ -57,20 +64,36 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
     async def watch(self, report_ids: list[int]) -> None:
+        fanout = local_fanout()
+        self._held = []
         self.groups_joined = tuple(report_group(pk) for pk in report_ids)
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        if fanout is not None:
+            for group in self.groups_joined:
+                await fanout.join(group, self)
         await self.accept()
-        for payload in await _missed(report_ids, _after(self.scope)):
-            await self.send_json(payload)
+        after = _after(self.scope)
+        if after:
+            for payload in await _missed(report_ids, after):
+                await self.send_json(payload)
+        # Frames that came while joining, after the backlog (the client skips
+        # an event it has had both ways).
+        held, self._held = self._held, None
+        for text in held:
+            await self.send(text_data=text)
 
     async def disconnect(self, code):
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        fanout = local_fanout()
+        if fanout is not None:
+            for group in self.groups_joined:
+                await fanout.leave(group, self)
 
-    async def report_event(self, message):
+    async def live_frame(self, message):
+        """A report's event, from the process's fan-out, already encoded."""
         if message.get("public", True) or self.sees_hidden:
-            await self.send_json(message["event"])
+            if self._held is not None:
+                self._held.append(message["text"])
+            else:
+                await self.send(text_data=message["text"])
 
 
 class ReportConsumer(_WatchingConsumer):

@@ -2,10 +2,13 @@
 
 Every accepted change of a report becomes a ``ReportEvent``; after commit it is
 sent to the report's group on the channel layer, rendered in each language the
-site speaks, so that a watcher's page shows it as it would after a reload.
+site speaks, so that a watcher's page shows it as it would after a reload. The
+frame is encoded once, here; every socket is sent the same text.
 """
 
 from __future__ import annotations
+
+import json
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -52,5 +55,9 @@ def event_broadcast(event: ReportEvent) -> None:
     public = Report.objects.public().filter(pk=event.report_id).exists()
     group_send(
         report_group(event.report_id),
-        {"type": "report.event", "event": event_payload(event), "public": public},
+        {
+            "type": "report.event",
+            "text": json.dumps(event_payload(event), separators=(",", ":")),
+            "public": public,
+        },
     )

@@ -23,7 +23,6 @@ ALLOWED_HOSTS = [
 ]
 
 INSTALLED_APPS = [
-    "daphne",
     "config",
     "municipalities",
     "reports",
@@ -122,14 +121,21 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache ----------------------------------------------
+# Each server process reads one channel carrying every live frame for its
+# sockets (config.live.LocalFanout), so a channel holds more than the default
+# 100 messages before it refuses any.
+CHANNEL_CAPACITY = 5000
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # The layer's blocking reads wait 5 s; the client's own socket
+                # timeout (also 5 s by default) must not cut them short.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 "prefix": os.environ.get("KNUTPUNKT_CHANNEL_PREFIX", "knutpunkt"),
+                "capacity": CHANNEL_CAPACITY,
             },
         }
     }
@@ -141,7 +147,12 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_CAPACITY},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Background tasks -------------------------------------------------------
