@@ -117,27 +117,88 @@ def client_main() -> None:
     asyncio.run(_client_loop())
 
 
-async def _client_loop() -> None:
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
+class Watcher(asyncio.Protocol):
+    """One websocket client, as lean as a client can be: websockets' sans-I/O
+    protocol (framing, handshake, answering the server's pings, closing) driven
+    straight from the event loop's callbacks. A frame's time is when its bytes
+    were read, before parsing, so the client's own cost adds least to the
+    latency it measures."""
 
-    sockets: dict[int, object] = {}
-    readers: dict[int, asyncio.Task] = {}
+    def __init__(self, idx: int, uri: str, origin: str, frames: list, closed: dict):
+        from websockets.client import ClientProtocol
+        from websockets.typing import Origin
+        from websockets.uri import parse_uri
+
+        self.idx, self.frames, self.closed = idx, frames, closed
+        self.protocol = ClientProtocol(
+            parse_uri(uri), origin=Origin(origin), max_size=None
+        )
+        self.opened = asyncio.get_running_loop().create_future()
+        self.gone = asyncio.get_running_loop().create_future()
+        self.transport = None
+        self.closing = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+
+    def data_received(self, data):
+        from websockets.frames import Opcode
+        from websockets.http11 import Response
+
+        when = time.monotonic()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response):
+                if not self.opened.done():
+                    if self.protocol.handshake_exc is None:
+                        self.opened.set_result(None)
+                    else:
+                        self.opened.set_exception(self.protocol.handshake_exc)
+            elif event.opcode is Opcode.TEXT:
+                self.frames.append((self.idx, when, event.data))
+        self._flush()
+
+    def _flush(self):
+        for data in self.protocol.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()
+
+    def eof_received(self):
+        self.protocol.receive_eof()
+        self._flush()
+
+    def connection_lost(self, exc):
+        if not self.opened.done():
+            self.opened.set_exception(exc or ConnectionError("closed in the handshake"))
+        elif not self.closing:
+            code = self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
+            self.closed[self.idx] = f"code {code}"
+        if not self.gone.done():
+            self.gone.set_result(None)
+
+    async def close(self):
+        self.closing = True
+        if self.transport.is_closing():
+            return
+        self.protocol.send_close(1001)
+        self._flush()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.gone), 2)
+        except TimeoutError:
+            self.transport.abort()
+
+
+async def _client_loop() -> None:
+    from websockets.exceptions import InvalidStatus
+
+    sockets: dict[int, Watcher] = {}
     frames: list[tuple[int, float, bytes]] = []
     closed: dict[int, str] = {}
-    closing = False
-
-    async def read(idx: int, ws) -> None:
-        try:
-            while True:
-                raw = await ws.recv(decode=False)
-                frames.append((idx, time.monotonic(), raw))
-        except ConnectionClosed as exc:
-            if not closing:
-                code = exc.rcvd.code if exc.rcvd else None
-                closed[idx] = f"code {code}"
-        except Exception as exc:  # noqa: BLE001 (reported, not raised)
-            closed[idx] = f"{type(exc).__name__}: {exc}"[:200]
+    loop = asyncio.get_running_loop()
 
     async def open_one(idx, port, report, gate, handshakes, errors, failures):
         """Open one socket; after a failed handshake try again as the report
@@ -146,28 +207,33 @@ async def _client_loop() -> None:
         for attempt in range(ATTEMPTS):
             async with gate:
                 started = time.monotonic()
+                watcher = None
                 try:
-                    ws = await connect(
-                        f"ws://localhost:{port}/ws/reports/{report}/",
-                        host="127.0.0.1",
-                        port=port,
-                        origin=f"http://localhost:{port}",
-                        proxy=None,
-                        open_timeout=60,
-                        ping_interval=None,  # browsers send no pings; the server does
-                        compression=None,
-                        close_timeout=2,
-                        max_queue=None,
+                    _transport, watcher = await asyncio.wait_for(
+                        loop.create_connection(
+                            lambda: Watcher(
+                                idx,
+                                f"ws://localhost:{port}/ws/reports/{report}/",
+                                f"http://localhost:{port}",
+                                frames,
+                                closed,
+                            ),
+                            "127.0.0.1",
+                            port,
+                        ),
+                        60,
                     )
+                    await asyncio.wait_for(watcher.opened, 60)
                 except InvalidStatus as exc:
                     failure = f"handshake {exc.response.status_code}"
                 except Exception as exc:  # noqa: BLE001
                     failure = f"{type(exc).__name__}: {exc}"[:200]
                 else:
                     handshakes.append(time.monotonic() - started)
-                    sockets[idx] = ws
-                    readers[idx] = asyncio.create_task(read(idx, ws))
+                    sockets[idx] = watcher
                     return
+                if watcher is not None and watcher.transport is not None:
+                    watcher.transport.abort()
             failures.append(failure)
             if attempt + 1 < ATTEMPTS:
                 await asyncio.sleep(pause)
@@ -214,7 +280,8 @@ async def _client_loop() -> None:
         elif command["cmd"] == "cpu":
             answer({"cpu": time.process_time()})
         elif command["cmd"] == "collect":
-            got, frames = frames, []
+            got = frames[:]
+            frames.clear()
             parsed = []
             for idx, when, raw in got:
                 try:
@@ -229,22 +296,18 @@ async def _client_loop() -> None:
                 {
                     "frames": parsed,
                     "closed": closed,
-                    "open": sum(1 for t in readers.values() if not t.done()),
+                    "open": sum(1 for w in sockets.values() if not w.gone.done()),
                     "cpu": time.process_time(),
                 }
             )
         elif command["cmd"] == "close":
-            closing = True
             started = time.monotonic()
             await asyncio.gather(
-                *(ws.close() for ws in sockets.values()), return_exceptions=True
+                *(w.close() for w in sockets.values()), return_exceptions=True
             )
-            await asyncio.gather(*readers.values(), return_exceptions=True)
             sockets.clear()
-            readers.clear()
             closed.clear()
             frames.clear()
-            closing = False
             answer({"seconds": time.monotonic() - started})
         elif command["cmd"] == "quit":
             answer({})

@@ -8,18 +8,47 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 # Build the Django app first so that the app registry is ready for the imports below.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
+from importlib import import_module  # noqa: E402
+
+from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.live import remember_server_loop  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+
+
+class ReadOnlySessionMiddleware:
+    """The visitor's session for a websocket, read and never written.
+
+    Channels' own session middleware wraps every frame the socket sends, to
+    save the session and set its cookie on HTTP responses; a websocket can do
+    neither, and the wrapper's checks cost about a third of each live frame. The
+    store loads lazily, on a database thread, when the consumer first asks.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.store = import_module(settings.SESSION_ENGINE).SessionStore
+
+    async def __call__(self, scope, receive, send):
+        key = scope["cookies"].get(settings.SESSION_COOKIE_NAME)
+        return await self.inner(
+            dict(scope, session=self.store(session_key=key)), receive, send
+        )
+
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            CookieMiddleware(
+                ReadOnlySessionMiddleware(
+                    AuthMiddleware(URLRouter(websocket_urlpatterns))
+                )
+            )
         ),
     }
 )

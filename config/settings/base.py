@@ -165,6 +165,11 @@ TASKS = {
 # The embedded default works tasks on a thread inside the server process
 # (`manage.py serve`); the scaled profile runs `manage.py worker` processes.
 KNUTPUNKT_EMBEDDED_WORKER = not DATABASE_URL
+# A server process runs the garbage collector's full pass this often, and only
+# then (see config/management/commands/serve.py).
+KNUTPUNKT_GC_FULL_PASS_SECONDS = float(
+    os.environ.get("KNUTPUNKT_GC_FULL_PASS_SECONDS", "600")
+)
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
