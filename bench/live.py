@@ -14,7 +14,8 @@ watchers split evenly across them and signals posted to them in turn, and one
 ``manage.py worker``.
 
 The watchers are websocket clients in separate client processes (asyncio, one
-event loop each), opened as a browser on http://localhost:<port>/ opens them.
+event loop each, websockets' sans-I/O protocol), opened as a browser on
+http://localhost:<port>/ opens them.
 Signals are signed ``report.status`` webhooks (a status change and a note each,
 unique webhook-id) POSTed from this process at fixed intervals. A signal's
 latency at a watcher is from just before its POST to the moment the frame with
@@ -1153,7 +1154,9 @@ def main() -> None:
                     if args.clients > 1
                     else "one client process (one asyncio event loop"
                 )
-                + ") on the same machine; no client pings; at most "
+                + ", websockets' sans-I/O protocol driven from the loop's callbacks, "
+                "a frame timed when its bytes are read) on the same machine; no "
+                "client pings; at most "
                 f"{args.connect_concurrency} handshakes in flight, and a failed "
                 "handshake is tried again as the report page does (after 1 s, then "
                 f"twice as long each time, {ATTEMPTS} times at most). Each signal is a "
