@@ -93,10 +93,16 @@ TEMPLATES = [
 # SQLite in WAL mode with a busy timeout unless DATABASE_URL names another one.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
+    # Under ASGI every request runs on a thread of its own, so connections are
+    # not kept per thread (Django's advice) but lent from a pool per process,
+    # each checked as it is lent (a database restart costs no failed request).
     DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=60, conn_health_checks=True
-        )
+        "default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)
+    }
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("KNUTPUNKT_DB_POOL_SIZE", "20")),
+        "timeout": 10,
     }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
