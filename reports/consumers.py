@@ -23,12 +23,14 @@ CLOSE_FORBIDDEN = 4403
 BACKLOG_LIMIT = 200
 
 
-def _after(scope) -> int:
-    values = parse_qs(scope.get("query_string", b"").decode()).get("after", ["0"])
+def _after(scope) -> int | None:
+    """The last event id the client has (0: none yet); None if it did not say,
+    and then it is sent no backlog."""
+    values = parse_qs(scope.get("query_string", b"").decode()).get("after")
     try:
-        return max(0, int(values[0]))
+        return max(0, int(values[0])) if values else None
     except ValueError:
-        return 0
+        return None
 
 
 @database_sync_to_async
@@ -72,7 +74,7 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
                 await fanout.join(group, self)
         await self.accept()
         after = _after(self.scope)
-        if after:
+        if after is not None:
             for payload in await _missed(report_ids, after):
                 await self.send_json(payload)
         # Frames that came while joining, after the backlog (the client skips

@@ -36,8 +36,9 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var after = lastId();
-    var socket = new WebSocket(scheme + location.host + article.dataset.live + (after ? "?after=" + after : ""));
+    // Always say what the page has (0: no event yet), so that an event that
+    // came between rendering the page and opening the socket is sent too.
+    var socket = new WebSocket(scheme + location.host + article.dataset.live + "?after=" + lastId());
     socket.onopen = function () { pause = 1000; article.dataset.liveState = "open"; };
     socket.onmessage = function (message) {
       var event;
