@@ -145,6 +145,10 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
     now = now or timezone.now()
     threshold = _conf("circuit_threshold")
     due = _due(now)
+    # An idle dispatcher asks first, outside a transaction: on SQLite every
+    # transaction takes the write lock, which a signal's writer would wait for.
+    if not Delivery.objects.filter(due).exists():
+        return []
     with transaction.atomic():
         connections = list(
             Connection.objects.select_for_update(skip_locked=True, of=("self",))

@@ -403,6 +403,21 @@ def test_in_flight_deliveries_per_connection_are_capped(open311):
     assert deliveries_claim(limit=10) == []
 
 
+def test_an_idle_dispatcher_asks_without_opening_a_transaction(open311):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    connect(ConnectionKind.OPEN311, endpoint=open311.url)
+    confirmed_report()
+    assert len(deliveries_claim(limit=10)) == 1  # now leased: nothing is due
+    with CaptureQueriesContext(db) as idle:
+        assert deliveries_claim(limit=10) == []
+    # One read, and no (nested) transaction: on SQLite that would take the
+    # write lock every time the dispatcher looks for work.
+    assert len(idle.captured_queries) == 1
+    assert "SAVEPOINT" not in idle.captured_queries[0]["sql"].upper()
+
+
 # --- webhook ---------------------------------------------------------------------
 
 
