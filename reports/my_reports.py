@@ -8,9 +8,9 @@ The magic link is a signed, timestamped token of the address (valid
 from __future__ import annotations
 
 from django.core import signing
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 
-from .models import Report
+from .models import Report, ReportEvent
 
 SESSION_KEY = "my_reports_email"
 LINK_MAX_AGE = 24 * 3600
@@ -26,6 +26,14 @@ def my_reports(*, user, session) -> QuerySet[Report] | None:
     if email:
         return reports.filter(email=email)
     return None
+
+
+def my_reports_latest_event(reports: QuerySet[Report]) -> int:
+    """The id of the newest public event of these reports (0: none yet)."""
+    latest = ReportEvent.objects.filter(
+        report__in=reports.order_by().values("pk"), is_public=True
+    ).aggregate(latest=Max("pk"))["latest"]
+    return latest or 0
 
 
 def magic_link_token(email: str) -> str:

@@ -28,7 +28,12 @@ from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
 from .models import Report, Subscription
-from .my_reports import SESSION_KEY, email_from_magic_link, my_reports
+from .my_reports import (
+    SESSION_KEY,
+    email_from_magic_link,
+    my_reports,
+    my_reports_latest_event,
+)
 from .notifications import subscription_id_from_token
 from .photos import PhotoError, process_photo
 from .services import (
@@ -427,10 +432,18 @@ def my_reports_page(request):
     reports = my_reports(user=request.user, session=request.session)
     if reports is None:
         return render(request, "reports/my_reports.html", {"form": FollowForm()})
+    # The newest event the page reflects, read before the reports: the socket
+    # asks for what came after it, so a change between rendering the page and
+    # opening the socket is sent too (at worst twice, which the page ignores).
+    after = my_reports_latest_event(reports)
     return render(
         request,
         "reports/my_reports.html",
-        {"reports": reports[:200], "email": request.session.get(SESSION_KEY)},
+        {
+            "reports": list(reports[:200]),
+            "after": after,
+            "email": request.session.get(SESSION_KEY),
+        },
     )
 
 

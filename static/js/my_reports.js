@@ -5,7 +5,8 @@
   var list = document.getElementById("my-reports");
   if (!list || !window.WebSocket) { return; }
   var lang = (document.documentElement.lang || "sv").slice(0, 2);
-  var lastId = 0;
+  // The newest event the page reflects: the socket asks for what came after it.
+  var lastId = parseInt(list.dataset.after, 10) || 0;
   var pause = 1000;
 
   function show(event) {
@@ -25,7 +26,7 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + location.host + list.dataset.live + (lastId ? "?after=" + lastId : ""));
+    var socket = new WebSocket(scheme + location.host + list.dataset.live + "?after=" + lastId);
     socket.onopen = function () { pause = 1000; list.dataset.liveState = "open"; };
     socket.onmessage = function (message) {
       var event;

@@ -124,6 +124,37 @@ def test_my_reports_socket_hears_each_of_my_reports(
     assert first.pk != second.pk
 
 
+@in_process_sockets
+def test_my_reports_page_asks_for_what_changed_after_it_was_rendered(
+    client, django_capture_on_commit_callbacks
+):
+    report = confirmed_report()
+    client.force_login(reporter_user())
+    page = client.get("/mina-sidor/").content.decode()
+    after = int(re.search(r'data-after="(\d+)"', page).group(1))
+    assert after == report.events.filter(is_public=True).latest("pk").pk
+    # A change between rendering the page and opening its socket.
+    with django_capture_on_commit_callbacks(execute=True):
+        report_transition(
+            report_id=report.pk, status=ReportStatus.IN_PROGRESS, note="På gång"
+        )
+
+    async def scenario():
+        socket = WebsocketCommunicator(
+            application, f"/ws/mina-sidor/?after={after}", headers=headers(client)
+        )
+        connected, _ = await socket.connect()
+        assert connected
+        frame = await socket.receive_json_from(timeout=5)
+        assert await socket.receive_nothing(timeout=0.2)
+        await socket.disconnect()
+        return frame
+
+    frame = async_to_sync(scenario)()
+    assert (frame["report"], frame["status"]) == (report.pk, "in_progress")
+    assert frame["id"] > after
+
+
 def test_my_reports_socket_refuses_strangers():
     async def scenario():
         return await WebsocketCommunicator(
