@@ -27,7 +27,7 @@ from municipalities.tenancy import tenant_for_request
 from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
-from .models import Report, Subscription
+from .models import Report, ReportEvent, Subscription
 from .my_reports import (
     SESSION_KEY,
     email_from_magic_link,
@@ -216,17 +216,23 @@ def _visible_report(request, pk: int) -> Report:
 
 
 def report_detail(request, pk: int):
-    return _render_report(request, _visible_report(request, pk), FollowForm())
+    return _render_report(request, pk, FollowForm())
 
 
-def _render_report(request, report: Report, follow_form, status: int = 200):
+def _render_report(request, pk: int, follow_form, status: int = 200):
+    # The timeline is read before the report, in one query: the page's socket
+    # asks for every event after the newest the timeline shows, so the status
+    # and "sent to" line may be newer than the timeline (the socket then sends
+    # the events between) but never older.
+    events = list(ReportEvent.objects.filter(report_id=pk, is_public=True))
+    report = _visible_report(request, pk)
     return render(
         request,
         "reports/report_detail.html",
         {
             "report": report,
-            "events": report.events.filter(is_public=True),
-            "sent": report.events.filter(is_public=True, kind=EventKind.SENT).last(),
+            "events": events,
+            "sent": next((e for e in reversed(events) if e.kind == EventKind.SENT), None),
             "photos": report.photos.all(),
             "follow_form": follow_form,
         },
@@ -298,7 +304,7 @@ def report_follow_view(request, pk: int):
                     _("Check your e-mail: open the link we sent to start following."),
                 )
         return redirect(report.get_absolute_url())
-    return _render_report(request, report, form, status=400)
+    return _render_report(request, pk, form, status=400)
 
 
 def nearby_json(request):

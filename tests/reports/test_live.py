@@ -61,6 +61,35 @@ def test_the_report_page_hears_that_the_report_was_sent(
     assert f"Sent to Malmö kommun, reference KP-{report.pk}" in frame["html"]["en"]
 
 
+def test_the_report_page_is_never_older_than_its_timeline(client):
+    """The report is sent while its page is being read: whatever the timeline
+    shows, the "sent to" line shows too, so that the page's socket, which asks
+    for the events after the newest on the timeline, misses nothing."""
+    import re
+
+    from django.db import connection
+
+    report = confirmed_report()
+    injected = []
+
+    def sent_meanwhile(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if not injected and "reports_reportevent" in sql and sql.startswith("SELECT"):
+            injected.append(True)  # before anything else the page reads
+            assert deliver_due() == [DeliveryState.DELIVERED]
+        return result
+
+    with connection.execute_wrapper(sent_meanwhile):
+        page = client.get(f"/rapporter/{report.pk}/").content.decode()
+    assert injected
+    timeline = page[page.index('id="timeline"') :]
+    sent_line = re.search(r'id="report-sent"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert ("event-sent" in timeline) == ("KP-" in sent_line)
+    # The page still shows the report it found, and the sent event came after.
+    newest = max(int(n) for n in re.findall(r'data-event-id="(\d+)"', timeline))
+    assert newest < report.events.get(kind="sent").pk
+
+
 def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
     from reports.services import Reporter, report_submit
 
