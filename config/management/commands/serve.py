@@ -14,16 +14,40 @@ logger = logging.getLogger("knutpunkt.serve")
 
 
 def task_worker(interval: float, name: str):
-    """A worker of the database task queue (django-tasks-db)."""
+    """A worker of the database task queue (django-tasks-db) that looks for work
+    with a plain read first.
+
+    The library's own loop takes an exclusive transaction every ``interval`` to
+    look for a task. On SQLite that is the database's one write lock, which a
+    request's write then has to wait for (sleeping 1, 2, 5, 10 ms... in SQLite's
+    busy handler). Here an idle worker only reads; when a task is ready, the
+    library's loop runs in batch mode, claiming tasks as it always does, until the
+    queue is empty again.
+    """
+    from django.db import close_old_connections
     from django_tasks_db.backend import DatabaseBackend
     from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
 
     if not isinstance(task_backends["default"], DatabaseBackend):
         raise CommandError("The task worker needs the database task backend.")
-    return Worker(
+
+    class ReadFirstWorker(Worker):
+        def run(self) -> None:
+            while self.running:
+                close_old_connections()
+                ready = DBTaskResult.objects.ready().filter(
+                    backend_name=self.backend_name
+                )
+                if ready.exists():
+                    super().run()  # batch: returns once the queue is empty
+                elif self.running:
+                    time.sleep(self.interval)
+
+    return ReadFirstWorker(
         queue_names=["*"],
         interval=interval,
-        batch=False,
+        batch=True,
         backend_name="default",
         startup_delay=False,
         max_tasks=None,
