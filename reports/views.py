@@ -232,7 +232,9 @@ def _render_report(request, pk: int, follow_form, status: int = 200):
         {
             "report": report,
             "events": events,
-            "sent": next((e for e in reversed(events) if e.kind == EventKind.SENT), None),
+            "sent": next(
+                (e for e in reversed(events) if e.kind == EventKind.SENT), None
+            ),
             "photos": report.photos.all(),
             "follow_form": follow_form,
         },
