@@ -599,7 +599,7 @@ def analyse(sent: list[dict], watchers: dict[int, int], got: list[dict]) -> dict
             created[event_id] = datetime.fromisoformat(created_at).timestamp()
     latencies, missing, twice, failed = [], 0, 0, 0
     per_signal = []
-    for s in sent:
+    for n, s in enumerate(sent):
         expected = by_report.get(s["report"], [])
         if s.get("event_id") is None:
             failed += 1
@@ -616,8 +616,10 @@ def analyse(sent: list[dict], watchers: dict[int, int], got: list[dict]) -> dict
         latencies += mine
         if mine:
             row = {
+                "signal": n + 1,
                 "post_ms": (s["answered"] - s["t0"]) * 1000,
                 "first_ms": min(mine) * 1000,
+                "p90_ms": percentile(mine, 0.9) * 1000,
                 "last_ms": max(mine) * 1000,
             }
             if s["event_id"] in created:
@@ -652,6 +654,7 @@ def analyse(sent: list[dict], watchers: dict[int, int], got: list[dict]) -> dict
         # The slowest signal: its POST answered and its last watcher reached.
         "worst_post_ms": max((r["post_ms"] for r in per_signal), default=None),
         "worst_last_ms": max((r["last_ms"] for r in per_signal), default=None),
+        "per_signal": per_signal,
     }
 
 
@@ -720,6 +723,10 @@ def scenario(
         + result["failed_posts"]
     )
     print(f"  {name}: {summary(result)}", flush=True)
+    if args.log_dir:  # each signal's figures, to look into the slow ones
+        slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+        path = Path(args.log_dir) / f"signals-{slug}.json"
+        path.write_text(json.dumps(result["per_signal"], indent=1))
     return result
 
 
