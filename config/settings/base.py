@@ -108,7 +108,9 @@ else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend whose writers queue in the process
+            # (config/db/base.py) rather than in SQLite's sleeping busy handler.
+            "ENGINE": "config.db",
             "NAME": VAR_DIR / "knutpunkt.sqlite3",
             "OPTIONS": {
                 # Seconds a writer waits for the lock before "database is locked".
