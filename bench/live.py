@@ -724,8 +724,9 @@ def scenario(
     )
     print(f"  {name}: {summary(result)}", flush=True)
     if args.log_dir:  # each signal's figures, to look into the slow ones
+        profile = "scaled" if worker else "embedded"
         slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-        path = Path(args.log_dir) / f"signals-{slug}.json"
+        path = Path(args.log_dir) / f"signals-{profile}-{slug}.json"
         path.write_text(json.dumps(result["per_signal"], indent=1))
     return result
 
