@@ -1,3 +1,4 @@
+import asyncio
 import gc
 import logging
 import os
@@ -6,6 +7,7 @@ import threading
 import time
 from argparse import BooleanOptionalAction
 
+import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tasks import task_backends
@@ -85,8 +87,6 @@ class Command(BaseCommand):
         parser.add_argument("--worker-interval", type=float, default=0.5)
 
     def handle(self, *args, host, port, worker, worker_interval, **options):
-        import uvicorn
-
         from config.asgi import application
         from config.demo import format_demo_accounts
 
@@ -106,8 +106,9 @@ class Command(BaseCommand):
         if settings.KNUTPUNKT_EMBEDDED_WORKER:
             self.stdout.write(format_demo_accounts(base_url))
         self.stdout.flush()
-        server = uvicorn.Server(uvicorn_config(application, host, port))
+        server = WatchedServer(uvicorn_config(application, host, port))
         collector_tune()
+        collector_watch()
         threading.Thread(
             target=collector_full_passes,
             args=(settings.KNUTPUNKT_GC_FULL_PASS_SECONDS,),
@@ -137,6 +138,55 @@ def collector_tune() -> None:
     gc.set_threshold(young, middle, 1_000_000_000)
 
 
+# A pause of the event loop or of the collector this long is logged: every
+# socket of the process waits that long for its next frame.
+STALL_SECONDS = 0.1
+
+
+def collector_watch(threshold: float = STALL_SECONDS / 2):
+    """Log each garbage collection that stops the process for ``threshold`` or
+    longer (with its generation), whichever thread it runs on; the callback."""
+    started = 0.0
+
+    def callback(phase: str, info: dict) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+            return
+        elapsed = time.perf_counter() - started
+        if elapsed >= threshold:
+            logger.warning(
+                "Garbage collection of generation %d stopped the process for "
+                "%.0f ms (%d objects freed)",
+                info["generation"],
+                elapsed * 1000,
+                info["collected"],
+            )
+
+    gc.callbacks.append(callback)
+    return callback
+
+
+async def loop_watch(period: float = STALL_SECONDS, threshold: float = STALL_SECONDS):
+    """Log when the event loop comes back to a timer ``threshold`` or more late:
+    something held it up (a slow callback, the collector, a starved core)."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(period)
+        late = loop.time() - started - period
+        if late >= threshold:
+            logger.warning("The event loop was held up for %.0f ms", late * 1000)
+
+
+class WatchedServer(uvicorn.Server):
+    """uvicorn's server, with ``loop_watch`` on its event loop."""
+
+    async def startup(self, sockets=None):
+        await super().startup(sockets=sockets)
+        self.loop_watch = asyncio.create_task(loop_watch(), name="loop-watch")
+
+
 def collector_full_passes(seconds: float) -> None:
     """Collect every generation once per ``seconds``: cycles among objects that
     lived long (closed sockets, for one) are freed then."""
@@ -154,8 +204,6 @@ def collector_full_passes(seconds: float) -> None:
 def uvicorn_config(application, host: str, port: int):
     """The ASGI server: uvicorn with uvloop and httptools where installed, and
     websockets' sans-I/O protocol (each frame written straight to its socket)."""
-    import uvicorn
-
     return uvicorn.Config(
         application,
         host=host,
