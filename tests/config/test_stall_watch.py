@@ -38,3 +38,33 @@ def test_a_long_garbage_collection_is_logged_with_its_generation(caplog):
         gc.callbacks.remove(callback)
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("Garbage collection of generation 1 ") for m in messages)
+
+
+def test_young_passes_run_on_the_loop_without_the_collectors_own_trigger():
+    import weakref
+
+    from config.management.commands.serve import collector_young_passes
+
+    class Node:
+        pass
+
+    async def scenario():
+        passes = asyncio.create_task(collector_young_passes(seconds=0.01))
+        node = Node()
+        node.me = node  # a cycle: only the collector frees it
+        gone = weakref.ref(node)
+        del node
+        for _ in range(100):
+            if gone() is None:
+                break
+            await asyncio.sleep(0.01)
+        passes.cancel()
+        return gone() is None
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # no automatic pass: only ours can free the cycle
+    try:
+        assert asyncio.run(scenario())
+    finally:
+        if was_enabled:
+            gc.enable()

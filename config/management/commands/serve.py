@@ -145,21 +145,23 @@ STALL_SECONDS = 0.1
 
 def collector_watch(threshold: float = STALL_SECONDS / 2):
     """Log each garbage collection that stops the process for ``threshold`` or
-    longer (with its generation), whichever thread it runs on; the callback."""
-    started = 0.0
+    longer, with its generation and the CPU time it used (less than the pause
+    when the machine's cores were busy elsewhere); the callback."""
+    started = (0.0, 0.0)
 
     def callback(phase: str, info: dict) -> None:
         nonlocal started
         if phase == "start":
-            started = time.perf_counter()
+            started = (time.perf_counter(), time.thread_time())
             return
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started[0]
         if elapsed >= threshold:
             logger.warning(
                 "Garbage collection of generation %d stopped the process for "
-                "%.0f ms (%d objects freed)",
+                "%.0f ms (%.0f ms of CPU; %d objects freed)",
                 info["generation"],
                 elapsed * 1000,
+                (time.thread_time() - started[1]) * 1000,
                 info["collected"],
             )
 
@@ -179,12 +181,33 @@ async def loop_watch(period: float = STALL_SECONDS, threshold: float = STALL_SEC
             logger.warning("The event loop was held up for %.0f ms", late * 1000)
 
 
+async def collector_young_passes(seconds: float = 1.0) -> None:
+    """Collect the young and middle generations once per ``seconds``.
+
+    CPython starts a young pass when the objects it tracks have grown by 700
+    since the last one: births minus deaths. Every open socket keeps a ping
+    timer (a handle, a context, a coroutine and its frame...) that dies and is
+    born again every 20 s, so births and deaths cancel out and young passes
+    hardly ever start on their own, while the young generation grows to one
+    new timer per socket. Measured with 10,000 sockets: 70,000-80,000 young
+    objects and 50-80 ms of CPU in one pass, while a case system's signal
+    waited. A pass every second keeps each one to the last second's objects.
+    """
+    while True:
+        await asyncio.sleep(seconds)
+        gc.collect(1)
+
+
 class WatchedServer(uvicorn.Server):
-    """uvicorn's server, with ``loop_watch`` on its event loop."""
+    """uvicorn's server, with ``loop_watch`` and ``collector_young_passes`` on
+    its event loop."""
 
     async def startup(self, sockets=None):
         await super().startup(sockets=sockets)
-        self.loop_watch = asyncio.create_task(loop_watch(), name="loop-watch")
+        self.loop_tasks = [
+            asyncio.create_task(loop_watch(), name="loop-watch"),
+            asyncio.create_task(collector_young_passes(), name="gc-young-passes"),
+        ]
 
 
 def collector_full_passes(seconds: float) -> None:
