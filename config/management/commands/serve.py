@@ -41,9 +41,11 @@ def task_worker(interval: float, name: str):
                 ready = DBTaskResult.objects.ready().filter(
                     backend_name=self.backend_name
                 )
+                ran = self._run_tasks
                 if ready.exists():
                     super().run()  # batch: returns once the queue is empty
-                elif self.running:
+                # Nothing ready, or what was ready another worker claimed.
+                if self._run_tasks == ran and self.running:
                     time.sleep(self.interval)
 
     return ReadFirstWorker(
