@@ -8,7 +8,7 @@ a new PostgreSQL database named after DATABASE_URL and dropped afterwards, with
 Redis as channel layer and cache) is migrated, given the demo data, ten bodies
 with an Open311 connection each (one category mapped per connection, Malmö's
 route for it pointing there) and N confirmed reports in Malmö spread evenly over
-them, with one delivery each. Ten real GeoReport v2 servers (tests.servers) run
+them, with one delivery each. Ten real GeoReport v2 servers (devkit.servers) run
 in this process on loopback, one per connection.
 
 Each run queues the N deliveries afresh (not yet due), starts one
@@ -44,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.live import free_port, manage, profile_env, start, stop  # noqa: E402
+
 from bench.common import (  # noqa: E402
     cpu_description,
     machine_cpu,
@@ -52,8 +54,7 @@ from bench.common import (  # noqa: E402
     today,
     write_section,
 )
-from tests.live import free_port, manage, profile_env, start, stop  # noqa: E402
-from tests.servers import Open311Server  # noqa: E402
+from devkit.servers import Open311Server  # noqa: E402
 
 HEADING = "## Delivery outbox"
 TARGET = 0.90

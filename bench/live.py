@@ -475,7 +475,7 @@ class Signals:
         self.count = 0
 
     def post(self, port: int, report_id: int, note: str) -> dict:
-        from municipalities.signing import sign_headers
+        from casehub.signing import sign_headers
 
         self.count += 1
         data = {
@@ -762,7 +762,8 @@ def cpu_text(cores: dict) -> str:
 
 def run_profile(profile: str, args) -> dict:
     from tests.live import free_port, manage, start, stop
-    from tests.servers import make_secret
+
+    from devkit.servers import make_secret
 
     secret = make_secret()
     total, per_report = args.spread

@@ -110,7 +110,7 @@ def encoded(img: Image.Image, fmt: str, **params) -> bytes:
 
 def display_p3() -> bytes:
     """An ICC profile with Display P3's primaries (what iPhones tag JPEGs with)."""
-    from tests.reports.test_photos import rgb_icc_profile
+    from devkit.images import rgb_icc_profile
 
     return rgb_icc_profile(
         "Display P3",

@@ -3,6 +3,8 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
+from municipalities.models import Municipality
+
 
 class NationalHomePage(Page):
     """The national site's home: report anywhere in Sweden."""
@@ -18,8 +20,6 @@ class NationalHomePage(Page):
         verbose_name = _("national home page")
 
     def get_context(self, request, *args, **kwargs):
-        from municipalities.models import Municipality
-
         context = super().get_context(request, *args, **kwargs)
         context["participating_count"] = Municipality.objects.filter(
             participating=True
@@ -40,8 +40,6 @@ class MunicipalityHomePage(Page):
         verbose_name = _("kommun home page")
 
     def get_context(self, request, *args, **kwargs):
-        from municipalities.models import Municipality
-
         context = super().get_context(request, *args, **kwargs)
         context["municipality"] = Municipality.objects.filter(
             site__root_page=self

@@ -16,8 +16,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from config.live import remember_server_loop  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from infra.live import remember_server_loop  # noqa: E402
 
 
 class ReadOnlySessionMiddleware:

@@ -14,13 +14,13 @@ from django.db import transaction
 from wagtail.models import Page, Site
 
 from cms.models import NationalHomePage
+from cms.services import municipality_ensure_site
 from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
 from municipalities.choices import StaffRole
 from municipalities.models import BoundaryGeneration, Municipality
 from municipalities.services import (
     boundaries_import,
     categories_ensure_standard,
-    municipality_ensure_site,
     municipality_join,
     staff_membership_grant,
 )

@@ -1,12 +1,12 @@
 from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
+from django.conf.urls.static import static
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from municipalities import api as municipalities_api
-from municipalities import intake
 from reports import api as reports_api
 from reports import views as reports_views
 
@@ -19,21 +19,10 @@ urlpatterns = [
     path("api/v1/reports/nearby", reports_views.nearby_json, name="api-nearby"),
     path("api/v1/geocode", reports_views.geocode_json, name="api-geocode"),
     path("healthz", municipalities_api.healthz, name="healthz"),
-    path(
-        "api/v1/connections/<int:connection_id>/signals",
-        intake.webhook_signal,
-        name="api-signals",
-    ),
-    path(
-        "open311/v2/servicerequestupdates.<str:fmt>",
-        intake.open311_update,
-        name="open311-updates",
-    ),
+    path("", include("casehub.urls")),
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
-
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += i18n_patterns(

@@ -5,7 +5,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from config.ratelimit import rate_limited
+from infra.ratelimit import rate_limited
 
 from .locate import municipality_for_point, parse_point
 

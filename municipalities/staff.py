@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from .choices import StaffRole
+from .choices import ConnectionKind, StaffRole
 from .models import Body, Connection, Municipality, Route, StaffMembership
 
 # Who may change bodies, routes and connections (the case-system set-up).
@@ -62,3 +62,18 @@ def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:
     if user is not None and user.is_authenticated and user.is_superuser:
         return Q()
     return Q(municipality__in=staff_municipalities(user, roles))
+
+
+def staff_status_scope(user) -> Q:
+    """A filter on reports whose status the user may change: those of the user's
+    kommuner (casework roles) whose body works its reports in Knutpunkt's own
+    inbox. A body with a case system of its own changes them there, and the case
+    system tells us."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    works_here = Q(
+        body__in=Body.objects.filter(
+            connections__kind=ConnectionKind.INBOX, connections__is_active=True
+        )
+    )
+    return staff_report_scope(user, CASEWORK_ROLES) & works_here

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from config.ratelimit import rate_limited
+from infra.ratelimit import rate_limited
 
 from . import map as reports_map
 

@@ -69,27 +69,21 @@ def status_from_external(value: str) -> ReportStatus | None:
     return EXTERNAL_STATUS.get(key)
 
 
+class ActorKind(models.TextChoices):
+    """Who made an event happen."""
+
+    REPORTER = "reporter", _("The reporter")
+    STAFF = "staff", _("Staff")
+    CONNECTION = "connection", _("A case system")
+    SYSTEM = "system", _("Knutpunkt")
+
+
 class EventKind(models.TextChoices):
     CONFIRMED = "confirmed", _("Reported")
     STATUS = "status", _("Status changed")
     NOTE = "note", _("Update")
     SENT = "sent", _("Sent to the responsible body")
     HANDOVER = "handover", _("Handed over")
-
-
-class DeliveryState(models.TextChoices):
-    """Where a report's delivery to one case-system connection stands."""
-
-    PENDING = "pending", _("Waiting")
-    SENDING = "sending", _("Sending")
-    FAILED = "failed", _("Failed, will retry")
-    DELIVERED = "delivered", _("Delivered")
-    DEAD = "dead", _("Given up")
-
-
-# States the outbox still works on (DELIVERED too while an Open311 token awaits
-# its service_request_id).
-DELIVERY_DUE_STATES = (DeliveryState.PENDING, DeliveryState.FAILED)
 
 
 class TokenPurpose(models.TextChoices):

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from config.live import local_fanout
+from infra.live import local_fanout
+from municipalities.staff import CASEWORK_ROLES, staff_report_scope
 
-from .live import event_payload, report_group
+from .live import EVENT_MESSAGE, event_frame, event_payload, report_group
 from .models import Report, ReportEvent
 from .my_reports import my_reports
 
@@ -90,12 +91,19 @@ class _WatchingConsumer(AsyncJsonWebsocketConsumer):
                 await fanout.leave(group, self)
 
     async def live_frame(self, message):
-        """A report's event, from the process's fan-out, already encoded."""
-        if message.get("public", True) or self.sees_hidden:
-            if self._held is not None:
-                self._held.append(message["text"])
-            else:
-                await self.send(text_data=message["text"])
+        """A report's event, from the process's fan-out. The first socket of the
+        process handed it renders the frame; the others are sent the same text."""
+        if not (message.get("public", True) or self.sees_hidden):
+            return
+        text = message.get("text")
+        if text is None and message.get("type") == EVENT_MESSAGE:
+            text = message["text"] = event_frame(message)
+        if text is None:
+            return
+        if self._held is not None:
+            self._held.append(text)
+        else:
+            await self.send(text_data=text)
 
 
 class ReportConsumer(_WatchingConsumer):
@@ -141,8 +149,6 @@ class StaffReportConsumer(_WatchingConsumer):
 
     @database_sync_to_async
     def _report_ids(self) -> list[int] | None:
-        from municipalities.staff import CASEWORK_ROLES, staff_report_scope
-
         report_id = self.scope["url_route"]["kwargs"]["pk"]
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

@@ -1,12 +1,11 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
     PUBLIC_STATUSES,
-    DeliveryState,
+    ActorKind,
     EventKind,
     ReportStatus,
     TokenPurpose,
@@ -99,9 +98,12 @@ class Report(models.Model):
     language = models.CharField(max_length=10, default="sv")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    # When the current status came about, as its source said: older signals
-    # are kept in the timeline but do not change the status.
+    # When the current status came about, as its source said.
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The time of the newest accepted word on the status (a signal or a member of
+    # staff), whether or not it changed it: anything said to have happened
+    # before is kept in the timeline but does not change the status.
+    status_as_of = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     # E-mail to followers: at most one per report per batching window.
     notified_event_id = models.BigIntegerField(default=0)
@@ -137,8 +139,6 @@ class Report(models.Model):
         return f"#{self.pk} {self.title}"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("report-detail", args=[self.pk])
 
     @property
@@ -178,6 +178,17 @@ class ReportEvent(models.Model):
     happened_at = models.DateTimeField(null=True, blank=True)
     # Kept in the history, but older than the status it would have replaced.
     superseded = models.BooleanField(default=False)
+    # Who acted: the reporter, a member of staff (actor_user), a case system
+    # (connection) or Knutpunkt itself.
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The case system the event came from or went to.
     connection = models.ForeignKey(
         "municipalities.Connection",
         null=True,
@@ -189,6 +200,12 @@ class ReportEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(actor_kind__in=ActorKind.values),
+                name="event_names_its_actor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on #{self.report_id}"
@@ -232,98 +249,3 @@ class EmailToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} for #{self.report_id}"
-
-
-class Delivery(models.Model):
-    """The outbox: one row per (report, connection), worked by reports.delivery.
-
-    ``key`` goes with every attempt (Idempotency-Key, webhook-id, Message-ID), so
-    that a retry after a crash cannot open a second case.
-    """
-
-    report = models.ForeignKey(
-        Report, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    connection = models.ForeignKey(
-        "municipalities.Connection", on_delete=models.PROTECT, related_name="deliveries"
-    )
-    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    state = models.CharField(
-        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
-    )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    queued_at = models.DateTimeField(
-        help_text="Start of the window after which the outbox gives up."
-    )
-    lease_token = models.UUIDField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    external_id = models.CharField(max_length=200, blank=True)
-    external_token = models.CharField(max_length=200, blank=True)
-    last_error = models.TextField(blank=True)
-    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["report", "connection"], name="one_delivery_per_connection"
-            )
-        ]
-        indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
-            models.Index(
-                fields=["connection", "state"], name="delivery_connection_state"
-            ),
-        ]
-        verbose_name = _("delivery")
-        verbose_name_plural = _("deliveries")
-
-    def __str__(self) -> str:
-        return f"Report #{self.report_id} → {self.connection_id} ({self.state})"
-
-
-class DeliveryAttempt(models.Model):
-    """One try of a delivery, kept for staff reading what went wrong."""
-
-    delivery = models.ForeignKey(
-        Delivery, on_delete=models.CASCADE, related_name="attempt_log"
-    )
-    started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField(default=0)
-    succeeded = models.BooleanField(default=False)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"Attempt on delivery {self.delivery_id}"
-
-
-class SignalReceipt(models.Model):
-    """A status signal already taken from a connection (webhook-id or Open311
-    update_id): a repeat is answered as success and changes nothing."""
-
-    connection = models.ForeignKey(
-        "municipalities.Connection", on_delete=models.CASCADE, related_name="+"
-    )
-    message_id = models.CharField(max_length=200)
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey(
-        ReportEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    received_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["connection", "message_id"], name="one_receipt_per_message"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.message_id} from connection {self.connection_id}"

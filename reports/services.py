@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.tasks import enqueue_with_transaction
+from infra.tasks import enqueue_with_transaction
 from municipalities.choices import QuestionKind
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, CategoryQuestion
 from municipalities.routing import route_body_id
+from municipalities.staff import staff_status_scope
 
 from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
+from .events import Actor, event_record
+from .handoff import report_confirmed
 from .map import map_changed
-from .models import EmailToken, Report, ReportEvent, ReportPhoto, Subscription
+from .models import Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
+from .tasks import send_report_confirmation_task, send_subscription_confirmation_task
+from .tokens import token_use
 
 logger = logging.getLogger("knutpunkt.reports")
 
@@ -153,84 +155,27 @@ def report_submit(
             confirmed_at=report.confirmed_at,
         )
         if confirmed:
-            _report_confirmed(report)
+            _report_confirmed(report, Actor.reporter(reporter.user))
             transaction.on_commit(map_changed)
         else:
-            from .tasks import send_report_confirmation_task
-
             enqueue_with_transaction(send_report_confirmation_task, report.pk)
     logger.info("Report %s submitted (confirmed=%s)", report.pk, confirmed)
     return report
 
 
-def _report_confirmed(report: Report) -> None:
-    """A report became public: its first event, and its delivery is queued."""
-    from .delivery import deliveries_create
-
-    ReportEvent.objects.create(
-        report=report, kind=EventKind.CONFIRMED, status=ReportStatus.OPEN
+def _report_confirmed(report: Report, actor: Actor) -> None:
+    """A report became public: its first event, and the hand-over to the case
+    hub (which queues its delivery) in the same transaction."""
+    event_record(
+        report=report, actor=actor, kind=EventKind.CONFIRMED, status=ReportStatus.OPEN
     )
-    deliveries_create(report=report)
-
-
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def token_issue(
-    *, purpose: TokenPurpose, report: Report, subscription: Subscription | None = None
-) -> str:
-    """A new single-use token; only its hash is stored, the raw value goes by mail."""
-    raw = secrets.token_urlsafe(32)
-    EmailToken.objects.create(
-        purpose=purpose,
-        token_hash=_hash(raw),
-        report=report,
-        subscription=subscription,
-        expires_at=timezone.now()
-        + timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS),
-    )
-    return raw
-
-
-class TokenInvalid(Exception):
-    """The link is unknown, used or expired; the message tells the citizen which."""
-
-
-def _token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
-    token = (
-        EmailToken.objects.select_for_update(of=("self",))
-        .select_related("report", "subscription")
-        .filter(token_hash=_hash(raw), purpose=purpose)
-        .first()
-    )
-    if token is None:
-        raise TokenInvalid(_("This link is not valid."))
-    if token.used_at is not None:
-        raise TokenInvalid(_("This link has already been used."))
-    if token.expires_at < timezone.now():
-        raise TokenInvalid(_("This link has expired."))
-    token.used_at = timezone.now()
-    token.save(update_fields=["used_at"])
-    return token
-
-
-def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
-    """The report a still-usable token is for, without using it."""
-    token = (
-        EmailToken.objects.select_related("report")
-        .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=True)
-        .first()
-    )
-    if token is None or token.expires_at < timezone.now():
-        raise TokenInvalid(_("This link is not valid, used or expired."))
-    return token.report
+    report_confirmed(report)
 
 
 @transaction.atomic
 def report_confirm(*, raw_token: str) -> Report:
     """Confirm a report by its e-mailed token: it becomes public and open."""
-    token = _token_use(raw_token, TokenPurpose.CONFIRM_REPORT)
+    token = token_use(raw_token, TokenPurpose.CONFIRM_REPORT)
     report = Report.objects.select_for_update().get(pk=token.report_id)
     if report.status == ReportStatus.UNCONFIRMED:
         report.status = ReportStatus.OPEN
@@ -239,7 +184,7 @@ def report_confirm(*, raw_token: str) -> Report:
         Subscription.objects.filter(report=report, email=report.email).update(
             confirmed_at=report.confirmed_at
         )
-        _report_confirmed(report)
+        _report_confirmed(report, Actor.reporter(report.reporter))
         transaction.on_commit(map_changed)
     return report
 
@@ -260,8 +205,6 @@ def report_follow(*, report: Report, email: str, user=None) -> Subscription:
             subscription.confirmed_at = timezone.now()
             subscription.save(update_fields=["user", "confirmed_at"])
         else:
-            from .tasks import send_subscription_confirmation_task
-
             enqueue_with_transaction(
                 send_subscription_confirmation_task, subscription.pk
             )
@@ -270,7 +213,7 @@ def report_follow(*, report: Report, email: str, user=None) -> Subscription:
 
 @transaction.atomic
 def subscription_confirm(*, raw_token: str) -> Subscription:
-    token = _token_use(raw_token, TokenPurpose.CONFIRM_SUBSCRIPTION)
+    token = token_use(raw_token, TokenPurpose.CONFIRM_SUBSCRIPTION)
     subscription = token.subscription
     if subscription.confirmed_at is None:
         subscription.confirmed_at = timezone.now()
@@ -313,14 +256,19 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @transaction.atomic
 def report_transition(
-    *, report_id: int, status: ReportStatus, note: str = ""
+    *, actor, report_id: int, status: ReportStatus, note: str = ""
 ) -> ReportEvent | None:
-    """Change a confirmed report's status (with an optional public note) as its
-    handler; one event per change, broadcast to watchers after commit."""
-    from .live import event_broadcast
-    from .notifications import followers_notify_soon
-
-    report = Report.objects.select_for_update().get(pk=report_id)
+    """Change a confirmed report's status (with an optional public note) as a
+    member of staff who may (municipalities.staff.staff_status_scope, checked
+    here); one event per change, broadcast to watchers after commit. None when
+    nothing changed."""
+    report = (
+        Report.objects.select_for_update()
+        .filter(staff_status_scope(actor), pk=report_id)
+        .first()
+    )
+    if report is None:
+        raise PermissionDenied("This report's status is not yours to change.")
     if report.status == ReportStatus.UNCONFIRMED or status == ReportStatus.UNCONFIRMED:
         raise ValidationError(
             {"status": _("An unconfirmed report's status cannot be changed.")}
@@ -328,15 +276,21 @@ def report_transition(
     note = note.strip()
     if status == report.status and not note:
         return None
+    now = timezone.now()
     kind = EventKind.STATUS if status != report.status else EventKind.NOTE
     if status != report.status:
         report.status = status
-        report.status_changed_at = timezone.now()
-        report.save(update_fields=["status", "status_changed_at", "updated_at"])
+        report.status_changed_at = now
         transaction.on_commit(map_changed)
-    event = ReportEvent.objects.create(
-        report=report, kind=kind, status=status, note=note
+    report.status_as_of = max(now, report.status_as_of or now)
+    report.save(
+        update_fields=["status", "status_changed_at", "status_as_of", "updated_at"]
     )
-    transaction.on_commit(lambda: event_broadcast(event))
-    followers_notify_soon(report)
-    return event
+    return event_record(
+        report=report,
+        actor=Actor.staff(actor),
+        kind=kind,
+        status=status,
+        note=note,
+        happened_at=now,
+    )

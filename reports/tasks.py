@@ -1,16 +1,19 @@
 """Background tasks of the reports app; they take ids and are safe to rerun."""
 
+from django.urls import reverse
+from django.utils import translation
 from django_tasks import task
 
 from .choices import ReportStatus, TokenPurpose
+from .mail import link, send_plain, send_to
 from .models import Report, Subscription
-from .notifications import link, send_to
+from .my_reports import magic_link_token
+from .notifications import followers_notify
+from .tokens import token_issue
 
 
 @task()
 def send_report_confirmation_task(report_id: int) -> None:
-    from .services import token_issue
-
     report = Report.objects.select_related("filed_on_site", "category").get(
         pk=report_id
     )
@@ -27,8 +30,6 @@ def send_report_confirmation_task(report_id: int) -> None:
 
 @task()
 def send_subscription_confirmation_task(subscription_id: int) -> None:
-    from .services import token_issue
-
     subscription = Subscription.objects.select_related("report__filed_on_site").get(
         pk=subscription_id
     )
@@ -50,20 +51,12 @@ def send_subscription_confirmation_task(subscription_id: int) -> None:
 
 @task()
 def notify_followers_task(report_id: int) -> None:
-    from .notifications import followers_notify
-
     followers_notify(report_id)
 
 
 @task()
 def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
     """E-mail a "Mina sidor" link, if the address has reports at all."""
-    from django.urls import reverse
-    from django.utils import translation
-
-    from .my_reports import magic_link_token
-    from .notifications import send_plain
-
     if not Report.objects.filter(email=email).exists():
         return
     with translation.override(language):

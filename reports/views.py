@@ -12,8 +12,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.ratelimit import rate_limited
-from config.tasks import enqueue_with_transaction
+from infra.ratelimit import rate_limited
+from infra.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
 from municipalities.locate import (
     municipality_bounds,
@@ -27,6 +27,7 @@ from municipalities.tenancy import tenant_for_request
 from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
+from .mail import subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
     SESSION_KEY,
@@ -34,20 +35,18 @@ from .my_reports import (
     my_reports,
     my_reports_latest_event,
 )
-from .notifications import subscription_id_from_token
 from .photos import PhotoError, process_photo
 from .services import (
     Reporter,
-    TokenInvalid,
     report_confirm,
     report_follow,
     report_submit,
     reports_nearby,
     subscription_confirm,
     subscription_end,
-    token_peek,
 )
 from .tasks import send_my_reports_link_task
+from .tokens import TokenInvalid, token_peek
 
 SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 

@@ -42,7 +42,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on loopback, with Django's SMTP backend pointed at it."""
-    from tests.servers import SMTPServer
+    from devkit.servers import SMTPServer
 
     with SMTPServer() as server:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

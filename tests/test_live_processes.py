@@ -19,19 +19,18 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.live import (
+from devkit.instance import (
     free_port,
     http_get,
     instance_setup,
     profile_env,
     shell,
-    signal_post,
     start,
     stop,
     wait_for,
-    webhook_reports,
 )
-from tests.servers import make_secret
+from devkit.webhooks import make_secret
+from tests.support.instance import signal_post, webhook_reports
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,14 @@ import json
 
 import pytest
 
-from tests.live import free_port, http_get, manage, profile_env, running_site, wait_for
+from devkit.instance import (
+    free_port,
+    http_get,
+    manage,
+    profile_env,
+    running_site,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 

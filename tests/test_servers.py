@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -14,7 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.servers import Open311Server, WebhookReceiver, make_secret
+from devkit.servers import Open311Server, WebhookReceiver
+from devkit.webhooks import make_secret, signature
 
 API_KEY = "nyckel-123"
 
@@ -191,13 +189,6 @@ def test_hold_creates_the_case_before_answering(open311):
 # Standard Webhooks -------------------------------------------------------------
 
 
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
 def deliver(
     receiver, secret, msg_id="msg_1", payload=None, timestamp=None, signature=None
 ):
@@ -208,7 +199,7 @@ def deliver(
         "Content-Type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature or sign(secret, msg_id, timestamp, body),
+        "webhook-signature": signature or signature(secret, msg_id, timestamp, body),
     }
     return call(receiver.url, headers=headers, body=body)
 
@@ -233,7 +224,7 @@ def test_valid_signature_is_accepted(webhook):
 
 def test_forged_signature_is_rejected(webhook):
     receiver, _ = webhook
-    forged = sign(make_secret(), "msg_1", int(time.time()), b"{}")
+    forged = signature(make_secret(), "msg_1", int(time.time()), b"{}")
     status, _, answer = deliver(receiver, "", signature=forged)
     assert status == 401 and "error" in answer
     assert receiver.rejected == ["invalid signature"] and receiver.received == []
@@ -252,7 +243,7 @@ def test_missing_headers_and_non_json_are_rejected(webhook):
     headers = {
         "webhook-id": "m",
         "webhook-timestamp": str(now),
-        "webhook-signature": sign(secret, "m", now, b"not json"),
+        "webhook-signature": signature(secret, "m", now, b"not json"),
     }
     assert call(receiver.url, headers=headers, body=b"not json")[0] == 400
     assert receiver.rejected == ["missing headers", "invalid json"]
@@ -262,8 +253,8 @@ def test_rotation_accepts_any_matching_v1_signature(webhook):
     receiver, secret = webhook
     now = int(time.time())
     body = json.dumps({"event": "report.created"}).encode()
-    old = sign(make_secret(), "msg_1", now, body)
-    both = f"{old} {sign(secret, 'msg_1', now, body)}"
+    old = signature(make_secret(), "msg_1", now, body)
+    both = f"{old} {signature(secret, 'msg_1', now, body)}"
     assert deliver(receiver, secret, timestamp=now, signature=both)[0] == 200
 
 
@@ -283,5 +274,5 @@ def test_status_applies_after_verification(webhook):
     status, headers, _ = deliver(receiver, secret)
     assert status == 429 and headers["Retry-After"] == "3"
     assert len(receiver.received) == 1
-    forged = sign(make_secret(), "msg_1", int(time.time()), b"{}")
+    forged = signature(make_secret(), "msg_1", int(time.time()), b"{}")
     assert deliver(receiver, secret, signature=forged)[0] == 401

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "municipalities",
     "reports",
     "cms",
+    "casehub",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -109,8 +110,8 @@ else:
     DATABASES = {
         "default": {
             # Django's SQLite backend whose writers queue in the process
-            # (config/db/base.py) rather than in SQLite's sleeping busy handler.
-            "ENGINE": "config.db",
+            # (infra/db/base.py) rather than in SQLite's sleeping busy handler.
+            "ENGINE": "infra.db",
             "NAME": VAR_DIR / "knutpunkt.sqlite3",
             "OPTIONS": {
                 # Seconds a writer waits for the lock before "database is locked".
@@ -130,7 +131,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer and cache ----------------------------------------------
 # Each server process reads one channel carrying every live frame for its
-# sockets (config.live.LocalFanout), so a channel holds more than the default
+# sockets (infra.live.LocalFanout), so a channel holds more than the default
 # 100 messages before it refuses any.
 CHANNEL_CAPACITY = 5000
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -324,7 +325,7 @@ KNUTPUNKT_RATE_LIMITS.update(
 )
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")
 
-# --- Delivery to case systems (reports.delivery) ---------------------------------
+# --- Delivery to case systems (casehub.outbox) ---------------------------------
 # Connections may reach private addresses (a kommun's own network, or loopback in
 # development); production refuses them unless told otherwise.
 KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE = (

@@ -5,14 +5,9 @@ without a reload."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.live import (
-    free_port,
-    profile_env,
-    running_site,
-    signal_post,
-    webhook_reports,
-)
-from tests.servers import make_secret
+from devkit.instance import free_port, profile_env, running_site
+from devkit.webhooks import make_secret
+from tests.support.instance import signal_post, webhook_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

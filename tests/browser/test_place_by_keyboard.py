@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from tests.live import free_port, profile_env, running_site
-from tests.servers import NominatimServer
+from devkit.instance import free_port, profile_env, running_site
+from devkit.servers import NominatimServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,8 +6,8 @@ import re
 import pytest
 from PIL import Image
 
-from tests.live import free_port, profile_env, running_site, wait_for
-from tests.servers import SMTPServer
+from devkit.instance import free_port, profile_env, running_site, wait_for
+from devkit.servers import SMTPServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

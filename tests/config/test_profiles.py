@@ -90,7 +90,7 @@ def test_base_settings_run_with_no_environment_at_all():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "config.db",
+        "infra.db",
         "django_tasks_db.DatabaseBackend",
     ]
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Category, Connection, Municipality, Route
-from tests.staff import staff_user as staff
+from tests.support.people import staff_user as staff
 
 MALMO, LUND = "1280", "1281"
 

@@ -7,12 +7,11 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from casehub.choices import DeliveryState
 from config.asgi import application
-from reports.choices import DeliveryState
 from reports.consumers import CLOSE_FORBIDDEN
-from tests.staff import staff_user
-
-from .delivery_helpers import MALMO, confirmed_report, deliver_due, lamp_category
+from tests.support.casehub import MALMO, confirmed_report, deliver_due, lamp_category
+from tests.support.people import case_handler, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +120,12 @@ def test_a_report_hidden_while_watched_is_told_no_more(
     def hide_and_change():
         Report.objects.filter(pk=report.pk).update(is_hidden=True)
         with django_capture_on_commit_callbacks(execute=True):
-            report_transition(report_id=report.pk, status="fixed", note="Klart")
+            report_transition(
+                actor=case_handler(report.municipality.code),
+                report_id=report.pk,
+                status="fixed",
+                note="Klart",
+            )
 
     async def scenario():
         watcher = watch(report.pk)
@@ -138,8 +142,7 @@ def test_a_report_hidden_while_watched_is_told_no_more(
 @in_process_sockets
 def test_staff_may_watch_their_own_kommuns_reports_only(client):
     from municipalities.choices import StaffRole
-
-    from .delivery_helpers import LUND
+    from tests.support.casehub import LUND
 
     malmo_report, lund_report = confirmed_report(), confirmed_report(point=LUND)
     user = staff_user("malmo-staff", "1280", StaffRole.CASE_HANDLER)

@@ -9,13 +9,13 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
+from casehub.services import Signal, signal_accept
 from config.asgi import application
 from reports.choices import ReportStatus
-from reports.hub import Signal, signal_accept
 from reports.models import Report
 from reports.services import report_transition
-
-from .delivery_helpers import LUND, confirmed_report, reporter_user
+from tests.support.casehub import LUND, confirmed_report, reporter_user
+from tests.support.people import case_handler
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,10 @@ def test_my_reports_socket_hears_each_of_my_reports(
     def change(report):
         with django_capture_on_commit_callbacks(execute=True):
             report_transition(
-                report_id=report.pk, status=ReportStatus.IN_PROGRESS, note="På gång"
+                actor=case_handler(report.municipality.code),
+                report_id=report.pk,
+                status=ReportStatus.IN_PROGRESS,
+                note="På gång",
             )
 
     async def scenario():
@@ -136,7 +139,10 @@ def test_my_reports_page_asks_for_what_changed_after_it_was_rendered(
     # A change between rendering the page and opening its socket.
     with django_capture_on_commit_callbacks(execute=True):
         report_transition(
-            report_id=report.pk, status=ReportStatus.IN_PROGRESS, note="På gång"
+            actor=case_handler(report.municipality.code),
+            report_id=report.pk,
+            status=ReportStatus.IN_PROGRESS,
+            note="På gång",
         )
 
     async def scenario():
@@ -167,7 +173,7 @@ def test_my_reports_socket_refuses_strangers():
 def test_a_reconnecting_page_gets_the_events_it_missed():
     report = confirmed_report()
     seen = report.events.get()  # "reported"
-    from .delivery_helpers import connect
+    from tests.support.casehub import connect
 
     connection = connect("webhook", endpoint="http://127.0.0.1:9/")
     delivery = report.deliveries.get()

@@ -4,10 +4,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from devkit.servers import NominatimServer
 from municipalities.models import Body, Category, Municipality
 from reports.choices import ReportStatus
 from reports.models import Report, Subscription
-from tests.servers import NominatimServer
 
 # Stortorget, Malmö; 0.001° of latitude is about 111 m.
 LAT, LON = 55.6059, 13.0007

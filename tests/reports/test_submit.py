@@ -1,4 +1,3 @@
-import io
 import re
 from datetime import timedelta
 
@@ -6,20 +5,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 
 from municipalities.models import Category, CategoryQuestion
 from reports.choices import ReportStatus
 from reports.models import EmailToken, Report, ReportEvent, Subscription
+from tests.support.photos import jpeg
 
 MALMO = {"lat": "55.6059", "lon": "13.0007"}
 KIRUNA = {"lat": "67.8557", "lon": "20.2253"}
-
-
-def jpeg(name="lampa.jpg", size=(800, 600)) -> SimpleUploadedFile:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buffer, "JPEG")
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
 def form(**overrides):

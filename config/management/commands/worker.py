@@ -1,10 +1,10 @@
-import logging
+import signal
+import threading
 
 from django.core.management.base import BaseCommand
 
-from .serve import task_worker
-
-logger = logging.getLogger("knutpunkt.worker")
+from casehub.dispatcher import Dispatcher
+from infra.taskworker import task_worker
 
 
 class Command(BaseCommand):
@@ -22,11 +22,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, interval, no_tasks, no_deliveries, threads, **options):
-        import signal
-        import threading
-
-        from reports.delivery import Dispatcher
-
         stop = threading.Event()
         dispatcher = None
         if not no_deliveries:

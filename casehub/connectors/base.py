@@ -1,0 +1,121 @@
+"""The small interface every connector implements, and what it is given.
+
+A connector turns one report into a case in one kind of case system. It is handed
+a plain ``CaseRequest`` (no models of the reports app), answers ``Sent`` or raises
+``DeliveryError`` with a reason a member of staff can read. Whether to retry, back
+off or give up is the outbox's business (casehub.outbox), not the connector's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from municipalities.models import Connection
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Photo:
+    url: str
+    filename: str
+    read: Callable[[], bytes]
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """Everything a case system may be told about one report."""
+
+    key: str  # idempotency key of the delivery: the same on every retry
+    report_id: int
+    report_url: str
+    category_id: int
+    category_name: str
+    title: str
+    description: str
+    lat: float
+    lon: float
+    municipality_code: str
+    municipality_name: str
+    submitted_at: datetime
+    answers: dict[str, object] = field(default_factory=dict)
+    photos: tuple[Photo, ...] = ()
+    contact: Contact | None = None  # only with consent or where the connection needs it
+    language: str = "sv"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A case exists: its id in the case system, or a token that will name it."""
+
+    external_id: str = ""
+    token: str = ""
+    http_status: int | None = None
+
+
+class DeliveryError(Exception):
+    """An attempt failed; ``reason`` is shown to staff as it is.
+
+    ``connection_fault`` says whether the case system (or the connection's set-up)
+    is at fault rather than this one report; only such failures count towards the
+    connection's circuit breaker. ``retry_after`` (seconds) comes from a 429 or
+    503; ``gone`` from a 410, after which the connection is switched off.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        gone: bool = False,
+        connection_fault: bool = True,
+    ):
+        super().__init__(reason)
+        self.reason = reason
+        self.http_status = http_status
+        self.retry_after = retry_after
+        self.gone = gone
+        self.connection_fault = connection_fault
+
+
+class ConfigurationError(DeliveryError):
+    """The connection is set up wrongly (no URL, no or bad secret…)."""
+
+
+class Connector:
+    kind: ClassVar[str]
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def check(self) -> None:
+        """Raise ConfigurationError when the connection cannot work as set up."""
+
+    def send(self, request: CaseRequest) -> Sent:
+        raise NotImplementedError
+
+    def resolve_token(self, token: str) -> str:
+        """The external id a token stands for, or "" while the system has none."""
+        return ""
+
+    def secrets(self) -> list[str]:
+        """The connection's secrets from its environment variable, current first."""
+        name = self.connection.secret_env
+        if not name:
+            raise ConfigurationError(
+                "The connection names no environment variable for its secret."
+            )
+        values = os.environ.get(name, "").split()
+        if not values:
+            raise ConfigurationError(f"The environment variable {name} is not set.")
+        return values

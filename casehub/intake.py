@@ -1,0 +1,233 @@
+"""Status signals coming in from case systems over HTTP.
+
+Two ways in, both ending in ``casehub.services.signal_accept``:
+
+- ``POST /api/v1/connections/<id>/signals``: a JSON signal signed as Standard
+  Webhooks with the connection's secret(s);
+- ``POST /open311/v2/servicerequestupdates.{json,xml}``: mySociety's Open311
+  extension, authenticated by the connection's api_key.
+
+(The third, polling a body's Open311 ``servicerequestupdates``, runs in the
+delivery dispatcher: ``casehub.polling``.)
+
+Refusals answer a precise status with a JSON (or Open311 XML) error and are
+logged with their reason, never with the signal's content.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from infra.ratelimit import rate_limited
+from municipalities.choices import ConnectionKind
+from municipalities.models import Connection
+from reports.choices import status_from_external
+
+from .services import Handover, Signal, SignalRejected, signal_accept
+from .signing import SecretInvalid, SignatureInvalid, verify
+
+logger = logging.getLogger("knutpunkt.intake")
+
+MAX_SIGNAL_BYTES = 64 * 1024
+
+
+def _refuse(status: int, reason: str, connection_id=None) -> JsonResponse:
+    logger.warning("Signal refused (connection %s): %s", connection_id, reason)
+    return JsonResponse({"error": reason}, status=status)
+
+
+def _when(value, field: str) -> datetime:
+    if value in (None, ""):
+        return timezone.now()
+    moment = parse_datetime(str(value)) if isinstance(value, str) else None
+    if moment is None:
+        raise SignalRejected(400, f"{field} is not an ISO 8601 date and time.")
+    if timezone.is_naive(moment):
+        raise SignalRejected(400, f"{field} needs a time zone.")
+    return moment
+
+
+def _text(data: dict, key: str, limit: int) -> str:
+    value = data.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int)):
+        raise SignalRejected(400, f"{key} must be a string.")
+    return str(value)[:limit]
+
+
+def signal_from_json(connection_id: int, message_id: str, payload) -> Signal:
+    """Our webhook signal format (see README): {"type": "report.status", "data": …}."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+        raise SignalRejected(400, "Expected a JSON object with a “data” object.")
+    data = payload["data"]
+    report_id = data.get("report_id")
+    if report_id is not None and (
+        isinstance(report_id, bool) or not isinstance(report_id, int)
+    ):
+        raise SignalRejected(400, "report_id must be an integer.")
+    status = None
+    if data.get("status") not in (None, ""):
+        status = status_from_external(str(data["status"]))
+        if status is None:
+            raise SignalRejected(400, f"Unknown status “{str(data['status'])[:50]}”.")
+    handover = None
+    if data.get("handover") is not None:
+        if not isinstance(data["handover"], dict) or not data["handover"].get("body"):
+            raise SignalRejected(400, "handover needs a “body”.")
+        handover = Handover(
+            body_slug=str(data["handover"]["body"])[:100],
+            municipality_code=str(data["handover"].get("municipality") or "")[:4],
+        )
+    return Signal(
+        connection_id=connection_id,
+        message_id=message_id,
+        report_id=report_id,
+        external_id=_text(data, "external_id", 200),
+        status=status,
+        note=_text(data, "note", 4000),
+        happened_at=_when(data.get("happened_at"), "happened_at"),
+        external_status_code=_text(data, "external_status_code", 100),
+        handler=_text(data, "handler", 200),
+        handover=handover,
+    )
+
+
+@csrf_exempt
+@require_POST
+@rate_limited("signals")
+def webhook_signal(request, connection_id: int):
+    connection = Connection.objects.filter(
+        pk=connection_id, kind=ConnectionKind.WEBHOOK
+    ).first()
+    if connection is None:
+        return _refuse(404, "No webhook connection with this id.", connection_id)
+    if int(request.headers.get("Content-Length") or 0) > MAX_SIGNAL_BYTES:
+        return _refuse(413, "A signal is at most 64 KB.", connection_id)
+    body = request.body
+    try:
+        secrets = [s for s in os.environ.get(connection.secret_env, "").split() if s]
+        if not connection.secret_env or not secrets:
+            return _refuse(
+                503, "The connection has no secret set up yet.", connection_id
+            )
+        message_id = verify(secrets, request.headers, body)
+    except SignatureInvalid as exc:
+        return _refuse(401, str(exc), connection_id)
+    except SecretInvalid:
+        return _refuse(503, "The connection's secret is unusable.", connection_id)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _refuse(400, "The body is not JSON.", connection_id)
+    try:
+        outcome = signal_accept(
+            signal=signal_from_json(connection.pk, message_id, payload)
+        )
+    except SignalRejected as exc:
+        return _refuse(exc.status, exc.reason, connection_id)
+    return JsonResponse(
+        {
+            "report_id": outcome.report_id,
+            "event_id": outcome.event_id,
+            "duplicate": outcome.duplicate,
+            "superseded": outcome.superseded,
+        },
+        status=200 if outcome.duplicate else 202,
+    )
+
+
+# --- Open311 servicerequestupdates ---------------------------------------------------
+
+
+def _open311_answer(fmt: str, status: int, entries: list[dict], root: str, item: str):
+    if fmt == "xml":
+        rows = "".join(
+            f"<{item}>"
+            + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in entry.items())
+            + f"</{item}>"
+            for entry in entries
+        )
+        return HttpResponse(
+            f'<?xml version="1.0" encoding="utf-8"?><{root}>{rows}</{root}>',
+            status=status,
+            content_type="text/xml; charset=utf-8",
+        )
+    return JsonResponse(entries, status=status, safe=False)
+
+
+def _open311_error(fmt: str, status: int, reason: str, connection_id=None):
+    logger.warning("Open311 update refused (connection %s): %s", connection_id, reason)
+    return _open311_answer(
+        fmt, status, [{"code": status, "description": reason}], "errors", "error"
+    )
+
+
+def _connection_for_api_key(api_key: str) -> Connection | None:
+    """The Open311 connection whose api_key this is (compared in constant time)."""
+    found = None
+    for connection in Connection.objects.filter(kind=ConnectionKind.OPEN311).exclude(
+        secret_env=""
+    ):
+        for secret in os.environ.get(connection.secret_env, "").split():
+            if hmac.compare_digest(secret.encode(), api_key.encode()) and found is None:
+                found = connection
+    return found
+
+
+@csrf_exempt
+@require_POST
+@rate_limited("signals")
+def open311_update(request, fmt: str):
+    if fmt not in ("json", "xml"):
+        return _open311_error("json", 404, "Use servicerequestupdates.json or .xml.")
+    form = request.POST
+    api_key = form.get("api_key", "")
+    connection = _connection_for_api_key(api_key) if api_key else None
+    if connection is None:
+        return _open311_error(fmt, 401, "Missing or unknown api_key.")
+    missing = [
+        f
+        for f in ("update_id", "service_request_id", "status", "updated_datetime")
+        if not form.get(f, "").strip()
+    ]
+    if missing:
+        return _open311_error(
+            fmt, 400, f"Missing: {', '.join(missing)}.", connection.pk
+        )
+    status = status_from_external(form["status"])
+    if status is None:
+        return _open311_error(
+            fmt, 400, f"Unknown status “{form['status'][:50]}”.", connection.pk
+        )
+    try:
+        signal = Signal(
+            connection_id=connection.pk,
+            message_id=f"open311:{form['update_id'][:180]}",
+            external_id=form["service_request_id"][:200],
+            status=status,
+            note=form.get("description", "")[:4000],
+            happened_at=_when(form["updated_datetime"], "updated_datetime"),
+            external_status_code=form.get("external_status_code", "")[:100],
+        )
+        signal_accept(signal=signal)
+    except SignalRejected as exc:
+        return _open311_error(fmt, exc.status, exc.reason, connection.pk)
+    return _open311_answer(
+        fmt,
+        200,
+        [{"update_id": form["update_id"]}],
+        "service_request_updates",
+        "request_update",
+    )

@@ -1,0 +1,106 @@
+"""The case hub's records: the outbox of deliveries to case systems, each
+delivery's attempts, and the receipts of status signals already taken."""
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from reports.models import Report, ReportEvent
+
+from .choices import DeliveryState
+
+
+class Delivery(models.Model):
+    """The outbox: one row per (report, connection), worked by casehub.outbox.
+
+    ``key`` goes with every attempt (Idempotency-Key, webhook-id, Message-ID), so
+    that a retry after a crash cannot open a second case.
+    """
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    connection = models.ForeignKey(
+        "municipalities.Connection", on_delete=models.PROTECT, related_name="deliveries"
+    )
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    queued_at = models.DateTimeField(
+        help_text="Start of the window after which the outbox gives up."
+    )
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    external_token = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "connection"], name="one_delivery_per_connection"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(
+                fields=["connection", "state"], name="delivery_connection_state"
+            ),
+        ]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+
+    def __str__(self) -> str:
+        return f"Report #{self.report_id} → {self.connection_id} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery, kept for staff reading what went wrong."""
+
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    succeeded = models.BooleanField(default=False)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Attempt on delivery {self.delivery_id}"
+
+
+class SignalReceipt(models.Model):
+    """A status signal already taken from a connection (webhook-id or Open311
+    update_id): a repeat is answered as success and changes nothing."""
+
+    connection = models.ForeignKey(
+        "municipalities.Connection", on_delete=models.CASCADE, related_name="+"
+    )
+    message_id = models.CharField(max_length=200)
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        ReportEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "message_id"], name="one_receipt_per_message"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} from connection {self.connection_id}"

@@ -1,0 +1,662 @@
+"""Small real servers on loopback standing in for systems we cannot run here."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from aiosmtpd.controller import Controller
+
+from . import webhooks
+from .webhooks import make_secret  # noqa: F401 (offered here too)
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "message": message_from_bytes(envelope.content, policy=policy.default),
+            }
+        )
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self):
+        self._inbox = _Inbox()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._controller = Controller(self._inbox, hostname="127.0.0.1", port=port)
+
+    def __enter__(self):
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self._controller.port
+
+    @property
+    def messages(self) -> list[dict]:
+        return self._inbox.messages
+
+    def bodies_to(self, address: str) -> list[str]:
+        return [
+            m["message"].get_body(("plain",)).get_content()
+            for m in self.messages
+            if address in m["to"]
+        ]
+
+
+class NominatimServer:
+    """Answers Nominatim's /search like the real service, from a fixed gazetteer.
+
+    ``delay`` makes it slow; ``status`` makes it fail.
+    """
+
+    def __init__(self, places: list[dict]):
+        self.places = places
+        self.delay = 0.0
+        self.status = 200
+        self.queries: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                import time
+
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                outer.queries.append({"path": url.path, **query})
+                time.sleep(outer.delay)
+                if outer.status != 200:
+                    self.send_response(outer.status)
+                    self.end_headers()
+                    return
+                q = query.get("q", "").lower()
+                found = [
+                    {
+                        "place_id": i,
+                        "lat": str(p["lat"]),
+                        "lon": str(p["lon"]),
+                        "display_name": p["name"],
+                        "boundingbox": [
+                            str(p["lat"]),
+                            str(p["lat"]),
+                            str(p["lon"]),
+                            str(p["lon"]),
+                        ],
+                    }
+                    for i, p in enumerate(outer.places)
+                    if q in p["name"].lower()
+                ][: int(query.get("limit", 10))]
+                payload = json.dumps(found).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+
+class _LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # A handler parked on ``hold`` or an idle keep-alive connection must not keep
+    # server_close() waiting.
+    block_on_close = False
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, by Content-Length or chunked transfer coding."""
+    if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
+        chunks = []
+        while True:
+            line = handler.rfile.readline()
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length > 0 else b""
+
+
+def _send(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+        handler.wfile.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        # The client went away (a test killed it mid-delivery): nothing to answer.
+        handler.close_connection = True
+
+
+def _send_json(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    data,
+    headers: dict[str, str] | None = None,
+) -> None:
+    _send(handler, status, json.dumps(data).encode(), headers=headers)
+
+
+def _lowercased_headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    return {name.lower(): value for name, value in handler.headers.items()}
+
+
+class _LoopbackService:
+    """Runs a ThreadingHTTPServer on 127.0.0.1 (a free port) in a daemon thread."""
+
+    def _serve(self) -> None:
+        """Serve HTTP/1.1 with this object's ``_get`` and ``_post`` (where defined;
+        other methods answer 501)."""
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 30
+
+            def do_GET(self):  # noqa: N802 (http.server API)
+                outer._dispatch("_get", self)
+
+            def do_POST(self):  # noqa: N802 (http.server API)
+                outer._dispatch("_post", self)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = _LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            # shutdown() waits up to one poll interval; keep tests quick.
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def _dispatch(self, name: str, handler: BaseHTTPRequestHandler) -> None:
+        method = getattr(self, name, None)
+        if method is None:
+            handler.send_error(501)
+        else:
+            method(handler)
+
+
+def _open311_errors(status: int, description: str) -> list[dict]:
+    return [{"code": status, "description": description}]
+
+
+class Open311Server(_LoopbackService):
+    """A GeoReport v2 case system: services, service definitions, requests, tokens,
+    and mySociety's ``GET servicerequestupdates.json``.
+
+    Failure modes, settable at any time, apply to ``POST requests.json`` in this
+    order before validation: ``delay`` (seconds to sleep), ``raw_response``
+    ((status, content_type, body) sent verbatim), ``fail_first`` (the next N
+    POSTs answer 500; counts down), ``status`` (answer this status with an error
+    list, plus ``Retry-After: retry_after`` when that is set). ``hold`` (an
+    Event) parks a POST after its case is created and recorded: ``holding`` is
+    set, then the answer waits for ``hold`` (at most 60 s).
+
+    ``GET servicerequestupdates.json`` answers the entries of ``updates`` (a
+    list of dicts with update_id, service_request_id, status, updated_datetime,
+    description, media_url, external_status_code) whose updated_datetime lies
+    from ``start_date`` to ``end_date``, both inclusive and each optional; an
+    entry whose updated_datetime is no ISO 8601 date and time is always
+    answered. Each query's parameters are appended to ``update_queries`` first.
+    ``delay``, ``raw_response`` and ``status`` (with ``retry_after``) apply to
+    it as well, in that order, before ``api_key`` and ``jurisdiction_id`` are
+    checked as for a POST.
+    """
+
+    PREFIX = "/open311/v2/"
+    DEFAULT_SERVICE = {
+        "service_code": "001",
+        "service_name": "Gatubelysning",
+        "description": "",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": "",
+        "group": "Gata",
+    }
+
+    def __init__(
+        self,
+        services: list[dict] | None = None,
+        definitions: dict[str, dict] | None = None,
+        api_key: str | None = None,
+        jurisdiction_id: str | None = None,
+    ):
+        self.services = (
+            services if services is not None else [dict(self.DEFAULT_SERVICE)]
+        )
+        self.definitions = definitions if definitions is not None else {}
+        self.api_key = api_key
+        self.jurisdiction_id = jurisdiction_id
+        self.token_mode = False
+        self.token_ready = True
+        self.status: int | None = None
+        self.retry_after: str | None = None
+        self.delay = 0.0
+        self.raw_response: tuple[int, str, bytes] | None = None
+        self.hold: threading.Event | None = None
+        self.holding = threading.Event()
+        self.fail_first = 0
+        self.requests: list[dict] = []
+        self.cases: list[dict] = []
+        self.updates: list[dict] = []
+        self.update_queries: list[dict] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._next_id = 1001
+        self._by_key: dict[str, dict] = {}
+        self._by_token: dict[str, dict] = {}
+        self._by_id: dict[str, dict] = {}
+        self._serve()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.PREFIX}"
+
+    def wait_for_requests(self, n: int, timeout: float = 10) -> bool:
+        """Wait until at least ``n`` POSTs to requests.json have arrived."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.requests) >= n, timeout)
+
+    # GET --------------------------------------------------------------------
+
+    def _get(self, h: BaseHTTPRequestHandler) -> None:
+        path = unquote(urlsplit(h.path).path)
+        rel = path[len(self.PREFIX) :] if path.startswith(self.PREFIX) else None
+        if rel == "servicerequestupdates.json":
+            self._get_updates(h)
+            return
+        if rel == "services.json":
+            with self._lock:
+                payload = json.dumps(self.services).encode()
+            _send(h, 200, payload)
+            return
+        if rel and rel.endswith(".json"):
+            kind, _, name = rel[: -len(".json")].partition("/")
+            if kind == "services" and name:
+                with self._lock:
+                    definition = self.definitions.get(name)
+                if definition is None:
+                    _send_json(
+                        h, 404, _open311_errors(404, f"service_code {name} not found")
+                    )
+                else:
+                    _send_json(h, 200, definition)
+                return
+            if kind == "tokens" and name:
+                with self._lock:
+                    case = self._by_token.get(name)
+                    ready = self.token_ready
+                if case is None:
+                    _send_json(h, 404, _open311_errors(404, f"token {name} not found"))
+                elif ready:
+                    _send_json(
+                        h,
+                        200,
+                        [
+                            {
+                                "service_request_id": case["service_request_id"],
+                                "token": name,
+                            }
+                        ],
+                    )
+                else:
+                    _send_json(h, 200, [{"token": name}])
+                return
+            if kind == "requests" and name:
+                with self._lock:
+                    case = self._by_id.get(name)
+                if case is None:
+                    _send_json(
+                        h,
+                        404,
+                        _open311_errors(404, f"service_request_id {name} not found"),
+                    )
+                else:
+                    _send_json(h, 200, [self._case_view(case)])
+                return
+        _send_json(h, 404, _open311_errors(404, f"no such resource: {path}"))
+
+    def _get_updates(self, h: BaseHTTPRequestHandler) -> None:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(h.path).query).items()}
+        with self._lock:
+            self.update_queries.append(query)
+            updates = [dict(update) for update in self.updates]
+        if self.delay:
+            time.sleep(self.delay)
+        raw = self.raw_response
+        if raw is not None:
+            status, content_type, payload = raw
+            _send(h, status, payload, content_type)
+            return
+        status = self.status
+        if status is not None:
+            retry_after = self.retry_after
+            _send_json(
+                h,
+                status,
+                _open311_errors(status, f"failing on purpose with {status}"),
+                headers={"Retry-After": retry_after}
+                if retry_after is not None
+                else None,
+            )
+            return
+        if self.api_key is not None and query.get("api_key") != self.api_key:
+            _send_json(h, 403, _open311_errors(403, "api_key is missing or invalid"))
+            return
+        if (
+            self.jurisdiction_id is not None
+            and query.get("jurisdiction_id") != self.jurisdiction_id
+        ):
+            _send_json(
+                h, 400, _open311_errors(400, "jurisdiction_id is missing or unknown")
+            )
+            return
+        bounds = {}
+        for name in ("start_date", "end_date"):
+            if query.get(name):
+                bounds[name] = self._w3c_datetime(query[name])
+                if bounds[name] is None:
+                    _send_json(
+                        h, 400, _open311_errors(400, f"{name} is not a W3C datetime")
+                    )
+                    return
+        start, end = bounds.get("start_date"), bounds.get("end_date")
+        answer = []
+        for update in updates:
+            moment = self._w3c_datetime(str(update.get("updated_datetime", "")))
+            if moment is not None and (
+                (start is not None and moment < start)
+                or (end is not None and moment > end)
+            ):
+                continue
+            answer.append(update)
+        _send_json(h, 200, answer)
+
+    @staticmethod
+    def _w3c_datetime(value: str) -> datetime | None:
+        """An ISO 8601 date and time (UTC when it names no zone), or None."""
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    @staticmethod
+    def _case_view(case: dict) -> dict:
+        form = case["form"]
+        return {
+            "service_request_id": case["service_request_id"],
+            "status": "open",
+            "service_code": form.get("service_code"),
+            "description": form.get("description", ""),
+            "lat": form.get("lat"),
+            "long": form.get("long"),
+            "address": form.get("address_string", ""),
+        }
+
+    # POST -------------------------------------------------------------------
+
+    def _post(self, h: BaseHTTPRequestHandler) -> None:
+        body = _read_body(h)
+        path = unquote(urlsplit(h.path).path)
+        if path != self.PREFIX + "requests.json":
+            _send_json(h, 404, _open311_errors(404, f"no such resource: {path}"))
+            return
+        parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        form = {
+            name: values if len(values) > 1 or name.endswith("[]") else values[0]
+            for name, values in parsed.items()
+        }
+        headers = _lowercased_headers(h)
+        key = headers.get("idempotency-key")
+        with self._changed:
+            self.requests.append({"form": form, "headers": headers, "key": key})
+            self._changed.notify_all()
+            failing = self.fail_first > 0
+            if failing:
+                self.fail_first -= 1
+
+        if self.delay:
+            time.sleep(self.delay)
+        raw = self.raw_response
+        if raw is not None:
+            status, content_type, payload = raw
+            _send(h, status, payload, content_type)
+            return
+        if failing:
+            _send_json(h, 500, _open311_errors(500, "internal error (fail_first)"))
+            return
+        status = self.status
+        if status is not None:
+            retry_after = self.retry_after
+            _send_json(
+                h,
+                status,
+                _open311_errors(status, f"failing on purpose with {status}"),
+                headers={"Retry-After": retry_after}
+                if retry_after is not None
+                else None,
+            )
+            return
+
+        error = self._validate(form)
+        if error is not None:
+            _send_json(h, error[0], _open311_errors(*error))
+            return
+
+        with self._lock:
+            case = self._by_key.get(key) if key is not None else None
+            created = case is None
+            if created:
+                number = str(self._next_id)
+                self._next_id += 1
+                case = {
+                    "service_request_id": number,
+                    "form": form,
+                    "key": key,
+                    "token": f"tok-{number}",
+                }
+                self.cases.append(case)
+                self._by_id[number] = case
+                self._by_token[case["token"]] = case
+                if key is not None:
+                    self._by_key[key] = case
+            token_mode = self.token_mode
+        hold = self.hold
+        if created and hold is not None:
+            self.holding.set()
+            hold.wait(60)
+        if token_mode:
+            answer = [{"token": case["token"]}]
+        else:
+            answer = [
+                {
+                    "service_request_id": case["service_request_id"],
+                    "service_notice": "",
+                    "account_id": None,
+                }
+            ]
+        _send_json(h, 201, answer)
+
+    def _validate(self, form: dict) -> tuple[int, str] | None:
+        if self.api_key is not None and form.get("api_key") != self.api_key:
+            return 403, "api_key is missing or invalid"
+        if (
+            self.jurisdiction_id is not None
+            and form.get("jurisdiction_id") != self.jurisdiction_id
+        ):
+            return 400, "jurisdiction_id is missing or unknown"
+        code = form.get("service_code")
+        if not code or not isinstance(code, str):
+            return 400, "service_code is required"
+        with self._lock:
+            known = {service.get("service_code") for service in self.services}
+        if code not in known:
+            return 400, f"service_code {code} not found"
+        located = (form.get("lat") and form.get("long")) or form.get("address_string")
+        if not located and not form.get("address_id"):
+            return 400, "lat and long, address_string or address_id is required"
+        return None
+
+
+class WebhookReceiver(_LoopbackService):
+    """Takes POSTs on any path and verifies them as Standard Webhooks.
+
+    A valid delivery (good ``v1`` signature, timestamp within ``TOLERANCE``
+    seconds, JSON body) counts in ``deliveries_seen`` and, the first time its
+    webhook-id is seen, is appended to ``received``; it is answered ``status``
+    with ``response_json`` (by default ``{"external_id": "WH-<n>"}``, n the
+    webhook-id's rank). Invalid ones answer 401 (400 for a non-JSON body) and
+    their reason goes to ``rejected``. ``delay`` and ``raw_response`` apply
+    before verification, ``status`` and ``retry_after`` after it.
+    """
+
+    TOLERANCE = 300
+
+    def __init__(self, secret: str):
+        self.secret = secret
+        self.status = 200
+        self.retry_after: str | None = None
+        self.delay = 0.0
+        self.raw_response: tuple[int, str, bytes] | None = None
+        self.response_json = None
+        self.received: list[dict] = []
+        self.rejected: list[str] = []
+        self.deliveries_seen = 0
+        self._external_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._serve()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhook"
+
+    def wait_for_deliveries(self, n: int, timeout: float = 10) -> bool:
+        """Wait until at least ``n`` valid deliveries have arrived."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.deliveries_seen >= n, timeout)
+
+    def _reject(self, h: BaseHTTPRequestHandler, status: int, reason: str) -> None:
+        with self._changed:
+            self.rejected.append(reason)
+            self._changed.notify_all()
+        _send_json(h, status, {"error": reason})
+
+    def _post(self, h: BaseHTTPRequestHandler) -> None:
+        body = _read_body(h)
+        headers = _lowercased_headers(h)
+        if self.delay:
+            time.sleep(self.delay)
+        raw = self.raw_response
+        if raw is not None:
+            status, content_type, payload = raw
+            _send(h, status, payload, content_type)
+            return
+
+        refused = webhooks.verify(self.secret, headers, body, tolerance=self.TOLERANCE)
+        if refused:
+            self._reject(h, 401, refused)
+            return
+        msg_id = headers["webhook-id"]
+        timestamp = int(headers["webhook-timestamp"])
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            self._reject(h, 400, "invalid json")
+            return
+
+        with self._changed:
+            self.deliveries_seen += 1
+            external_id = self._external_ids.get(msg_id)
+            if external_id is None:
+                external_id = f"WH-{len(self._external_ids) + 1}"
+                self._external_ids[msg_id] = external_id
+                self.received.append(
+                    {
+                        "id": msg_id,
+                        "timestamp": timestamp,
+                        "json": payload,
+                        "headers": headers,
+                    }
+                )
+            self._changed.notify_all()
+            status = self.status
+            response = self.response_json
+            retry_after = self.retry_after
+        if response is None:
+            if status < 400:
+                response = {"external_id": external_id}
+            else:
+                response = {"error": f"failing on purpose with {status}"}
+        _send_json(
+            h,
+            status,
+            response,
+            headers={"Retry-After": retry_after} if retry_after is not None else None,
+        )

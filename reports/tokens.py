@@ -1,0 +1,69 @@
+"""Single-use, expiring links sent by e-mail (confirming a report, following
+one); only a hash of each token is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .choices import TokenPurpose
+from .models import EmailToken, Report, Subscription
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_issue(
+    *, purpose: TokenPurpose, report: Report, subscription: Subscription | None = None
+) -> str:
+    """A new single-use token; only its hash is stored, the raw value goes by mail."""
+    raw = secrets.token_urlsafe(32)
+    EmailToken.objects.create(
+        purpose=purpose,
+        token_hash=_hash(raw),
+        report=report,
+        subscription=subscription,
+        expires_at=timezone.now()
+        + timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS),
+    )
+    return raw
+
+
+class TokenInvalid(Exception):
+    """The link is unknown, used or expired; the message tells the citizen which."""
+
+
+def token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
+    token = (
+        EmailToken.objects.select_for_update(of=("self",))
+        .select_related("report", "subscription")
+        .filter(token_hash=_hash(raw), purpose=purpose)
+        .first()
+    )
+    if token is None:
+        raise TokenInvalid(_("This link is not valid."))
+    if token.used_at is not None:
+        raise TokenInvalid(_("This link has already been used."))
+    if token.expires_at < timezone.now():
+        raise TokenInvalid(_("This link has expired."))
+    token.used_at = timezone.now()
+    token.save(update_fields=["used_at"])
+    return token
+
+
+def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
+    """The report a still-usable token is for, without using it."""
+    token = (
+        EmailToken.objects.select_related("report")
+        .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=True)
+        .first()
+    )
+    if token is None or token.expires_at < timezone.now():
+        raise TokenInvalid(_("This link is not valid, used or expired."))
+    return token.report

@@ -1,0 +1,310 @@
+"""Casework in the admin: deliveries to case systems, and the inbox of reports
+that in-platform bodies work here. Each kommun's staff see their own only."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from casehub.choices import DeliveryState
+from casehub.models import Delivery, DeliveryAttempt
+from municipalities.choices import BodyKind, ConnectionKind, StaffRole
+from municipalities.models import Body, Category, Connection, Municipality
+from reports.choices import ActorKind, EventKind, ReportStatus
+from reports.models import Report, ReportEvent
+from tests.support.people import staff_user as staff
+
+MALMO, LUND = "1280", "1281"
+POINTS = {MALMO: (55.6059, 13.0007), LUND: (55.7047, 13.1910)}
+
+
+def kommun_body(code: str) -> Body:
+    return Body.objects.get(municipalities__code=code, kind=BodyKind.MUNICIPAL)
+
+
+def inbox(code: str) -> Connection:
+    return kommun_body(code).connections.get(kind=ConnectionKind.INBOX)
+
+
+def make_report(code: str, *, title: str, status=ReportStatus.OPEN, **fields):
+    lat, lon = POINTS[code]
+    now = timezone.now()
+    return Report.objects.create(
+        lat=lat,
+        lon=lon,
+        municipality=Municipality.objects.get(code=code),
+        category=Category.objects.get(slug="gatubelysning"),
+        body=kommun_body(code),
+        title=title,
+        description="Lyktan är släckt.",
+        name="Anna Andersson",
+        email="anna@example.org",
+        phone="070-123 45 67",
+        status=status,
+        confirmed_at=None if status == ReportStatus.UNCONFIRMED else now,
+        **fields,
+    )
+
+
+def make_delivery(report, connection, state=DeliveryState.PENDING, **fields):
+    now = timezone.now()
+    return Delivery.objects.create(
+        report=report,
+        connection=connection,
+        next_attempt_at=now,
+        queued_at=now,
+        state=state,
+        **fields,
+    )
+
+
+@pytest.fixture
+def cases():
+    """A dead delivery in Malmö and one in Lund, each to the kommun's inbox."""
+    malmo = make_report(MALMO, title="Släckt lykta i Malmö")
+    lund = make_report(LUND, title="Släckt lykta i Lund")
+    return {
+        MALMO: make_delivery(
+            malmo, inbox(MALMO), DeliveryState.DEAD, attempts=9, last_error="boom"
+        ),
+        LUND: make_delivery(
+            lund, inbox(LUND), DeliveryState.DEAD, attempts=9, last_error="boom"
+        ),
+    }
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def handler(client):
+    return as_user(client, staff("malmo-handler-test", MALMO, StaffRole.CASE_HANDLER))
+
+
+def refused(response) -> bool:
+    """Wagtail answers a permission refusal with a redirect to the dashboard."""
+    return response.status_code in (302, 403, 404)
+
+
+# --- deliveries --------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_case_handler_lists_the_kommuns_deliveries_only(handler, cases):
+    html = handler.get("/admin/deliveries/").content.decode()
+    assert f"/admin/deliveries/{cases[MALMO].pk}/" in html
+    assert f"/admin/deliveries/{cases[LUND].pk}/" not in html
+    assert f"#{cases[MALMO].report_id}" in html
+    assert "Lund" not in html
+    assert "Deliveries" in handler.get("/admin/").content.decode()
+
+
+@pytest.mark.django_db
+def test_another_kommuns_delivery_cannot_be_seen_or_resent(handler, cases):
+    lund = cases[LUND]
+    assert handler.get(f"/admin/deliveries/{lund.pk}/").status_code == 404
+    assert handler.get(f"/admin/deliveries/{lund.pk}/resend/").status_code == 404
+    assert handler.post(f"/admin/deliveries/{lund.pk}/resend/").status_code == 404
+    lund.refresh_from_db()
+    assert lund.state == DeliveryState.DEAD
+
+
+@pytest.mark.django_db
+def test_a_superuser_sees_every_kommuns_deliveries(client, cases):
+    as_user(client, get_user_model().objects.get(username="admin"))
+    html = client.get("/admin/deliveries/").content.decode()
+    for delivery in cases.values():
+        assert f"/admin/deliveries/{delivery.pk}/" in html
+        assert client.get(f"/admin/deliveries/{delivery.pk}/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_editors_have_no_casework_screens(client, cases):
+    as_user(client, get_user_model().objects.get(username="malmo-redaktor"))
+    menu = client.get("/admin/").content.decode()
+    assert "Deliveries" not in menu and "Inbox" not in menu
+    own = cases[MALMO]
+    assert refused(client.get("/admin/deliveries/"))
+    assert refused(client.get(f"/admin/deliveries/{own.pk}/"))
+    assert refused(client.post(f"/admin/deliveries/{own.pk}/resend/"))
+    own.refresh_from_db()
+    assert own.state == DeliveryState.DEAD
+    assert refused(client.get("/admin/inbox/"))
+    report = own.report
+    assert refused(client.post(f"/admin/inbox/{report.pk}/", {"status": "fixed"}))
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+
+
+@pytest.mark.django_db
+def test_the_detail_lists_the_attempts(handler, cases):
+    delivery = cases[MALMO]
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        started_at=timezone.now() - timedelta(minutes=3),
+        duration_ms=1234,
+        http_status=503,
+        error="Service Unavailable from the case system",
+    )
+    page = handler.get(f"/admin/deliveries/{delivery.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Service Unavailable from the case system" in html
+    assert "1234" in html and "503" in html
+    assert f'action="/admin/deliveries/{delivery.pk}/resend/"' in html
+
+
+@pytest.mark.django_db
+def test_resend_makes_a_dead_delivery_pending_again(handler, cases):
+    delivery = cases[MALMO]
+    long_ago = timezone.now() - timedelta(days=3)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=long_ago, queued_at=long_ago
+    )
+    assert handler.get(f"/admin/deliveries/{delivery.pk}/resend/").status_code == 200
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DEAD  # GET only asks
+
+    response = handler.post(f"/admin/deliveries/{delivery.pk}/resend/")
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PENDING
+    assert delivery.queued_at > long_ago and delivery.next_attempt_at > long_ago
+
+
+@pytest.mark.django_db
+def test_a_delivered_delivery_is_not_resent(handler, cases):
+    delivery = cases[MALMO]
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.DELIVERED)
+    response = handler.post(f"/admin/deliveries/{delivery.pk}/resend/")
+    assert response.status_code == 404
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED
+
+
+@pytest.mark.django_db
+def test_deliveries_filter_by_state_and_list_the_stuck_first(handler, cases):
+    fine = make_delivery(
+        make_report(MALMO, title="Klotter"), inbox(MALMO), DeliveryState.DELIVERED
+    )
+    html = handler.get("/admin/deliveries/").content.decode()
+    stuck, done = (
+        f"/admin/deliveries/{cases[MALMO].pk}/",
+        f"/admin/deliveries/{fine.pk}/",
+    )
+    assert html.index(stuck) < html.index(done)
+
+    dead = handler.get("/admin/deliveries/", {"state": "dead"}).content.decode()
+    assert stuck in dead and done not in dead
+    delivered = handler.get("/admin/deliveries/", {"state": "delivered"})
+    assert done in delivered.content.decode()
+    assert stuck not in delivered.content.decode()
+
+
+# --- the inbox ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases):
+    unconfirmed = make_report(
+        MALMO, title="Obekräftad rapport", status=ReportStatus.UNCONFIRMED
+    )
+    make_delivery(unconfirmed, inbox(MALMO))
+    webhook = Connection.objects.create(
+        body=kommun_body(MALMO),
+        name="Ärendesystem",
+        kind=ConnectionKind.WEBHOOK,
+        endpoint="https://example.org/hook",
+    )
+    elsewhere = make_report(MALMO, title="Skickad till ärendesystemet")
+    make_delivery(elsewhere, webhook)
+
+    page = handler.get("/admin/inbox/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Släckt lykta i Malmö" in html
+    assert f"/admin/inbox/{cases[MALMO].report_id}/" in html
+    assert "Släckt lykta i Lund" not in html
+    assert f"/admin/inbox/{cases[LUND].report_id}/" not in html
+    assert "Obekräftad rapport" not in html
+    assert "Skickad till ärendesystemet" not in html
+    # The reporter's details are not in the listing.
+    assert "anna@example.org" not in html and "070-123 45 67" not in html
+    assert "Inbox" in handler.get("/admin/").content.decode()
+
+    fixed = handler.get("/admin/inbox/", {"status": "fixed"}).content.decode()
+    assert "Släckt lykta i Malmö" not in fixed
+    open_ = handler.get("/admin/inbox/", {"status": "open"}).content.decode()
+    assert "Släckt lykta i Malmö" in open_
+
+
+@pytest.mark.django_db
+def test_a_superuser_sees_every_kommuns_inbox(client, cases):
+    as_user(client, get_user_model().objects.get(username="admin"))
+    html = client.get("/admin/inbox/").content.decode()
+    assert "Släckt lykta i Malmö" in html and "Släckt lykta i Lund" in html
+
+
+@pytest.mark.django_db
+def test_contact_details_show_only_with_the_reporters_consent(handler, cases):
+    report = cases[MALMO].report
+    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert "Släckt lykta i Malmö" in html
+    assert "anna@example.org" not in html and "070-123 45 67" not in html
+
+    Report.objects.filter(pk=report.pk).update(share_contact=True)
+    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert "anna@example.org" in html and "070-123 45 67" in html
+
+
+@pytest.mark.django_db
+def test_the_status_form_changes_the_status_and_records_who_did(handler, cases):
+    report = cases[MALMO].report
+    response = handler.post(
+        f"/admin/inbox/{report.pk}/",
+        {"status": ReportStatus.IN_PROGRESS, "note": "Vi byter lampan i veckan."},
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.status == ReportStatus.IN_PROGRESS
+    event = ReportEvent.objects.get(report=report)
+    assert event.kind == EventKind.STATUS
+    assert event.status == ReportStatus.IN_PROGRESS
+    assert event.note == "Vi byter lampan i veckan."
+    assert event.actor_kind == ActorKind.STAFF
+    assert event.actor_user == response.wsgi_request.user
+
+
+@pytest.mark.django_db
+def test_the_status_form_does_not_offer_unconfirmed(handler, cases):
+    report = cases[MALMO].report
+    page = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert 'value="in_progress"' in page and 'value="unconfirmed"' not in page
+    response = handler.post(
+        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.UNCONFIRMED}
+    )
+    assert response.status_code == 200
+    assert "status" in response.context["form"].errors
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+    assert not ReportEvent.objects.filter(report=report).exists()
+
+
+@pytest.mark.django_db
+def test_another_kommuns_report_cannot_be_seen_or_changed(client, cases):
+    as_user(client, staff("malmo-kundcenter-test", MALMO, StaffRole.CONTACT_CENTRE))
+    report = cases[LUND].report
+    assert client.get(f"/admin/inbox/{report.pk}/").status_code == 404
+    response = client.post(
+        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
+    )
+    assert response.status_code == 404
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+    assert not ReportEvent.objects.filter(report=report).exists()
+    # The kommun's own is open to the contact centre.
+    own = cases[MALMO].report
+    assert client.get(f"/admin/inbox/{own.pk}/").status_code == 200

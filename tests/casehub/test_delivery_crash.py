@@ -1,0 +1,73 @@
+"""A delivery worker killed with SIGKILL in the middle of a delivery: after a
+restart the case exists exactly once, in both run profiles."""
+
+import os
+import signal
+import subprocess
+import threading
+
+import pytest
+
+from devkit.instance import (
+    free_port,
+    instance_setup,
+    manage,
+    profile_env,
+    start,
+    stop,
+    wait_for,
+)
+from devkit.servers import Open311Server
+
+pytestmark = pytest.mark.slow
+
+SETUP = """
+from municipalities.choices import ConnectionKind
+from tests.support.casehub import confirmed_report, connect
+connect(ConnectionKind.OPEN311, endpoint={url!r}, timeout_seconds=2)
+print(confirmed_report().pk)
+"""
+STATE = """
+from casehub.models import Delivery
+d = Delivery.objects.get()
+print(d.state, d.external_id, d.attempts, d.key)
+"""
+
+
+def delivery_state(env) -> list[str]:
+    return manage(env, "shell", "-c", STATE).stdout.strip().splitlines()[-1].split()
+
+
+def test_worker_killed_mid_delivery_leaves_exactly_one_case(tmp_path):
+    # A lease of 2·2 s + 1 s: the second worker takes the delivery back soon.
+    with (
+        Open311Server() as server,
+        profile_env(
+            tmp_path / "var", KNUTPUNKT_DELIVERY_LEASE_MARGIN_SECONDS="1"
+        ) as env,
+    ):
+        instance_setup(env, free_port())
+        manage(env, "shell", "-c", SETUP.format(url=server.url))
+        server.hold = threading.Event()
+        first = start(env, "worker", "--no-tasks", output=subprocess.DEVNULL)
+        try:
+            # The case system has opened the case; our answer never comes back.
+            assert server.holding.wait(60), "the worker never sent the delivery"
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            server.hold.set()
+        assert len(server.cases) == 1
+        assert delivery_state(env)[0] == "sending"
+
+        server.hold = None
+        second = start(env, "worker", "--no-tasks", output=subprocess.DEVNULL)
+        try:
+            assert server.wait_for_requests(2, timeout=60), "never retried"
+            assert wait_for(lambda: delivery_state(env)[0] == "delivered", 60)
+        finally:
+            stop([second])
+        state, external_id, attempts, key = delivery_state(env)
+        assert len(server.cases) == 1
+        assert [r["key"] for r in server.requests] == [key, key]
+        assert (external_id, attempts) == (server.cases[0]["service_request_id"], "2")
