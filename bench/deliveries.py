@@ -3,7 +3,7 @@
 One command: ``python bench/deliveries.py [--profile embedded|scaled|both]
 [--count N] [--threads default,16]``.
 
-For each profile a fresh instance (tests.live.profile_env: a new SQLite file, or
+For each profile a fresh instance (devkit.instance.profile_env: a new SQLite file, or
 a new PostgreSQL database named after DATABASE_URL and dropped afterwards, with
 Redis as channel layer and cache) is migrated, given the demo data, ten bodies
 with an Open311 connection each (one category mapped per connection, Malmö's
@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import free_port, manage, profile_env, start, stop  # noqa: E402
+from devkit.instance import free_port, manage, profile_env, start, stop  # noqa: E402
 
 from bench.common import (  # noqa: E402
     cpu_description,
@@ -132,7 +132,8 @@ from datetime import timedelta
 from django.db import connection as db, transaction
 from django.utils import timezone
 from municipalities.models import Connection
-from reports.models import Delivery, DeliveryAttempt, Report, ReportEvent
+from casehub.models import Delivery, DeliveryAttempt
+from reports.models import Report, ReportEvent
 
 PLAN = json.loads({plan!r})
 with transaction.atomic():
@@ -156,7 +157,7 @@ with transaction.atomic():
 if db.vendor == "postgresql":
     with db.cursor() as cursor:
         cursor.execute(
-            "VACUUM ANALYZE reports_delivery, reports_deliveryattempt, "
+            "VACUUM ANALYZE casehub_delivery, casehub_deliveryattempt, "
             "reports_reportevent, municipalities_connection")
 print(Delivery.objects.count())
 """
@@ -338,7 +339,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
         healthy = list(servers)
         expected = dict(
             db.rows(
-                "SELECT connection_id, COUNT(*) FROM reports_delivery "
+                "SELECT connection_id, COUNT(*) FROM casehub_delivery "
                 "GROUP BY connection_id"
             )
         )
@@ -361,7 +362,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
             time.sleep(1.0)  # past its first, empty claim: now polling
             load_before = os.getloadavg()[0]
             meter = CpuMeter(worker.pid)
-            db.rows("UPDATE reports_delivery SET next_attempt_at = queued_at")
+            db.rows("UPDATE casehub_delivery SET next_attempt_at = queued_at")
             started = time.time()
             done = False
             give_up = time.monotonic() + timeout
@@ -373,7 +374,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
                     )
                 counts = dict(
                     db.rows(
-                        "SELECT connection_id, COUNT(*) FROM reports_delivery "
+                        "SELECT connection_id, COUNT(*) FROM casehub_delivery "
                         "WHERE state = 'delivered' GROUP BY connection_id"
                     )
                 )
@@ -390,7 +391,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
             pk: (n, last)
             for pk, n, last in db.rows(
                 "SELECT connection_id, COUNT(*), MAX(delivered_at) "
-                "FROM reports_delivery WHERE state = 'delivered' GROUP BY connection_id"
+                "FROM casehub_delivery WHERE state = 'delivered' GROUP BY connection_id"
             )
             if pk in servers
         }
@@ -400,7 +401,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
 
         problems = []
         keys: dict[int, set[str]] = {pk: set() for pk in healthy}
-        for pk, key in db.rows("SELECT connection_id, key FROM reports_delivery"):
+        for pk, key in db.rows("SELECT connection_id, key FROM casehub_delivery"):
             if pk in keys:
                 keys[pk].add(str(uuid.UUID(str(key))))
         duplicates = 0
@@ -419,7 +420,7 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
         dead_state = ""
         if dead is not None:
             dead_attempts = db.rows(
-                "SELECT COALESCE(SUM(attempts), 0) FROM reports_delivery "
+                "SELECT COALESCE(SUM(attempts), 0) FROM casehub_delivery "
                 "WHERE connection_id = %s",
                 (dead,),
             )[0][0]

@@ -3,7 +3,7 @@
 One command: ``python bench/live.py [--profile embedded|scaled|both]
 [--watchers 1000] [--spread 10000:1000] [--clients 1]``.
 
-For each profile a fresh instance (tests.live.profile_env: a new SQLite file and
+For each profile a fresh instance (devkit.instance.profile_env: a new SQLite file and
 the in-memory channel layer, or a new PostgreSQL database with Redis as channel
 layer and cache) is migrated, given the demo data, a webhook connection for
 Malmö (its secret in the servers' environment) and, in bulk, as many open Malmö
@@ -79,7 +79,8 @@ from django.db import transaction
 from django.utils import timezone
 from municipalities.choices import ConnectionKind
 from municipalities.models import Body, Category, Connection, Municipality
-from reports.models import Delivery, Report
+from casehub.models import Delivery
+from reports.models import Report
 
 COUNT = {count}
 rnd = random.Random(7)
@@ -425,7 +426,7 @@ def raise_open_files() -> tuple[int, int, str]:
 @contextmanager
 def profile_environment(profile: str, var_dir: Path, args, **extra: str):
     """profile_env for the profile: PostgreSQL and Redis only when scaled."""
-    from tests.live import profile_env
+    from devkit.instance import profile_env
 
     saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
     for key in saved:
@@ -446,7 +447,7 @@ def profile_environment(profile: str, var_dir: Path, args, **extra: str):
 
 def shell(env: dict, script: str) -> str:
     """Run a script in the instance; the last line it printed."""
-    from tests.live import manage
+    from devkit.instance import manage
 
     try:
         done = manage(env, "shell", "-c", script)
@@ -761,7 +762,7 @@ def cpu_text(cores: dict) -> str:
 
 
 def run_profile(profile: str, args) -> dict:
-    from tests.live import free_port, manage, start, stop
+    from devkit.instance import free_port, manage, start, stop
 
     from devkit.servers import make_secret
 
