@@ -44,8 +44,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devkit.instance import free_port, manage, profile_env, start, stop  # noqa: E402
-
 from bench.common import (  # noqa: E402
     cpu_description,
     machine_cpu,
@@ -54,6 +52,7 @@ from bench.common import (  # noqa: E402
     today,
     write_section,
 )
+from devkit.instance import free_port, manage, profile_env, start, stop  # noqa: E402
 from devkit.servers import Open311Server  # noqa: E402
 
 HEADING = "## Delivery outbox"

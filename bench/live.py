@@ -763,7 +763,6 @@ def cpu_text(cores: dict) -> str:
 
 def run_profile(profile: str, args) -> dict:
     from devkit.instance import free_port, manage, start, stop
-
     from devkit.servers import make_secret
 
     secret = make_secret()
