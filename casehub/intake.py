@@ -10,8 +10,10 @@ Two ways in, both ending in ``casehub.services.signal_accept``:
 (The third, polling a body's Open311 ``servicerequestupdates``, runs in the
 delivery dispatcher: ``casehub.polling``.)
 
-Refusals answer a precise status with a JSON (or Open311 XML) error and are
-logged with their reason, never with the signal's content.
+Whatever the body, the answer is a precise status with a JSON (or Open311 XML)
+error, logged with its reason, never with the signal's content; nothing changes
+on a refusal. Bodies are capped at ``KNUTPUNKT_SIGNAL_MAX_BYTES`` before they are
+read (``infra.asgi``); the views check again for servers without that middleware.
 """
 
 from __future__ import annotations
@@ -20,49 +22,55 @@ import hmac
 import json
 import logging
 import os
-from datetime import datetime
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpResponse, JsonResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from infra.ratelimit import rate_limited
 from municipalities.choices import ConnectionKind
 from municipalities.models import Connection
 from reports.choices import status_from_external
 
-from .services import Handover, Signal, SignalRejected, signal_accept
+from .services import (
+    MAX_MESSAGE_ID,
+    Handover,
+    Signal,
+    SignalRejected,
+    moment_from,
+    signal_accept,
+)
 from .signing import SecretInvalid, SignatureInvalid, verify
 
 logger = logging.getLogger("knutpunkt.intake")
 
-MAX_SIGNAL_BYTES = 64 * 1024
+# "open311:" and the update_id make the message id.
+OPEN311_PREFIX = "open311:"
 
 
-def _refuse(status: int, reason: str, connection_id=None) -> JsonResponse:
+def _refuse(status: int, reason: str, connection_id=None, **headers) -> JsonResponse:
     logger.warning("Signal refused (connection %s): %s", connection_id, reason)
-    return JsonResponse({"error": reason}, status=status)
+    response = JsonResponse({"error": reason}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
 
 
-def _when(value, field: str) -> datetime:
-    if value in (None, ""):
-        return timezone.now()
-    moment = parse_datetime(str(value)) if isinstance(value, str) else None
-    if moment is None:
-        raise SignalRejected(400, f"{field} is not an ISO 8601 date and time.")
-    if timezone.is_naive(moment):
-        raise SignalRejected(400, f"{field} needs a time zone.")
-    return moment
+def _declared_length(request) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
 
 
 def _text(data: dict, key: str, limit: int) -> str:
     value = data.get(key, "")
     if value is None:
         return ""
-    if not isinstance(value, (str, int)):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise SignalRejected(400, f"{key} must be a string.")
     return str(value)[:limit]
 
@@ -79,17 +87,23 @@ def signal_from_json(connection_id: int, message_id: str, payload) -> Signal:
         raise SignalRejected(400, "report_id must be an integer.")
     status = None
     if data.get("status") not in (None, ""):
-        status = status_from_external(str(data["status"]))
+        if not isinstance(data["status"], str):
+            raise SignalRejected(400, "status must be a string.")
+        status = status_from_external(data["status"])
         if status is None:
-            raise SignalRejected(400, f"Unknown status “{str(data['status'])[:50]}”.")
+            raise SignalRejected(400, f"Unknown status “{data['status'][:50]}”.")
     handover = None
     if data.get("handover") is not None:
-        if not isinstance(data["handover"], dict) or not data["handover"].get("body"):
+        given = data["handover"]
+        if not isinstance(given, dict) or not given.get("body"):
             raise SignalRejected(400, "handover needs a “body”.")
         handover = Handover(
-            body_slug=str(data["handover"]["body"])[:100],
-            municipality_code=str(data["handover"].get("municipality") or "")[:4],
+            body_slug=_text(given, "body", 100),
+            municipality_code=_text(given, "municipality", 4),
         )
+    happened_at = None
+    if data.get("happened_at") not in (None, ""):
+        happened_at = moment_from(data["happened_at"], "happened_at")
     return Signal(
         connection_id=connection_id,
         message_id=message_id,
@@ -97,7 +111,7 @@ def signal_from_json(connection_id: int, message_id: str, payload) -> Signal:
         external_id=_text(data, "external_id", 200),
         status=status,
         note=_text(data, "note", 4000),
-        happened_at=_when(data.get("happened_at"), "happened_at"),
+        happened_at=happened_at,
         external_status_code=_text(data, "external_status_code", 100),
         handler=_text(data, "handler", 200),
         handover=handover,
@@ -105,17 +119,24 @@ def signal_from_json(connection_id: int, message_id: str, payload) -> Signal:
 
 
 @csrf_exempt
-@require_POST
 @rate_limited("signals")
 def webhook_signal(request, connection_id: int):
+    if request.method != "POST":
+        return _refuse(405, "Signals are POSTed.", connection_id, Allow="POST")
     connection = Connection.objects.filter(
         pk=connection_id, kind=ConnectionKind.WEBHOOK
     ).first()
     if connection is None:
         return _refuse(404, "No webhook connection with this id.", connection_id)
-    if int(request.headers.get("Content-Length") or 0) > MAX_SIGNAL_BYTES:
-        return _refuse(413, "A signal is at most 64 KB.", connection_id)
+    cap = settings.KNUTPUNKT_SIGNAL_MAX_BYTES
+    declared = _declared_length(request)
+    if declared is None:
+        return _refuse(400, "Content-Length is not a number.", connection_id)
+    if declared > cap:
+        return _refuse(413, f"A signal is at most {cap // 1024} KB.", connection_id)
     body = request.body
+    if len(body) > cap:
+        return _refuse(413, f"A signal is at most {cap // 1024} KB.", connection_id)
     try:
         secrets = [s for s in os.environ.get(connection.secret_env, "").split() if s]
         if not connection.secret_env or not secrets:
@@ -129,7 +150,7 @@ def webhook_signal(request, connection_id: int):
         return _refuse(503, "The connection's secret is unusable.", connection_id)
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _refuse(400, "The body is not JSON.", connection_id)
     try:
         outcome = signal_accept(
@@ -167,11 +188,14 @@ def _open311_answer(fmt: str, status: int, entries: list[dict], root: str, item:
     return JsonResponse(entries, status=status, safe=False)
 
 
-def _open311_error(fmt: str, status: int, reason: str, connection_id=None):
+def _open311_error(fmt: str, status: int, reason: str, connection_id=None, **headers):
     logger.warning("Open311 update refused (connection %s): %s", connection_id, reason)
-    return _open311_answer(
+    response = _open311_answer(
         fmt, status, [{"code": status, "description": reason}], "errors", "error"
     )
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
 
 
 def _connection_for_api_key(api_key: str) -> Connection | None:
@@ -186,13 +210,36 @@ def _connection_for_api_key(api_key: str) -> Connection | None:
     return found
 
 
+def _open311_form(request, fmt: str):
+    """The POSTed form, or the error answer when it cannot be read."""
+    cap = settings.KNUTPUNKT_SIGNAL_MAX_BYTES
+    declared = _declared_length(request)
+    if declared is None:
+        return None, _open311_error(fmt, 400, "Content-Length is not a number.")
+    if declared > cap:
+        return None, _open311_error(fmt, 413, f"An update is at most {cap // 1024} KB.")
+    try:
+        body = request.body  # read once: the form is parsed from it
+    except RequestDataTooBig:
+        body = None
+    if body is None or len(body) > cap:
+        return None, _open311_error(fmt, 413, f"An update is at most {cap // 1024} KB.")
+    try:
+        return request.POST, None
+    except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError):
+        return None, _open311_error(fmt, 400, "The body is not a readable form.")
+
+
 @csrf_exempt
-@require_POST
 @rate_limited("signals")
 def open311_update(request, fmt: str):
     if fmt not in ("json", "xml"):
         return _open311_error("json", 404, "Use servicerequestupdates.json or .xml.")
-    form = request.POST
+    if request.method != "POST":
+        return _open311_error(fmt, 405, "Updates are POSTed.", Allow="POST")
+    form, error = _open311_form(request, fmt)
+    if error is not None:
+        return error
     api_key = form.get("api_key", "")
     connection = _connection_for_api_key(api_key) if api_key else None
     if connection is None:
@@ -206,6 +253,15 @@ def open311_update(request, fmt: str):
         return _open311_error(
             fmt, 400, f"Missing: {', '.join(missing)}.", connection.pk
         )
+    update_id = form["update_id"]
+    if len(OPEN311_PREFIX + update_id) > MAX_MESSAGE_ID:
+        return _open311_error(
+            fmt,
+            400,
+            f"update_id has more than {MAX_MESSAGE_ID - len(OPEN311_PREFIX)} "
+            "characters.",
+            connection.pk,
+        )
     status = status_from_external(form["status"])
     if status is None:
         return _open311_error(
@@ -214,11 +270,11 @@ def open311_update(request, fmt: str):
     try:
         signal = Signal(
             connection_id=connection.pk,
-            message_id=f"open311:{form['update_id'][:180]}",
+            message_id=OPEN311_PREFIX + update_id,
             external_id=form["service_request_id"][:200],
             status=status,
             note=form.get("description", "")[:4000],
-            happened_at=_when(form["updated_datetime"], "updated_datetime"),
+            happened_at=moment_from(form["updated_datetime"], "updated_datetime"),
             external_status_code=form.get("external_status_code", "")[:100],
         )
         signal_accept(signal=signal)
@@ -227,7 +283,7 @@ def open311_update(request, fmt: str):
     return _open311_answer(
         fmt,
         200,
-        [{"update_id": form["update_id"]}],
+        [{"update_id": update_id}],
         "service_request_updates",
         "request_update",
     )

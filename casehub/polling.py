@@ -34,14 +34,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from municipalities.choices import ConnectionKind
 from municipalities.models import Connection
 from reports.choices import status_from_external
 
 from .connectors import DeliveryError, Open311Connector
-from .services import Signal, SignalRejected, signal_accept
+from .services import Signal, SignalRejected, moment_from, signal_accept
 
 logger = logging.getLogger("knutpunkt.polling")
 
@@ -118,7 +117,7 @@ def updates_poll(*, connection_id: int, now: datetime | None = None) -> PollResu
             connection, DeliveryError(f"Internal error: {exc.__class__.__name__}"), now
         )
 
-    parsed = [(_moment(update), update) for update in updates]
+    parsed = [(_moment(update, now), update) for update in updates]
     # Oldest first, so that a window's updates apply in the order they happened.
     parsed.sort(
         key=lambda item: (item[0] is None, item[0] or now, item[1]["update_id"])
@@ -126,7 +125,7 @@ def updates_poll(*, connection_id: int, now: datetime | None = None) -> PollResu
     applied = repeated = skipped = 0
     for moment, update in parsed:
         try:
-            outcome = signal_accept(signal=_signal(connection.pk, update, moment))
+            outcome = signal_accept(signal=_signal(connection.pk, update, moment, now))
         except SignalRejected as exc:
             skipped += 1
             logger.warning(
@@ -212,22 +211,23 @@ def updates_poll_due(*, now: datetime | None = None, limit: int = 10) -> int:
 # --- helpers -------------------------------------------------------------------
 
 
-def _moment(update: dict) -> datetime | None:
-    value = update["updated_datetime"]
-    moment = parse_datetime(value) if value else None
-    if moment is None or timezone.is_naive(moment):
+def _moment(update: dict, now: datetime) -> datetime | None:
+    """The update's time, or None when it has none that the hub would take."""
+    try:
+        return moment_from(update["updated_datetime"], "updated_datetime", now=now)
+    except SignalRejected:
         return None
-    return moment
 
 
-def _signal(connection_id: int, update: dict, moment: datetime | None) -> Signal:
+def _signal(
+    connection_id: int, update: dict, moment: datetime | None, now: datetime
+) -> Signal:
     """The hub's signal for one update, mapped as the POSTed updates are."""
     if not update["update_id"]:
         raise SignalRejected(400, "The update has no update_id.")
     if moment is None:
-        raise SignalRejected(
-            400, "updated_datetime is not an ISO 8601 date and time with a time zone."
-        )
+        # The same check again, for its reason.
+        moment = moment_from(update["updated_datetime"], "updated_datetime", now=now)
     status = None
     if update["status"]:
         status = status_from_external(update["status"])
@@ -235,7 +235,7 @@ def _signal(connection_id: int, update: dict, moment: datetime | None) -> Signal
             raise SignalRejected(400, f"Unknown status “{update['status'][:50]}”.")
     return Signal(
         connection_id=connection_id,
-        message_id=f"open311:{update['update_id'][:180]}",
+        message_id=f"open311:{update['update_id']}",
         external_id=update["service_request_id"][:200],
         status=status,
         note=update["description"][:4000],

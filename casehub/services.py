@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from municipalities.models import Body, Connection, Municipality
 from reports.choices import EventKind, ReportStatus
@@ -66,6 +67,70 @@ class SignalRejected(Exception):
         self.reason = reason
 
 
+# Database ids are 64-bit: a larger number names no report, and the database
+# would refuse to compare with it.
+MAX_ID = 2**63 - 1
+# The longest message id kept (webhook-id, or "open311:" and an update_id).
+MAX_MESSAGE_ID = 200
+# A case system's clock may run a little ahead of ours; a time further ahead
+# would outrank every later signal, so it is refused.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def moment_from(value, field: str, *, now: datetime | None = None) -> datetime:
+    """A case system's ISO 8601 date and time with a zone, or SignalRejected(400)
+    naming ``field``: also for one that is well-formed but impossible (30
+    February, hour 25, offset +25:00, year 0), out of range, before 2000 or
+    ahead of our clock (``now``) by more than ``FUTURE_TOLERANCE``."""
+    if not isinstance(value, str) or not value.strip():
+        raise SignalRejected(400, f"{field} must be an ISO 8601 date and time.")
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError as exc:
+        raise SignalRejected(
+            400, f"{field} is not a possible date and time ({exc})."
+        ) from None
+    if moment is None:
+        raise SignalRejected(400, f"{field} is not an ISO 8601 date and time.")
+    if timezone.is_naive(moment):
+        raise SignalRejected(400, f"{field} needs a time zone.")
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise SignalRejected(400, f"{field} is out of range.") from None
+    if utc < EARLIEST:
+        raise SignalRejected(400, f"{field} is before the year 2000.")
+    if utc > (now or timezone.now()) + FUTURE_TOLERANCE:
+        raise SignalRejected(400, f"{field} is in the future.")
+    return moment
+
+
+def _check(signal: Signal) -> None:
+    """Refuse what the database could not take or would take wrongly."""
+    if signal.status is None and not signal.note.strip() and signal.handover is None:
+        raise SignalRejected(400, "The signal has no status, note or handover.")
+    if signal.report_id is not None and not 0 < signal.report_id <= MAX_ID:
+        raise SignalRejected(400, "report_id is out of range.")
+    if not signal.message_id or len(signal.message_id) > MAX_MESSAGE_ID:
+        raise SignalRejected(
+            400, f"The message id must have 1 to {MAX_MESSAGE_ID} characters."
+        )
+    texts = {
+        "message id": signal.message_id,
+        "external_id": signal.external_id,
+        "note": signal.note,
+        "external_status_code": signal.external_status_code,
+        "handler": signal.handler,
+    }
+    if signal.handover is not None:
+        texts["handover body"] = signal.handover.body_slug
+        texts["handover municipality"] = signal.handover.municipality_code
+    for name, text in texts.items():
+        if "\x00" in text:
+            raise SignalRejected(400, f"{name} contains a NUL character.")
+
+
 @dataclass(frozen=True)
 class SignalOutcome:
     report_id: int
@@ -101,8 +166,7 @@ def _report_for(signal: Signal) -> Report:
 
 def signal_accept(*, signal: Signal) -> SignalOutcome:
     """Take one status signal; see the module's rules."""
-    if signal.status is None and not signal.note.strip() and signal.handover is None:
-        raise SignalRejected(400, "The signal has no status, note or handover.")
+    _check(signal)
     try:
         with transaction.atomic():
             return _accept(signal)

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django (bodies capped before they are read),
+websockets through Channels."""
 
 import os
 
@@ -17,6 +18,7 @@ from channels.sessions import CookieMiddleware  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from infra.asgi import BodyLimitMiddleware  # noqa: E402
 from infra.live import remember_server_loop  # noqa: E402
 
 
@@ -42,7 +44,11 @@ class ReadOnlySessionMiddleware:
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(
+            django_asgi_app,
+            limits=settings.KNUTPUNKT_BODY_LIMITS,
+            default=settings.KNUTPUNKT_BODY_LIMIT_DEFAULT,
+        ),
         "websocket": AllowedHostsOriginValidator(
             CookieMiddleware(
                 ReadOnlySessionMiddleware(

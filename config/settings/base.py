@@ -296,6 +296,15 @@ KNUTPUNKT_NEARBY_METERS = 250
 KNUTPUNKT_NOTIFY_BATCH_SECONDS = 600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * KNUTPUNKT_PHOTO_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Case systems' status signals (a signed webhook, an Open311 update) are small.
+KNUTPUNKT_SIGNAL_MAX_BYTES = 64 * 1024
+# Request bodies are capped before they are read (infra.asgi), whatever their
+# framing: by path prefix, else the default (the report form with its photos).
+KNUTPUNKT_BODY_LIMITS = {
+    "/api/v1/connections/": KNUTPUNKT_SIGNAL_MAX_BYTES,
+    "/open311/": KNUTPUNKT_SIGNAL_MAX_BYTES,
+}
+KNUTPUNKT_BODY_LIMIT_DEFAULT = DATA_UPLOAD_MAX_MEMORY_SIZE
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Knutpunkt <noreply@localhost>"
 )

@@ -1,0 +1,115 @@
+"""Request bodies capped before they are read, whatever their framing.
+
+Django's ASGI handler reads a request's whole body (into memory, then a spooled
+file) before any view runs, so a view cannot refuse a body that is too large
+without having taken it in first. This middleware sits in front: a request that
+declares a ``Content-Length`` over the cap of its path is answered 413 at once,
+unread; one sent in chunks (no length declared) is counted as it arrives, and
+the moment it passes the cap it is answered 413 and nothing more of it is read.
+The application is then told the client went away, and whatever it would still
+send is dropped.
+
+Errors are JSON (``{"error": …}``), or Open311's XML for a path ending in
+``.xml``, as the endpoints behind them answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from xml.sax.saxutils import escape
+
+logger = logging.getLogger("knutpunkt.http")
+
+
+class BodyLimitMiddleware:
+    """Caps request bodies: ``limits`` maps path prefixes to a cap in bytes (the
+    longest matching prefix wins), ``default`` applies elsewhere."""
+
+    def __init__(self, app, *, limits: dict[str, int], default: int):
+        self.app = app
+        self.default = default
+        self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+
+    def limit_for(self, path: str) -> int:
+        for prefix, limit in self.limits:
+            if path.startswith(prefix):
+                return limit
+        return self.default
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        limit = self.limit_for(path)
+        declared = _content_length(scope.get("headers", ()))
+        if declared == -1:
+            return await _refuse(send, path, 400, "Content-Length is not a number.")
+        if declared is not None and declared > limit:
+            return await _refuse(send, path, 413, _too_large(limit))
+
+        received = 0
+        refused = False
+
+        async def counting_receive():
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    await _refuse(send, path, 413, _too_large(limit))
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            if not refused:
+                await send(message)
+
+        return await self.app(scope, counting_receive, guarded_send)
+
+
+def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """The declared length; None when there is none, -1 when it is not a number."""
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                return -1
+            return length if length >= 0 else -1
+    return None
+
+
+def _too_large(limit: int) -> str:
+    size = f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // 2**20} MB"
+    return f"The request body is larger than {size}."
+
+
+async def _refuse(send, path: str, status: int, reason: str) -> None:
+    logger.warning("Request to %s refused (%s): %s", path, status, reason)
+    if path.endswith(".xml"):
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><errors><error>'
+            f"<code>{status}</code><description>{escape(reason)}</description>"
+            "</error></errors>"
+        ).encode()
+        content_type = b"text/xml; charset=utf-8"
+    else:
+        body = json.dumps({"error": reason}).encode()
+        content_type = b"application/json"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

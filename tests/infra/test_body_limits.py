@@ -1,0 +1,165 @@
+"""Request bodies are capped before they are read, whatever their framing
+(infra.asgi.BodyLimitMiddleware): at the ASGI level, and through a real server
+taking a chunked upload."""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from asgiref.sync import async_to_sync
+from django.conf import settings
+
+from config.asgi import application
+from devkit.instance import free_port
+from infra.asgi import BodyLimitMiddleware
+
+pytestmark = pytest.mark.timeout(60)
+
+CAP = 64 * 1024
+CHUNK = 8 * 1024
+
+
+class Reader:
+    """An application that reads the whole body first, as Django's handler
+    does, then answers 200 with the number of bytes it got."""
+
+    def __init__(self):
+        self.read = 0
+        self.disconnected = False
+
+    async def __call__(self, scope, receive, send):
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                return
+            self.read += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(self.read).encode()})
+
+
+def run(app, *, path="/api/v1/connections/1/signals", headers=(), chunks=None):
+    """Drive one request through ``app``: what it sent, and how many chunks the
+    client was asked for (``chunks``: a finite list, or None for endless)."""
+    sent, asked = [], 0
+
+    async def receive():
+        nonlocal asked
+        asked += 1
+        if chunks is None:
+            return {"type": "http.request", "body": b"x" * CHUNK, "more_body": True}
+        body = chunks[asked - 1] if asked <= len(chunks) else b""
+        return {"type": "http.request", "body": body, "more_body": asked < len(chunks)}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": path, "headers": list(headers)}
+    async_to_sync(app)(scope, receive, send)
+    return sent, asked
+
+
+def limited(inner):
+    return BodyLimitMiddleware(
+        inner, limits={"/api/v1/connections/": CAP}, default=10 * CAP
+    )
+
+
+def test_an_endless_chunked_body_is_refused_when_it_passes_the_cap_and_no_further():
+    inner = Reader()
+    sent, asked = run(limited(inner))
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"]) == {
+        "error": "The request body is larger than 64 KB."
+    }
+    # Read up to the first chunk past the cap, not a byte more.
+    assert asked == CAP // CHUNK + 1
+    assert inner.disconnected and len(sent) == 2
+
+
+def test_a_declared_length_over_the_cap_is_refused_unread():
+    inner = Reader()
+    sent, asked = run(
+        limited(inner), headers=[(b"content-length", str(CAP + 1).encode())]
+    )
+    assert (sent[0]["status"], asked, inner.read) == (413, 0, 0)
+
+
+def test_an_unreadable_length_is_a_bad_request():
+    sent, asked = run(limited(Reader()), headers=[(b"content-length", b"lots")])
+    assert (sent[0]["status"], asked) == (400, 0)
+
+
+def test_a_body_within_the_cap_passes_whole_and_other_paths_have_their_own_cap():
+    inner = Reader()
+    sent, _ = run(limited(inner), chunks=[b"a" * CHUNK] * (CAP // CHUNK))
+    assert (sent[0]["status"], sent[1]["body"]) == (200, str(CAP).encode())
+    inner = Reader()
+    sent, _ = run(limited(inner), path="/rapportera/", chunks=[b"a" * CHUNK] * 20)
+    assert (sent[0]["status"], inner.read) == (200, 20 * CHUNK)
+
+
+def test_open311_xml_paths_are_answered_in_xml():
+    sent, _ = run(
+        limited(Reader()),
+        path="/open311/v2/servicerequestupdates.xml",
+        headers=[(b"content-length", str(100 * CAP).encode())],
+    )
+    assert sent[0]["status"] == 413
+    assert b"<errors><error><code>413</code>" in sent[1]["body"]
+
+
+@pytest.fixture
+def server():
+    """The project's ASGI application under uvicorn, in this process."""
+    port = free_port()
+    config = uvicorn.Config(
+        application, host="127.0.0.1", port=port, lifespan="off", log_config=None
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    running.should_exit = True
+    thread.join(10)
+
+
+def test_a_real_server_refuses_a_chunked_signal_over_the_cap_before_its_end(server):
+    """A case system streams a signal of 1 MB in chunks; the answer 413 comes
+    after the cap, while most of the body was never taken."""
+    cap = settings.KNUTPUNKT_SIGNAL_MAX_BYTES
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as conn:
+        conn.sendall(
+            b"POST /api/v1/connections/1/signals HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        sent = 0
+        answer = b""
+        conn.settimeout(0.05)
+        while sent < 1024 * 1024 and b"\r\n\r\n" not in answer:
+            chunk = b"x" * CHUNK
+            try:
+                conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except OSError:
+                break  # the server closed: it read no more
+            sent += len(chunk)
+            try:
+                answer += conn.recv(65536)
+            except TimeoutError:
+                pass
+        conn.settimeout(10)
+        while b"\r\n\r\n" not in answer:
+            more = conn.recv(65536)
+            if not more:
+                break
+            answer += more
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert cap < sent < 1024 * 1024
