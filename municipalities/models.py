@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -427,8 +428,6 @@ class CategoryQuestion(models.Model):
         return self.label
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         choice_kinds = (QuestionKind.SINGLE, QuestionKind.MULTIPLE)
         valid = isinstance(self.choices, list) and all(
             isinstance(c, str) and c.strip() for c in self.choices

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import (
     Avg,
@@ -539,8 +540,6 @@ CLUSTER_CACHE_SECONDS = 300
 
 
 def map_version() -> int:
-    from django.core.cache import cache
-
     version = cache.get(MAP_VERSION_KEY)
     if version is None:
         cache.add(MAP_VERSION_KEY, 1, timeout=None)
@@ -550,8 +549,6 @@ def map_version() -> int:
 
 def map_changed() -> None:
     """Forget cached clusters: a report became public, changed or was hidden."""
-    from django.core.cache import cache
-
     try:
         cache.incr(MAP_VERSION_KEY)
     except ValueError:  # not set yet, or evicted
