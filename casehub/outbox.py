@@ -1,22 +1,33 @@
 """The outbox: every confirmed report reaches its body's case system exactly once.
 
 One ``Delivery`` per (report, connection) is written in the transaction that
-confirms the report. Dispatchers (a thread pool in the server process in the
-embedded profile, in ``manage.py worker`` processes in the scaled one) claim due
-deliveries under a lease, send them through the connection's connector outside
-any transaction, and record the outcome:
+confirms the report. Dispatchers (a thread of the server process in the embedded
+profile, of ``manage.py worker`` processes in the scaled one) work it in rounds,
+each a few statements for many deliveries:
 
-- success: delivered, with the case system's reference, and a public
-  ``ReportEvent`` broadcast to whoever watches the report;
-- failure: retried with capped exponential backoff and jitter, or after
-  ``Retry-After``; given up (dead) once the give-up window has passed;
-- a crash in the middle: the lease runs out and the delivery is claimed again
-  with the same key, which the case system de-duplicates on.
+- claim (``deliveries_claim``): one transaction leases up to a batch of due
+  deliveries, within each connection's cap and circuit;
+- load (``deliveries_load``): one read of everything their case systems are
+  told, photos and Open311 service codes included;
+- send (``job_send``): on the dispatcher's threads, through the connection's
+  connector, outside any transaction and without touching the database;
+- record (``outcomes_record``): one transaction for every outcome that came
+  back meanwhile: the deliveries' new states, their attempts, the "sent"
+  events (broadcast to watchers after commit) and the connections' health.
+
+A success is delivered, with the case system's reference. A failure is retried
+with capped exponential backoff and jitter, or after ``Retry-After``, and given
+up (dead) once the give-up window has passed. A lease is short and renewed by
+its living dispatcher while the send lasts: a killed dispatcher's leases run
+out within ``lease_seconds`` and another takes the deliveries back with the
+same key, which the case system de-duplicates on.
 
 Per connection: at most ``max_in_flight`` deliveries at once, and a circuit
 breaker that stops claiming for a connection after repeated failures (then lets
-one probe through), so a system that is down is not hammered and never holds up
-deliveries to the others.
+one probe through; each failed probe doubles the pause), so a system that is
+down is not hammered and never holds up deliveries to the others. Failures of
+requests already under way when the circuit opened neither count nor lengthen
+the pause.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,8 +48,9 @@ from django.utils import timezone
 
 from municipalities.models import Connection
 from municipalities.routing import delivery_connection
-from reports.choices import EventKind
-from reports.events import Actor, event_record
+from reports.choices import PUBLIC_STATUSES, EventKind
+from reports.events import Actor, event_new, event_record
+from reports.live import events_broadcast
 from reports.mail import link, site_url
 from reports.models import Report, ReportEvent
 
@@ -57,6 +70,10 @@ logger = logging.getLogger("knutpunkt.delivery")
 # Set when there may be work: a delivery was queued in this process, or a send
 # finished. Dispatchers in other processes find work by polling.
 outbox_wake = threading.Event()
+
+# A connection's health is written on success at most this often, so that a busy
+# connection's row is not a point of contention.
+HEALTH_WRITE_SECONDS = 1.0
 
 
 def outbox_setting(name: str) -> float:
@@ -113,7 +130,9 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
 
 def connection_retry_now(*, connection_id: int) -> None:
     """Staff's "try again now": close the connection's circuit."""
-    Connection.objects.filter(pk=connection_id).update(circuit_open_until=None)
+    Connection.objects.filter(pk=connection_id).update(
+        circuit_open_until=None, circuit_opened_at=None
+    )
     outbox_wake.set()
 
 
@@ -137,19 +156,24 @@ def _due(now: datetime) -> Q:
     )
 
 
+def _lease(now: datetime) -> datetime:
+    return now + timedelta(seconds=outbox_setting("lease_seconds"))
+
+
 def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
-    """Lease up to ``limit`` due deliveries, respecting each connection's cap and
-    circuit. Connection rows are locked while claiming (skipped if another
-    dispatcher holds them), so caps hold across processes."""
+    """Lease up to ``limit`` due deliveries, oldest first, within each
+    connection's cap and circuit: one transaction for the batch. Connection rows
+    are locked while claiming (skipped if another dispatcher holds them), so caps
+    hold across processes."""
     if limit <= 0:
         return []
     now = now or timezone.now()
-    threshold = outbox_setting("circuit_threshold")
     due = _due(now)
     # An idle dispatcher asks first, outside a transaction: on SQLite every
     # transaction takes the write lock, which a signal's writer would wait for.
     if not Delivery.objects.filter(due).exists():
         return []
+    threshold = outbox_setting("circuit_threshold")
     with transaction.atomic():
         connections = list(
             Connection.objects.select_for_update(skip_locked=True, of=("self",))
@@ -157,11 +181,10 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
             .filter(is_active=True)
             .filter(Q(circuit_open_until__isnull=True) | Q(circuit_open_until__lte=now))
             .filter(Exists(Delivery.objects.filter(due, connection=OuterRef("pk"))))
-            .only("pk", "max_in_flight", "consecutive_failures", "timeout_seconds")
+            .only("pk", "max_in_flight", "consecutive_failures")
         )
         if not connections:
             return []
-        random.shuffle(connections)  # no connection always first in line
         in_flight = dict(
             Delivery.objects.filter(
                 connection__in=connections,
@@ -171,7 +194,7 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
             .values_list("connection")
             .annotate(n=Count("pk"))
         )
-        claims: list[Claim] = []
+        room = {}
         for connection in connections:
             # Half-open after repeated failures: one probe at a time.
             cap = (
@@ -179,34 +202,57 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
                 if connection.consecutive_failures >= threshold
                 else max(1, connection.max_in_flight)
             )
-            room = min(cap - in_flight.get(connection.pk, 0), limit - len(claims))
-            if room <= 0:
-                continue
-            ids = list(
-                Delivery.objects.filter(due, connection=connection)
-                .order_by("next_attempt_at", "pk")
-                .values_list("pk", flat=True)[:room]
-            )
-            if not ids:
-                continue
-            token = uuid.uuid4()
-            lease = timedelta(
-                seconds=2 * connection.timeout_seconds
-                + outbox_setting("lease_margin_seconds")
-            )
-            Delivery.objects.filter(pk__in=ids).update(
-                state=DeliveryState.SENDING,
-                lease_token=token,
-                lease_until=now + lease,
-                attempts=F("attempts") + 1,
-            )
-            claims.extend(Claim(pk, token) for pk in ids)
-            if len(claims) >= limit:
-                break
-    return claims
+            if cap > in_flight.get(connection.pk, 0):
+                room[connection.pk] = cap - in_flight.get(connection.pk, 0)
+        if not room:
+            return []
+        # The oldest due deliveries of the connections with room: more than the
+        # batch, so that one connection's backlog does not fill it alone.
+        candidates = (
+            Delivery.objects.filter(due, connection_id__in=list(room))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "connection_id")[: max(4 * limit, 64)]
+        )
+        chosen = []
+        for pk, connection_id in candidates:
+            if room[connection_id] > 0:
+                room[connection_id] -= 1
+                chosen.append(pk)
+                if len(chosen) == limit:
+                    break
+        if not chosen:
+            return []
+        token = uuid.uuid4()
+        Delivery.objects.filter(pk__in=chosen).update(
+            state=DeliveryState.SENDING,
+            lease_token=token,
+            lease_until=_lease(now),
+            attempts=F("attempts") + 1,
+        )
+    return [Claim(pk, token) for pk in chosen]
 
 
-# --- sending -------------------------------------------------------------------
+def leases_renew(*, tokens: Sequence[uuid.UUID], now: datetime | None = None) -> int:
+    """Keep the leases of deliveries still being sent; how many there were."""
+    if not tokens:
+        return 0
+    now = now or timezone.now()
+    return Delivery.objects.filter(
+        lease_token__in=list(tokens), state=DeliveryState.SENDING
+    ).update(lease_until=_lease(now))
+
+
+# --- loading -------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One claimed delivery, with all its case system is to be told."""
+
+    claim: Claim
+    delivery: Delivery
+    request: CaseRequest | None = None
+    error: DeliveryError | None = None  # the request could not be made
 
 
 def case_request(delivery: Delivery) -> CaseRequest:
@@ -253,102 +299,72 @@ def _reader(field):
     return read
 
 
-def delivery_attempt(*, claim: Claim) -> str | None:
-    """Send one claimed delivery and record how it went; the new state, or None
-    when the lease was lost to another dispatcher meanwhile."""
-    delivery = (
+def deliveries_load(claims: Sequence[Claim]) -> list[Job]:
+    """The claimed deliveries whose lease is still the claim's, with everything
+    sending them needs, in one read (photos and service codes prefetched)."""
+    if not claims:
+        return []
+    tokens = {claim.delivery_id: claim.lease_token for claim in claims}
+    deliveries = (
         Delivery.objects.select_related(
             "connection__body",
             "report__category",
             "report__municipality",
             "report__filed_on_site",
         )
-        .filter(
-            pk=claim.delivery_id,
-            lease_token=claim.lease_token,
-            state=DeliveryState.SENDING,
-        )
-        .order_by()[:1]
+        .prefetch_related("report__photos", "connection__services")
+        .filter(pk__in=list(tokens), state=DeliveryState.SENDING)
+        .filter(lease_token__in=set(tokens.values()))
+        .order_by()
     )
-    delivery = next(iter(delivery), None)
-    if delivery is None:
-        return None
+    jobs = []
+    for delivery in deliveries:
+        claim = Claim(delivery.pk, tokens[delivery.pk])
+        if delivery.lease_token != claim.lease_token:
+            continue
+        try:
+            jobs.append(Job(claim, delivery, request=case_request(delivery)))
+        except Exception as exc:  # a report the request cannot be made of
+            logger.exception("Delivery %s: the request could not be made", delivery.pk)
+            error = DeliveryError(f"Internal error: {exc.__class__.__name__}")
+            jobs.append(Job(claim, delivery, error=error))
+    return jobs
+
+
+# --- sending -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    started: datetime
+    duration_ms: int
+    sent: Sent | None = None
+    error: DeliveryError | None = None
+
+
+def job_send(job: Job) -> Outcome:
+    """Send one loaded delivery to its case system: no database, no transaction."""
     started = timezone.now()
     clock = time.monotonic()
+    if job.error is not None:
+        return Outcome(job, started, 0, error=job.error)
     try:
-        sent = connector_for(delivery.connection).send(case_request(delivery))
+        sent = connector_for(job.delivery.connection).send(job.request)
     except DeliveryError as exc:
-        return _failed(delivery, claim, exc, started, clock)
+        return Outcome(job, started, _elapsed_ms(clock), error=exc)
     except Exception as exc:  # a connector's bug must neither stop nor lose anything
-        logger.exception("Delivery %s: unexpected error", delivery.pk)
+        logger.exception("Delivery %s: unexpected error", job.delivery.pk)
         error = DeliveryError(f"Internal error: {exc.__class__.__name__}")
-        return _failed(delivery, claim, error, started, clock)
-    return _succeeded(delivery, claim, sent, started, clock)
+        return Outcome(job, started, _elapsed_ms(clock), error=error)
+    return Outcome(job, started, _elapsed_ms(clock), sent=sent)
 
 
 def _elapsed_ms(clock: float) -> int:
     return int((time.monotonic() - clock) * 1000)
 
 
-def _succeeded(delivery, claim, sent: Sent, started, clock) -> str | None:
-    now = timezone.now()
-    waiting_for_id = bool(sent.token and not sent.external_id)
-    with transaction.atomic():
-        updated = Delivery.objects.filter(
-            pk=delivery.pk, lease_token=claim.lease_token, state=DeliveryState.SENDING
-        ).update(
-            state=DeliveryState.DELIVERED,
-            delivered_at=now,
-            external_id=sent.external_id[:200],
-            external_token=sent.token[:200],
-            last_error="",
-            last_http_status=sent.http_status,
-            lease_token=None,
-            lease_until=None,
-            next_attempt_at=now
-            + timedelta(seconds=outbox_setting("token_check_seconds"))
-            if waiting_for_id
-            else now,
-        )
-        if not updated:
-            return None
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            started_at=started,
-            duration_ms=_elapsed_ms(clock),
-            succeeded=True,
-            http_status=sent.http_status,
-        )
-        # Health: written when it changes, and at most once a second otherwise,
-        # so that a busy connection's row is not a point of contention.
-        Connection.objects.filter(pk=delivery.connection_id).filter(
-            Q(consecutive_failures__gt=0)
-            | Q(circuit_open_until__isnull=False)
-            | Q(last_success_at__isnull=True)
-            | Q(last_success_at__lt=now - timedelta(seconds=1))
-        ).update(
-            last_success_at=now,
-            consecutive_failures=0,
-            circuit_open_until=None,
-            last_error="",
-        )
-        _sent_event(delivery, sent.external_id)
-    logger.info(
-        "Delivery %s of report %s delivered (%s)",
-        delivery.pk,
-        delivery.report_id,
-        sent.external_id or "token",
-    )
-    return DeliveryState.DELIVERED
-
-
-def _sent_event(delivery: Delivery, reference: str) -> ReportEvent:
-    return event_record(
-        report=delivery.report,
-        actor=Actor.system(connection_id=delivery.connection_id),
-        kind=EventKind.SENT,
-        data={"body": delivery.connection.body.name, "reference": reference},
-    )
+# --- recording -------------------------------------------------------------------
 
 
 def retry_delay(attempts: int) -> float:
@@ -361,87 +377,252 @@ def retry_delay(attempts: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter)
 
 
-def _failed(delivery, claim, error: DeliveryError, started, clock) -> str | None:
-    now = timezone.now()
-    with transaction.atomic():
-        connection = Connection.objects.select_for_update().get(
-            pk=delivery.connection_id
-        )
-        health = ["last_failure_at", "last_error"]
-        connection.last_failure_at = now
-        connection.last_error = error.reason[:2000]
+class _Health:
+    """A connection's health fields, changed in memory by a batch's outcomes in
+    the order they came back, then written once."""
+
+    FIELDS = (
+        "last_success_at",
+        "last_failure_at",
+        "consecutive_failures",
+        "circuit_open_until",
+        "circuit_opened_at",
+        "last_error",
+        "is_active",
+    )
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.changed: set[str] = set()
+
+    def set(self, **fields) -> None:
+        for name, value in fields.items():
+            if getattr(self.connection, name) != value:
+                setattr(self.connection, name, value)
+                self.changed.add(name)
+
+    def succeeded(self, now: datetime) -> None:
+        connection = self.connection
+        if (
+            connection.consecutive_failures
+            or connection.circuit_open_until
+            or connection.last_error
+            or connection.last_success_at is None
+            or connection.last_success_at
+            < now - timedelta(seconds=HEALTH_WRITE_SECONDS)
+        ):
+            self.set(
+                last_success_at=now,
+                consecutive_failures=0,
+                circuit_open_until=None,
+                circuit_opened_at=None,
+                last_error="",
+            )
+
+    def failed(self, error: DeliveryError, started: datetime, now: datetime) -> None:
+        connection = self.connection
+        self.set(last_failure_at=now, last_error=error.reason[:2000])
         if error.gone:
             # 410: the endpoint is gone for good. Stop using it until staff act;
             # its deliveries wait, nothing is dropped.
-            connection.is_active = False
-            connection.last_error = (
-                f"{error.reason} — switched off; deliveries wait until the "
-                "connection is fixed and switched on again."
+            self.set(
+                is_active=False,
+                last_error=(
+                    f"{error.reason} — switched off; deliveries wait until the "
+                    "connection is fixed and switched on again."
+                )[:2000],
             )
-            health.append("is_active")
         elif error.connection_fault:
-            connection.consecutive_failures += 1
-            health.append("consecutive_failures")
-            over = connection.consecutive_failures - outbox_setting("circuit_threshold")
-            if over >= 0:
-                cooldown = min(
-                    outbox_setting("circuit_cooldown_cap_seconds"),
-                    outbox_setting("circuit_cooldown_seconds") * 2**over,
-                )
-                if error.retry_after:
-                    cooldown = max(cooldown, error.retry_after)
-                connection.circuit_open_until = now + timedelta(seconds=cooldown)
-                health.append("circuit_open_until")
+            opened = connection.circuit_opened_at
+            if opened is None or started >= opened:
+                # Not a request that was already under way when the circuit
+                # opened: those say nothing about the system since.
+                failures = connection.consecutive_failures + 1
+                self.set(consecutive_failures=failures)
+                over = failures - outbox_setting("circuit_threshold")
+                if over >= 0:
+                    cooldown = min(
+                        outbox_setting("circuit_cooldown_cap_seconds"),
+                        outbox_setting("circuit_cooldown_seconds") * 2**over,
+                    )
+                    if error.retry_after:
+                        cooldown = max(cooldown, error.retry_after)
+                    self.set(
+                        circuit_open_until=now + timedelta(seconds=cooldown),
+                        circuit_opened_at=now,
+                    )
         if error.retry_after and error.http_status == 429:
             # Rate limited: the whole connection waits as it was told.
-            connection.circuit_open_until = now + timedelta(
-                seconds=min(error.retry_after, outbox_setting("backoff_cap_seconds"))
+            pause = min(error.retry_after, outbox_setting("backoff_cap_seconds"))
+            until = now + timedelta(seconds=pause)
+            if (
+                connection.circuit_open_until is None
+                or until > connection.circuit_open_until
+            ):
+                self.set(circuit_open_until=until)
+
+    def save(self) -> None:
+        if self.changed:
+            Connection.objects.filter(pk=self.connection.pk).update(
+                **{name: getattr(self.connection, name) for name in self.changed}
             )
-            health.append("circuit_open_until")
-        if error.gone:
-            state, next_at = DeliveryState.FAILED, now
-        else:
-            delay = (
-                min(error.retry_after, outbox_setting("backoff_cap_seconds"))
-                if error.retry_after
-                else retry_delay(delivery.attempts)
+
+
+def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
+    """Record what came back, in one transaction: each outcome's new state, or
+    None where the lease was lost to another dispatcher meanwhile (its result is
+    discarded; the other's attempt counts)."""
+    if not outcomes:
+        return []
+    now = timezone.now()
+    states: list[str | None] = []
+    attempts: list[DeliveryAttempt] = []
+    events: list[ReportEvent] = []
+    public: set[int] = set()
+    with transaction.atomic():
+        health = {
+            connection.pk: _Health(connection)
+            for connection in Connection.objects.select_for_update()
+            .filter(pk__in={o.job.delivery.connection_id for o in outcomes})
+            .order_by("pk")
+        }
+        for outcome in outcomes:
+            delivery = outcome.job.delivery
+            if outcome.sent is not None:
+                state = _succeeded(outcome, now)
+            else:
+                state = _failed(outcome, now)
+            states.append(state)
+            if state is None:
+                continue
+            attempts.append(
+                DeliveryAttempt(
+                    delivery_id=delivery.pk,
+                    started_at=outcome.started,
+                    duration_ms=outcome.duration_ms,
+                    succeeded=outcome.sent is not None,
+                    http_status=(outcome.sent or outcome.error).http_status,
+                    error="" if outcome.error is None else outcome.error.reason[:2000],
+                )
             )
-            next_at = now + timedelta(seconds=delay)
-            give_up_at = delivery.queued_at + timedelta(
-                seconds=outbox_setting("give_up_after_seconds")
-            )
-            state = DeliveryState.DEAD if next_at > give_up_at else DeliveryState.FAILED
-        updated = Delivery.objects.filter(
-            pk=delivery.pk, lease_token=claim.lease_token, state=DeliveryState.SENDING
-        ).update(
-            state=state,
-            next_attempt_at=next_at,
-            last_error=error.reason[:2000],
-            last_http_status=error.http_status,
-            lease_token=None,
-            lease_until=None,
-        )
-        if not updated:
-            # Another dispatcher took the delivery back; its attempt counts.
-            transaction.set_rollback(True)
-            return None
-        connection.save(update_fields=health)
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            started_at=started,
-            duration_ms=_elapsed_ms(clock),
-            http_status=error.http_status,
-            error=error.reason[:2000],
-        )
-    log = logger.error if state == DeliveryState.DEAD else logger.warning
-    log(
-        "Delivery %s of report %s %s: %s",
-        delivery.pk,
-        delivery.report_id,
-        "given up" if state == DeliveryState.DEAD else "failed",
-        error.reason,
+            connection = health[delivery.connection_id]
+            if outcome.sent is not None:
+                connection.succeeded(now)
+                report = delivery.report
+                events.append(
+                    event_new(
+                        report=report,
+                        actor=Actor.system(connection_id=delivery.connection_id),
+                        kind=EventKind.SENT,
+                        data={
+                            "body": delivery.connection.body.name,
+                            "reference": outcome.sent.external_id,
+                        },
+                    )
+                )
+                if report.status in PUBLIC_STATUSES and not report.is_hidden:
+                    public.add(report.pk)
+            else:
+                connection.failed(outcome.error, outcome.started, now)
+        for connection in health.values():
+            connection.save()
+        DeliveryAttempt.objects.bulk_create(attempts)
+        ReportEvent.objects.bulk_create(events)
+        transaction.on_commit(lambda: events_broadcast(events, public=public))
+    for outcome, state in zip(outcomes, states, strict=True):
+        _log(outcome, state)
+    return states
+
+
+def _succeeded(outcome: Outcome, now: datetime) -> str | None:
+    sent, delivery = outcome.sent, outcome.job.delivery
+    waiting_for_id = bool(sent.token and not sent.external_id)
+    updated = Delivery.objects.filter(
+        pk=delivery.pk,
+        lease_token=outcome.job.claim.lease_token,
+        state=DeliveryState.SENDING,
+    ).update(
+        state=DeliveryState.DELIVERED,
+        delivered_at=now,
+        external_id=sent.external_id[:200],
+        external_token=sent.token[:200],
+        last_error="",
+        last_http_status=sent.http_status,
+        lease_token=None,
+        lease_until=None,
+        next_attempt_at=now + timedelta(seconds=outbox_setting("token_check_seconds"))
+        if waiting_for_id
+        else now,
     )
-    return state
+    return DeliveryState.DELIVERED if updated else None
+
+
+def _failed(outcome: Outcome, now: datetime) -> str | None:
+    error, delivery = outcome.error, outcome.job.delivery
+    if error.gone:
+        state, next_at = DeliveryState.FAILED, now
+    else:
+        delay = (
+            min(error.retry_after, outbox_setting("backoff_cap_seconds"))
+            if error.retry_after
+            else retry_delay(delivery.attempts)
+        )
+        next_at = now + timedelta(seconds=delay)
+        give_up_at = delivery.queued_at + timedelta(
+            seconds=outbox_setting("give_up_after_seconds")
+        )
+        state = DeliveryState.DEAD if next_at > give_up_at else DeliveryState.FAILED
+    updated = Delivery.objects.filter(
+        pk=delivery.pk,
+        lease_token=outcome.job.claim.lease_token,
+        state=DeliveryState.SENDING,
+    ).update(
+        state=state,
+        next_attempt_at=next_at,
+        last_error=error.reason[:2000],
+        last_http_status=error.http_status,
+        lease_token=None,
+        lease_until=None,
+    )
+    return state if updated else None
+
+
+def _log(outcome: Outcome, state: str | None) -> None:
+    delivery = outcome.job.delivery
+    if state is None:
+        logger.warning(
+            "Delivery %s of report %s: the lease was lost meanwhile; result discarded",
+            delivery.pk,
+            delivery.report_id,
+        )
+    elif state == DeliveryState.DELIVERED:
+        logger.info(
+            "Delivery %s of report %s delivered (%s)",
+            delivery.pk,
+            delivery.report_id,
+            outcome.sent.external_id or "token",
+        )
+    else:
+        log = logger.error if state == DeliveryState.DEAD else logger.warning
+        log(
+            "Delivery %s of report %s %s: %s",
+            delivery.pk,
+            delivery.report_id,
+            "given up" if state == DeliveryState.DEAD else "failed",
+            outcome.error.reason,
+        )
+
+
+def delivery_attempt(*, claim: Claim) -> str | None:
+    """Load, send and record one claimed delivery: its new state, or None when
+    the lease was lost to another dispatcher meanwhile."""
+    jobs = deliveries_load([claim])
+    if not jobs:
+        return None
+    return outcomes_record([job_send(jobs[0])])[0]
+
+
+# --- Open311 tokens --------------------------------------------------------------
 
 
 def tokens_resolve(*, now: datetime | None = None, limit: int = 50) -> int:
@@ -475,6 +656,16 @@ def tokens_resolve(*, now: datetime | None = None, limit: int = 50) -> int:
             if Delivery.objects.filter(pk=delivery.pk, external_id="").update(
                 external_id=external_id[:200], last_error=""
             ):
-                _sent_event(delivery, external_id)
+                event_record(
+                    report=Report.objects.select_for_update().get(
+                        pk=delivery.report_id
+                    ),
+                    actor=Actor.system(connection_id=delivery.connection_id),
+                    kind=EventKind.SENT,
+                    data={
+                        "body": delivery.connection.body.name,
+                        "reference": external_id,
+                    },
+                )
                 resolved += 1
     return resolved

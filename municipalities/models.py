@@ -223,7 +223,7 @@ class Category(ClusterableModel):
 class Connection(ClusterableModel):
     """How one body's case system takes reports, and how well it is doing.
 
-    The health fields are written by the outbox only (reports.delivery).
+    The health fields are written by the outbox only (casehub.outbox).
     """
 
     body = models.ForeignKey(Body, on_delete=models.CASCADE, related_name="connections")
@@ -275,6 +275,9 @@ class Connection(ClusterableModel):
     last_failure_at = models.DateTimeField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
     circuit_open_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the circuit last opened: requests already under way then do not
+    # count towards the next opening.
+    circuit_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
     services_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     poll_updates = models.BooleanField(

@@ -78,20 +78,15 @@ class Open311Connector(Connector):
     # --- delivering ----------------------------------------------------------
 
     def _service(self, request: CaseRequest) -> ConnectionService:
-        service = (
-            ConnectionService.objects.filter(
-                connection=self.connection, category_id=request.category_id
-            )
-            .only("service_code", "definition")
-            .first()
+        # The outbox prefetches the connection's services for a whole batch.
+        for service in self.connection.services.all():
+            if service.category_id == request.category_id:
+                return service
+        raise ConfigurationError(
+            f"No Open311 service code for the category “{request.category_name}” "
+            f"on {self.connection}.",
+            connection_fault=False,
         )
-        if service is None:
-            raise ConfigurationError(
-                f"No Open311 service code for the category “{request.category_name}” "
-                f"on {self.connection}.",
-                connection_fault=False,
-            )
-        return service
 
     def form(self, request: CaseRequest) -> list[tuple[str, str]]:
         """The POST requests.json form, as GeoReport v2 names its fields."""

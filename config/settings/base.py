@@ -345,21 +345,29 @@ KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS = (
 )
 # Replies to e-mailed cases come back to <local>+<report>.<signature>@<domain>.
 KNUTPUNKT_REPLY_EMAIL = os.environ.get("KNUTPUNKT_REPLY_EMAIL", "svar@localhost")
+
+
+def _delivery_setting(name: str, default: float) -> float:
+    return float(os.environ.get(f"KNUTPUNKT_DELIVERY_{name}", default))
+
+
 KNUTPUNKT_DELIVERY = {
     # Sending threads per worker process; each connection has its own cap too.
-    "threads": int(os.environ.get("KNUTPUNKT_DELIVERY_THREADS", "8")),
-    "poll_seconds": float(os.environ.get("KNUTPUNKT_DELIVERY_POLL_SECONDS", "0.5")),
-    # A claimed delivery is taken back after its connection's timeout plus this.
-    "lease_margin_seconds": float(
-        os.environ.get("KNUTPUNKT_DELIVERY_LEASE_MARGIN_SECONDS", "30")
-    ),
-    "backoff_base_seconds": 60.0,
-    "backoff_cap_seconds": 6 * 3600.0,
-    "give_up_after_seconds": 3 * 24 * 3600.0,
+    "threads": int(_delivery_setting("THREADS", 8)),
+    "poll_seconds": _delivery_setting("POLL_SECONDS", 0.5),
+    # A claimed delivery is leased for this long, renewed while it is being sent:
+    # a dispatcher that dies holds its connections' places for no longer.
+    "lease_seconds": _delivery_setting("LEASE_SECONDS", 20),
+    # Retries: capped exponential backoff with jitter; given up after a while.
+    "backoff_base_seconds": _delivery_setting("BACKOFF_BASE_SECONDS", 60),
+    "backoff_cap_seconds": _delivery_setting("BACKOFF_CAP_SECONDS", 6 * 3600),
+    "give_up_after_seconds": _delivery_setting("GIVE_UP_AFTER_SECONDS", 3 * 24 * 3600),
     # The circuit opens after this many failures in a row, for the cool-down
-    # (doubling with each further failure, up to the cap).
-    "circuit_threshold": 5,
-    "circuit_cooldown_seconds": 60.0,
-    "circuit_cooldown_cap_seconds": 1800.0,
+    # (doubling with each failed probe, up to the cap).
+    "circuit_threshold": int(_delivery_setting("CIRCUIT_THRESHOLD", 5)),
+    "circuit_cooldown_seconds": _delivery_setting("CIRCUIT_COOLDOWN_SECONDS", 60),
+    "circuit_cooldown_cap_seconds": _delivery_setting(
+        "CIRCUIT_COOLDOWN_CAP_SECONDS", 1800
+    ),
     "token_check_seconds": 60.0,
 }
