@@ -1,14 +1,20 @@
 """The dispatcher: works the outbox in rounds on one thread, sends on a pool.
 
 Its own thread does all the database work, a few statements a round for many
-deliveries: it records the outcomes that came back (one transaction), claims as
-many due deliveries as it has free senders (one transaction), loads them (one
-read) and hands them to its sending threads, which only talk to case systems.
-It renews the leases of what is being sent, and now and then resolves Open311
-tokens and polls case systems for status updates, on a sending thread.
+deliveries at once:
 
-One runs on a thread of ``manage.py serve`` in the embedded default, and of each
-``manage.py worker`` process in the scaled profile.
+- it records the outcomes that came back (one transaction) once several have,
+  or the first has waited ``RECORD_WAIT_SECONDS``;
+- it claims due deliveries (one transaction) and loads them (one read) once
+  two thirds of its queue have gone: it keeps up to ``QUEUE_PER_THREAD`` times
+  as many claimed as it has sending threads, so the threads never wait for a
+  round;
+- it renews the leases of what it holds, and now and then has Open311 tokens
+  resolved and case systems polled for status updates on a sending thread.
+
+The sending threads only talk to case systems. One dispatcher runs on a thread
+of ``manage.py serve`` in the embedded default, and of each ``manage.py worker``
+process in the scaled profile.
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ from .polling import updates_poll_due
 
 logger = logging.getLogger("knutpunkt.delivery")
 
+# Claimed deliveries held per sending thread (queued or being sent).
+QUEUE_PER_THREAD = 3
+# How long a finished delivery may wait to be recorded with others.
+RECORD_WAIT_SECONDS = 0.05
+
 
 class Dispatcher:
     """Claims due deliveries and sends them on a pool of threads until stopped."""
@@ -44,14 +55,17 @@ class Dispatcher:
     def __init__(self, *, threads: int | None = None, poll: float | None = None):
         self.threads = threads or int(outbox_setting("threads"))
         self.poll = poll if poll is not None else outbox_setting("poll_seconds")
-        self._done: deque[Outcome] = deque()
-        # Lease tokens of what is being sent, with how many of their deliveries.
-        self._in_flight: dict = {}
+        self.queue = QUEUE_PER_THREAD * self.threads
+        self._done: deque[tuple[float, Outcome]] = deque()
+        # Lease tokens of what is queued or being sent, with how many of their
+        # deliveries.
+        self._held: dict = {}
         self._housekeeping = threading.Event()  # set while it runs
+        self._idle = True  # the last claim found nothing
 
     def _send(self, job: Job) -> None:
         try:
-            self._done.append(job_send(job))
+            self._done.append((time.monotonic(), job_send(job)))
         finally:
             outbox_wake.set()
 
@@ -68,12 +82,21 @@ class Dispatcher:
             self._housekeeping.clear()
             outbox_wake.set()
 
-    def _record(self) -> int:
-        outcomes = []
-        while self._done:
-            outcomes.append(self._done.popleft())
-        if not outcomes:
+    def _held_count(self) -> int:
+        return sum(self._held.values())
+
+    def _record(self, *, now: float, flush: bool = False) -> int:
+        """Record what came back: in batches, unless ``flush``."""
+        done = self._done
+        if not done:
             return 0
+        batch = self.threads
+        if not flush and len(done) < batch and now - done[0][0] < RECORD_WAIT_SECONDS:
+            if len(done) < self._held_count():  # more are coming
+                return 0
+        outcomes = []
+        while done:
+            outcomes.append(done.popleft()[1])
         try:
             outcomes_record(outcomes)
         except DatabaseError:
@@ -85,33 +108,33 @@ class Dispatcher:
         finally:
             for outcome in outcomes:
                 token = outcome.job.claim.lease_token
-                self._in_flight[token] -= 1
-                if not self._in_flight[token]:
-                    del self._in_flight[token]
+                self._held[token] -= 1
+                if not self._held[token]:
+                    del self._held[token]
         return len(outcomes)
 
-    def _busy(self) -> int:
-        return sum(self._in_flight.values()) + self._housekeeping.is_set()
-
     def _claim(self, pool: ThreadPoolExecutor) -> int:
-        free = self.threads - self._busy()
-        if free <= 0:
+        held = self._held_count()
+        if held > self.queue // 3:
             return 0
         try:
-            jobs = deliveries_load(deliveries_claim(limit=free))
+            jobs = deliveries_load(
+                deliveries_claim(limit=self.queue - held, look_first=self._idle)
+            )
         except DatabaseError:
             logger.exception("Claiming deliveries failed")
             close_old_connections()
             return 0
+        self._idle = not jobs
         for job in jobs:
             token = job.claim.lease_token
-            self._in_flight[token] = self._in_flight.get(token, 0) + 1
+            self._held[token] = self._held.get(token, 0) + 1
             pool.submit(self._send, job)
         return len(jobs)
 
     def _renew(self) -> None:
         try:
-            leases_renew(tokens=list(self._in_flight))
+            leases_renew(tokens=list(self._held))
         except DatabaseError:
             logger.exception("Renewing leases failed")
             close_old_connections()
@@ -124,10 +147,10 @@ class Dispatcher:
         try:
             while not stop.is_set():
                 outbox_wake.clear()
-                worked = self._record()
-                worked += self._claim(pool)
                 now = time.monotonic()
-                if self._in_flight and now >= next_renewal:
+                worked = self._record(now=now)
+                worked += self._claim(pool)
+                if self._held and now >= next_renewal:
                     self._renew()
                     next_renewal = now + lease / 3
                 if now >= next_housekeeping and not self._housekeeping.is_set():
@@ -135,10 +158,12 @@ class Dispatcher:
                     pool.submit(self._housekeep)
                     next_housekeeping = now + outbox_setting("token_check_seconds") / 4
                 if not worked:
-                    outbox_wake.wait(self.poll)
+                    # Outcomes waiting to be batched are recorded soon; else
+                    # wait for a send to finish, new work, or the next look.
+                    outbox_wake.wait(RECORD_WAIT_SECONDS if self._done else self.poll)
         finally:
             pool.shutdown(wait=True)
-            self._record()
+            self._record(now=time.monotonic(), flush=True)
             close_old_connections()
 
 

@@ -42,11 +42,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
+from wagtail.models import Site
 
-from municipalities.models import Connection
+from municipalities.models import Category, Connection, Municipality
 from municipalities.routing import delivery_connection
 from reports.choices import PUBLIC_STATUSES, EventKind
 from reports.events import Actor, event_new, event_record
@@ -160,18 +162,21 @@ def _lease(now: datetime) -> datetime:
     return now + timedelta(seconds=outbox_setting("lease_seconds"))
 
 
-def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
+def deliveries_claim(
+    *, limit: int, now: datetime | None = None, look_first: bool = True
+) -> list[Claim]:
     """Lease up to ``limit`` due deliveries, oldest first, within each
     connection's cap and circuit: one transaction for the batch. Connection rows
     are locked while claiming (skipped if another dispatcher holds them), so caps
-    hold across processes."""
+    hold across processes. ``look_first``: ask with a plain read whether there is
+    anything due before taking the transaction (what an idle dispatcher does)."""
     if limit <= 0:
         return []
     now = now or timezone.now()
     due = _due(now)
     # An idle dispatcher asks first, outside a transaction: on SQLite every
     # transaction takes the write lock, which a signal's writer would wait for.
-    if not Delivery.objects.filter(due).exists():
+    if look_first and not Delivery.objects.filter(due).exists():
         return []
     threshold = outbox_setting("circuit_threshold")
     with transaction.atomic():
@@ -206,15 +211,28 @@ def deliveries_claim(*, limit: int, now: datetime | None = None) -> list[Claim]:
                 room[connection.pk] = cap - in_flight.get(connection.pk, 0)
         if not room:
             return []
-        # The oldest due deliveries of the connections with room: more than the
-        # batch, so that one connection's backlog does not fill it alone.
-        candidates = (
-            Delivery.objects.filter(due, connection_id__in=list(room))
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", "connection_id")[: max(4 * limit, 64)]
-        )
+        # The oldest due deliveries of the connections with room, a range of the
+        # (state, next_attempt_at) index per state: more than the batch, so that
+        # one connection's backlog does not fill it alone.
+        window = max(4 * limit, 64)
+        candidates = [
+            row
+            for state in DELIVERY_DUE_STATES
+            for row in Delivery.objects.filter(
+                state=state, next_attempt_at__lte=now, connection_id__in=list(room)
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", "connection_id", "next_attempt_at")[:window]
+        ]
+        # Leases that ran out: their dispatcher died or lost its database.
+        candidates += Delivery.objects.filter(
+            state=DeliveryState.SENDING,
+            lease_until__lt=now,
+            connection_id__in=list(room),
+        ).values_list("pk", "connection_id", "next_attempt_at")[:window]
+        candidates.sort(key=lambda row: (row[2], row[0]))
         chosen = []
-        for pk, connection_id in candidates:
+        for pk, connection_id, _due_at in candidates:
             if room[connection_id] > 0:
                 room[connection_id] -= 1
                 chosen.append(pk)
@@ -301,27 +319,38 @@ def _reader(field):
 
 def deliveries_load(claims: Sequence[Claim]) -> list[Job]:
     """The claimed deliveries whose lease is still the claim's, with everything
-    sending them needs, in one read (photos and service codes prefetched)."""
+    sending them needs: their reports and photos, and once for the batch the
+    connections (with bodies and service codes), categories, kommuner and sites
+    they share."""
     if not claims:
         return []
     tokens = {claim.delivery_id: claim.lease_token for claim in claims}
-    deliveries = (
-        Delivery.objects.select_related(
-            "connection__body",
-            "report__category",
-            "report__municipality",
-            "report__filed_on_site",
-        )
-        .prefetch_related("report__photos", "connection__services")
+    deliveries = list(
+        Delivery.objects.select_related("report")
+        .prefetch_related("report__photos")
         .filter(pk__in=list(tokens), state=DeliveryState.SENDING)
         .filter(lease_token__in=set(tokens.values()))
         .order_by()
     )
+    reports = [delivery.report for delivery in deliveries]
+    connections = (
+        Connection.objects.select_related("body")
+        .prefetch_related("services")
+        .in_bulk({d.connection_id for d in deliveries})
+    )
+    categories = Category.objects.in_bulk({r.category_id for r in reports})
+    municipalities = Municipality.objects.in_bulk({r.municipality_id for r in reports})
+    sites = Site.objects.in_bulk({r.filed_on_site_id for r in reports} - {None})
     jobs = []
     for delivery in deliveries:
         claim = Claim(delivery.pk, tokens[delivery.pk])
         if delivery.lease_token != claim.lease_token:
             continue
+        report = delivery.report
+        delivery.connection = connections[delivery.connection_id]
+        report.category = categories[report.category_id]
+        report.municipality = municipalities[report.municipality_id]
+        report.filed_on_site = sites.get(report.filed_on_site_id)
         try:
             jobs.append(Job(claim, delivery, request=case_request(delivery)))
         except Exception as exc:  # a report the request cannot be made of
@@ -476,10 +505,21 @@ def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
         return []
     now = timezone.now()
     states: list[str | None] = []
+    delivered: list[Delivery] = []
     attempts: list[DeliveryAttempt] = []
     events: list[ReportEvent] = []
     public: set[int] = set()
     with transaction.atomic():
+        # Which of these leases are still ours: locked, so that no dispatcher
+        # takes a delivery back between this read and the writes below.
+        ours = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[o.job.delivery.pk for o in outcomes])
+            .filter(state=DeliveryState.SENDING)
+            .filter(lease_token__in={o.job.claim.lease_token for o in outcomes})
+            .order_by()
+            .values_list("pk", "lease_token")
+        )
         health = {
             connection.pk: _Health(connection)
             for connection in Connection.objects.select_for_update()
@@ -488,25 +528,13 @@ def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
         }
         for outcome in outcomes:
             delivery = outcome.job.delivery
-            if outcome.sent is not None:
-                state = _succeeded(outcome, now)
-            else:
-                state = _failed(outcome, now)
-            states.append(state)
-            if state is None:
+            if (delivery.pk, outcome.job.claim.lease_token) not in ours:
+                states.append(None)
                 continue
-            attempts.append(
-                DeliveryAttempt(
-                    delivery_id=delivery.pk,
-                    started_at=outcome.started,
-                    duration_ms=outcome.duration_ms,
-                    succeeded=outcome.sent is not None,
-                    http_status=(outcome.sent or outcome.error).http_status,
-                    error="" if outcome.error is None else outcome.error.reason[:2000],
-                )
-            )
             connection = health[delivery.connection_id]
             if outcome.sent is not None:
+                delivered.append(_succeeded(outcome, now))
+                states.append(DeliveryState.DELIVERED)
                 connection.succeeded(now)
                 report = delivery.report
                 events.append(
@@ -523,7 +551,19 @@ def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
                 if report.status in PUBLIC_STATUSES and not report.is_hidden:
                     public.add(report.pk)
             else:
+                states.append(_failed(outcome, now))
                 connection.failed(outcome.error, outcome.started, now)
+            attempts.append(
+                DeliveryAttempt(
+                    delivery_id=delivery.pk,
+                    started_at=outcome.started,
+                    duration_ms=outcome.duration_ms,
+                    succeeded=outcome.sent is not None,
+                    http_status=(outcome.sent or outcome.error).http_status,
+                    error="" if outcome.error is None else outcome.error.reason[:2000],
+                )
+            )
+        _write_delivered(delivered)
         for connection in health.values():
             connection.save()
         DeliveryAttempt.objects.bulk_create(attempts)
@@ -534,30 +574,68 @@ def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
     return states
 
 
-def _succeeded(outcome: Outcome, now: datetime) -> str | None:
+# What a success changes in its delivery row.
+DELIVERED_FIELDS = (
+    "state",
+    "delivered_at",
+    "external_id",
+    "external_token",
+    "last_error",
+    "last_http_status",
+    "lease_token",
+    "lease_until",
+    "next_attempt_at",
+)
+
+
+def _write_delivered(deliveries: Sequence[Delivery]) -> None:
+    """One prepared UPDATE run for every delivered row of a batch. Django's
+    ``bulk_update`` would build one CASE per field over all rows, which costs
+    more than the sending did; ``executemany`` sends the same statement with
+    each row's values (psycopg pipelines them)."""
+    if not deliveries:
+        return
+    quote = db.ops.quote_name
+    fields = [Delivery._meta.get_field(name) for name in DELIVERED_FIELDS]
+    columns = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    # Names from the model's own metadata; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(Delivery._meta.db_table)} SET {columns} "  # noqa: S608
+        f"WHERE {quote(Delivery._meta.pk.column)} = %s"
+    )
+    rows = [
+        [
+            field.get_db_prep_save(getattr(delivery, field.attname), db)
+            for field in fields
+        ]
+        + [delivery.pk]
+        for delivery in deliveries
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _succeeded(outcome: Outcome, now: datetime) -> Delivery:
+    """The delivery as delivered (written with the batch's others)."""
     sent, delivery = outcome.sent, outcome.job.delivery
     waiting_for_id = bool(sent.token and not sent.external_id)
-    updated = Delivery.objects.filter(
-        pk=delivery.pk,
-        lease_token=outcome.job.claim.lease_token,
-        state=DeliveryState.SENDING,
-    ).update(
-        state=DeliveryState.DELIVERED,
-        delivered_at=now,
-        external_id=sent.external_id[:200],
-        external_token=sent.token[:200],
-        last_error="",
-        last_http_status=sent.http_status,
-        lease_token=None,
-        lease_until=None,
-        next_attempt_at=now + timedelta(seconds=outbox_setting("token_check_seconds"))
+    delivery.state = DeliveryState.DELIVERED
+    delivery.delivered_at = now
+    delivery.external_id = sent.external_id[:200]
+    delivery.external_token = sent.token[:200]
+    delivery.last_error = ""
+    delivery.last_http_status = sent.http_status
+    delivery.lease_token = None
+    delivery.lease_until = None
+    delivery.next_attempt_at = (
+        now + timedelta(seconds=outbox_setting("token_check_seconds"))
         if waiting_for_id
-        else now,
+        else now
     )
-    return DeliveryState.DELIVERED if updated else None
+    return delivery
 
 
-def _failed(outcome: Outcome, now: datetime) -> str | None:
+def _failed(outcome: Outcome, now: datetime) -> str:
     error, delivery = outcome.error, outcome.job.delivery
     if error.gone:
         state, next_at = DeliveryState.FAILED, now
@@ -572,11 +650,7 @@ def _failed(outcome: Outcome, now: datetime) -> str | None:
             seconds=outbox_setting("give_up_after_seconds")
         )
         state = DeliveryState.DEAD if next_at > give_up_at else DeliveryState.FAILED
-    updated = Delivery.objects.filter(
-        pk=delivery.pk,
-        lease_token=outcome.job.claim.lease_token,
-        state=DeliveryState.SENDING,
-    ).update(
+    Delivery.objects.filter(pk=delivery.pk).update(
         state=state,
         next_attempt_at=next_at,
         last_error=error.reason[:2000],
@@ -584,7 +658,7 @@ def _failed(outcome: Outcome, now: datetime) -> str | None:
         lease_token=None,
         lease_until=None,
     )
-    return state if updated else None
+    return state
 
 
 def _log(outcome: Outcome, state: str | None) -> None:

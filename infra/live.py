@@ -18,7 +18,6 @@ import logging
 import threading
 import weakref
 
-from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger("knutpunkt.live")
@@ -109,12 +108,11 @@ def group_send_many(messages: list[tuple[str, dict]]) -> None:
 
 def _send_in_memory(send_all) -> None:
     """The in-memory layer lives on the server's event loop (asyncio queues are
-    not thread-safe): a message from another thread is handed to that loop."""
+    not thread-safe): a message from another thread is handed to that loop. A
+    process without a running server has no socket to reach (a worker, a
+    command): nothing is sent."""
     loop = _server_loop
     if loop is None or not loop.is_running():
-        # No server in this process (a test, a command): no socket to reach but
-        # those of the caller's own loop, which async_to_sync finds.
-        async_to_sync(send_all)()
         return
     try:
         running = asyncio.get_running_loop()
