@@ -31,8 +31,8 @@ delivery does) from as many threads as the worker has, in a process of its own
 with the worker's settings, but no database: no claim, no lease, no attempt
 recorded. The ratio is the all-healthy deliveries/s over the baseline's POSTs/s.
 
-``--smoke``: 100 reports, the worker's default threads, the three scenarios;
-nothing written.
+``--smoke``: 100 reports, the worker's default threads, all healthy and a black
+hole (a refused connection fails faster down the same path); nothing written.
 """
 
 from __future__ import annotations
@@ -614,7 +614,7 @@ def run_profile(profile: str, args) -> dict:
                         f"{base['per_second']:.0f}/s, {base['failures']} failures",
                         flush=True,
                     )
-                    for scenario in SCENARIOS:
+                    for scenario in args.scenarios:
                         run = measure(
                             env, db, setup["connections"], threads, scenario,
                             Path(tmp), args.timeout,
@@ -706,8 +706,10 @@ def main() -> None:
     )
     add_smoke(parser)
     args = parser.parse_args()
+    args.scenarios = SCENARIOS
     if args.smoke:
         args.count, args.threads, args.timeout = SMOKE_COUNT, [None], 300
+        args.scenarios = ("healthy", "black hole")
 
     results = [
         run_profile(profile, args)

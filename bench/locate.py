@@ -89,7 +89,7 @@ def row(
     best, median = rates
     share = f"{sum(1 for c in codes if c) / len(codes):.1%}"
     cells = [name, *(sizes or ["—"] * 3), f"{best:,.0f}", f"{median:,.0f}"]
-    cells += [f"{base['best']:,.0f}", f"{ratio(best, base['best']):.2f}"]
+    cells += [f"{base['best']:,.0f}", f"{ratio(best, base['best']):.2g}"]
     cells += [f"{share} ({nearest / len(codes):.2%} nearest)"]
     cells += ["pass" if best >= TARGET else "fail"]
     result(f"locate {name}, best", best, base["best"], "lookups/s")

@@ -138,7 +138,7 @@ COMMANDS = {
     "locate": ([], 2),
     "map": (db_side(), 8),
     "submit": (db_side(), 2),
-    "deliveries": (profile_side(), 3),
+    "deliveries": (profile_side(), 2),
     "live": (profile_side(), 4),
 }
 
