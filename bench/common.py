@@ -1,5 +1,19 @@
 """Shared by the benchmarks: the machine's description, CPU accounting from
-/proc, and the results file."""
+/proc, the results file, the smoke mode and the line each benchmark prints for
+every figure beside its baseline.
+
+Every benchmark measures a baseline in the same run as its figure: the same kind
+of work done the plainest way on the same machine at the same time (the
+minimal view through the same HTTP stack, a plain Pillow decode and resize of
+the same photo, ...). Absolute times differ between machines and with the load
+on a shared one; the ratio of figure to baseline says how much of a change was
+the machine.
+
+``--smoke`` runs a benchmark at a small size in seconds to a minute or two: it
+writes nothing to docs/benchmarks.md, and like a full run it exits non-zero when
+something is wrong (an error, a wrong answer, a lost or duplicated item), never
+because a figure misses its target.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +21,60 @@ import datetime
 import os
 import platform
 import re
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
+# Where the scaled side of a benchmark runs when DATABASE_URL and REDIS_URL do
+# not say (a fresh database is made on that server and dropped afterwards).
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def add_smoke(parser) -> None:
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a small size, seconds to a minute or two; writes nothing to "
+        "docs/benchmarks.md (exits non-zero when something is wrong)",
+    )
+
+
+def ratio(figure: float, baseline: float) -> float:
+    """Figure over baseline, in the figure's own unit."""
+    return figure / baseline if baseline else float("nan")
+
+
+def result(name: str, figure: float, baseline: float, unit: str) -> str:
+    """Print and return the line of one figure beside its baseline: the same
+    shape from every benchmark, so that a smoke run can be checked for both.
+
+    ``RESULT <name>: <figure> <unit>, baseline <baseline> <unit>, ratio <r>``
+    where the ratio is figure over baseline.
+    """
+    line = (
+        f"RESULT {name}: {figure:.4g} {unit}, baseline {baseline:.4g} {unit}, "
+        f"ratio {ratio(figure, baseline):.3g}"
+    )
+    print(line, flush=True)
+    return line
+
+
+def finish(problems: list[str]) -> None:
+    """Exit non-zero, saying why, when the run found something wrong."""
+    if problems:
+        for problem in problems:
+            print(f"PROBLEM: {problem}", file=sys.stderr, flush=True)
+        raise SystemExit(1)
 
 
 def cpu_description() -> str:
@@ -27,6 +91,18 @@ def cpu_description() -> str:
 
 def today() -> str:
     return datetime.date.today().isoformat()
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (runnable processes, all cores)."""
+    return os.getloadavg()[0]
+
+
+def load_note(start: float, end: float) -> str:
+    return (
+        f"1-minute load average {start:.1f} at the start, {end:.1f} at the end "
+        f"({os.cpu_count()} cores; other work shares the machine)"
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:

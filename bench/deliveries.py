@@ -1,11 +1,11 @@
 """Delivery outbox throughput: confirmed reports to ten Open311 case systems.
 
 One command: ``python bench/deliveries.py [--profile embedded|scaled|both]
-[--count N] [--threads default,16]``.
+[--count N] [--threads default,16] [--smoke]``.
 
-For each profile a fresh instance (devkit.instance.profile_env: a new SQLite file, or
-a new PostgreSQL database named after DATABASE_URL and dropped afterwards, with
-Redis as channel layer and cache) is migrated, given the demo data, ten bodies
+For each profile a fresh instance (devkit.instance.profile_env_for: a new SQLite
+file, or a new PostgreSQL database on the server of DATABASE_URL, dropped
+afterwards, with Redis as channel layer and cache) with the demo data, ten bodies
 with an Open311 connection each (one category mapped per connection, Malmö's
 route for it pointing there) and N confirmed reports in Malmö spread evenly over
 them, with one delivery each. Ten real GeoReport v2 servers (devkit.servers) run
@@ -21,6 +21,18 @@ one endpoint refusing connections (a closed port); one black hole (accepts the
 connection, never answers; that connection's timeout is 2 s). With a dead
 endpoint the figure is the throughput to the other nine, compared with the
 all-healthy run of the same thread count. Target: at least 90 %.
+
+Baseline, measured in the same run before each thread count's scenarios: a raw
+loop of POSTs of the same requests.json forms (each delivery's form as the
+Open311 connector builds it, with its Idempotency-Key) to ten fresh GeoReport v2
+servers of the same kind in this process, sent with the same HTTP client code
+(``casehub.connectors.http.request``, the answer checked and parsed as a
+delivery does) from as many threads as the worker has, in a process of its own
+with the worker's settings, but no database: no claim, no lease, no attempt
+recorded. The ratio is the all-healthy deliveries/s over the baseline's POSTs/s.
+
+``--smoke``: 100 reports, the worker's default threads, all healthy and a black
+hole (a refused connection fails faster down the same path); nothing written.
 """
 
 from __future__ import annotations
@@ -37,7 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,21 +57,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    DEFAULT_REDIS_URL,
+    add_smoke,
     cpu_description,
+    finish,
     machine_cpu,
     named_cpu,
     process_cpu,
+    ratio,
+    result,
     today,
     write_section,
 )
-from devkit.instance import free_port, manage, profile_env, start, stop  # noqa: E402
+from devkit.instance import (  # noqa: E402
+    free_port,
+    instance_setup,
+    manage,
+    profile_env_for,
+    start,
+    stop,
+)
 from devkit.servers import Open311Server  # noqa: E402
 
 HEADING = "## Delivery outbox"
 TARGET = 0.90
 CONNECTIONS = 10
-DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+SMOKE_COUNT = 100
 BLACK_HOLE_TIMEOUT = 2.0
 POLL = 0.2
 SCENARIOS = ("healthy", "refused", "black hole")
@@ -160,6 +184,112 @@ if db.vendor == "postgresql":
             "reports_reportevent, municipalities_connection")
 print(Delivery.objects.count())
 """
+
+
+# Run in the instance after a RESET: every delivery's requests.json form, as the
+# Open311 connector builds it, for the baseline's raw loop.
+FORMS = """
+import json
+from urllib.parse import urlencode
+from casehub.connectors import connector_for
+from casehub.models import Delivery
+from casehub.outbox import case_request
+
+plan = []
+for delivery in Delivery.objects.select_related(
+    "connection__body", "report__category", "report__municipality",
+    "report__filed_on_site",
+).order_by("pk"):
+    form = connector_for(delivery.connection).form(case_request(delivery))
+    plan.append([delivery.connection_id, urlencode(form), str(delivery.key)])
+with open({path!r}, "w") as handle:
+    json.dump(plan, handle)
+print(len(plan))
+"""
+
+
+def raw_loop() -> None:
+    """The baseline's process: POST every form of the plan on stdin (a JSON
+    object: threads, and [url, body, key] items) with the product's HTTP client,
+    as a delivery sends it, from that many threads; no database. Prints the
+    time from the first POST to the last answer, and the failures."""
+    import django
+
+    django.setup()
+    from concurrent.futures import ThreadPoolExecutor
+
+    from casehub.connectors import http
+
+    plan = json.loads(sys.stdin.readline())
+
+    def post(item) -> str | None:
+        url, body, key = item
+        try:
+            response = http.request(
+                "POST",
+                url,
+                timeout=10.0,
+                body=body.encode(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                    "Idempotency-Key": key,
+                },
+            )
+            http.raise_for_status(response, "POST requests.json")
+            data = response.json("POST requests.json")
+        except Exception as exc:  # noqa: BLE001 (counted, shown)
+            return f"{type(exc).__name__}: {exc}"[:200]
+        entry = data[0] if isinstance(data, list) and data else data
+        if not isinstance(entry, dict) or not entry.get("service_request_id"):
+            return f"no service request in {data!r}"[:200]
+        return None
+
+    with ThreadPoolExecutor(plan["threads"]) as pool:
+        started = time.perf_counter()
+        failures = [f for f in pool.map(post, plan["items"]) if f]
+        seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "failures": failures}), flush=True)
+
+
+def baseline(env, forms: list, connections: list, threads: int) -> dict:
+    """The raw loop against ten fresh case systems: POSTs/s and what went wrong."""
+    problems = []
+    with ExitStack() as stack:
+        servers = {pk: stack.enter_context(Open311Server()) for pk in connections}
+        items = [
+            [servers[pk].url + "requests.json", body, key] for pk, body, key in forms
+        ]
+        done = subprocess.run(
+            [sys.executable, __file__, "--raw-loop"],
+            input=json.dumps({"threads": threads, "items": items}) + "\n",
+            env=worker_env(env),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if done.returncode:
+            raise RuntimeError(f"the raw loop failed:\n{done.stderr[-3000:]}")
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        expected: dict[int, int] = {}
+        for pk, _body, _key in forms:
+            expected[pk] = expected.get(pk, 0) + 1
+        for pk, server in servers.items():
+            if len(server.cases) != expected.get(pk, 0):
+                problems.append(
+                    f"baseline: connection {pk} has {len(server.cases)} cases, "
+                    f"expected {expected.get(pk, 0)}"
+                )
+    problems += [f"baseline: {f}" for f in answer["failures"][:3]]
+    return {
+        "threads": threads,
+        "posts": len(forms),
+        "seconds": answer["seconds"],
+        "per_second": len(forms) / answer["seconds"] if answer["seconds"] else 0.0,
+        "failures": len(answer["failures"]),
+        "problems": problems,
+    }
 
 
 class BlackHole:
@@ -263,26 +393,6 @@ class CpuMeter:
             0.0, used["machine"] - used["worker"] - used["bench"] - used["database"]
         )
         return {"seconds": used, "cores": {k: v / wall for k, v in used.items()}}
-
-
-@contextmanager
-def profile_environment(profile: str, var_dir: Path, args):
-    """profile_env for the profile: PostgreSQL and Redis only when scaled."""
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL")}
-    for key in saved:
-        os.environ.pop(key, None)
-    if profile == "scaled":
-        os.environ["DATABASE_URL"] = args.database_url
-        os.environ["REDIS_URL"] = args.redis_url
-    try:
-        with profile_env(var_dir) as env:
-            yield env
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def worker_env(env: dict) -> dict:
@@ -458,13 +568,28 @@ def measure(env, db: Database, connections, threads, scenario, log_dir, timeout)
 def run_profile(profile: str, args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         var_dir = Path(tmp) / "var"
-        with profile_environment(profile, var_dir, args) as env:
+        with profile_env_for(
+            profile,
+            var_dir,
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+        ) as env:
             clock = time.monotonic()
-            manage(env, "migrate", "--no-input")
-            manage(env, "load_demo", "--port", str(free_port()))
+            instance_setup(env, free_port())
             setup = json.loads(
                 shell(env, SETUP.format(count=args.count, connections=CONNECTIONS))
             )
+            idle = {
+                str(pk): {"endpoint": "http://127.0.0.1:9/open311/v2/", "timeout": 10}
+                for pk in setup["connections"]
+            }
+            forms_path = Path(tmp) / "forms.json"
+            shell(
+                env,
+                RESET.format(plan=json.dumps(idle))
+                + FORMS.format(path=str(forms_path)),
+            )
+            forms = json.loads(forms_path.read_text())
             print(
                 f"{profile}: instance ready in {time.monotonic() - clock:.0f} s",
                 flush=True,
@@ -476,10 +601,20 @@ def run_profile(profile: str, args) -> dict:
 
                 info = redis.Redis.from_url(args.redis_url).info("server")
                 versions["redis"] = f"Redis {info['redis_version']}"
-            runs = []
+            runs, baselines = [], {}
             try:
                 for threads in args.threads:
-                    for scenario in SCENARIOS:
+                    base = baseline(
+                        env, forms, setup["connections"], threads or setup["threads"]
+                    )
+                    baselines[threads] = base
+                    print(
+                        f"{profile}: baseline, {base['threads']} threads: "
+                        f"{base['posts']} raw POSTs in {base['seconds']:.1f} s = "
+                        f"{base['per_second']:.0f}/s, {base['failures']} failures",
+                        flush=True,
+                    )
+                    for scenario in args.scenarios:
                         run = measure(
                             env, db, setup["connections"], threads, scenario,
                             Path(tmp), args.timeout,
@@ -499,11 +634,13 @@ def run_profile(profile: str, args) -> dict:
     for run in runs:
         base = healthy.get(run["threads"])
         run["ratio"] = run["per_second"] / base if base else None
+        run["baseline"] = baselines[run["threads"]]
     return {
         "profile": profile,
         "versions": versions,
         "poll": setup["poll"],
         "runs": runs,
+        "baselines": list(baselines.values()),
     }
 
 
@@ -543,6 +680,9 @@ def parse_threads(value: str) -> list[int | None]:
 
 
 def main() -> None:
+    if "--raw-loop" in sys.argv[1:]:
+        raw_loop()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--profile", choices=["embedded", "scaled", "both"], default="both"
@@ -558,12 +698,18 @@ def main() -> None:
         "--timeout", type=float, default=900, help="seconds a run may take at most"
     )
     parser.add_argument(
-        "--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS
+        "--redis-url", default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     )
+    add_smoke(parser)
     args = parser.parse_args()
+    args.scenarios = SCENARIOS
+    if args.smoke:
+        args.count, args.threads, args.timeout = SMOKE_COUNT, [None], 300
+        args.scenarios = ("healthy", "black hole")
 
     results = [
         run_profile(profile, args)
@@ -574,13 +720,26 @@ def main() -> None:
 
     import django
 
-    rows = []
-    for result in results:
-        store = result["versions"]["database"]
-        if "redis" in result["versions"]:
-            store += f" + {result['versions']['redis']}"
-        for run in result["runs"]:
-            ratio = "—" if run["scenario"] == "healthy" else f"{run['ratio']:.0%}"
+    rows, problems = [], []
+    for found in results:
+        store = found["versions"]["database"]
+        if "redis" in found["versions"]:
+            store += f" + {found['versions']['redis']}"
+        for base in found["baselines"]:
+            problems += [f"{found['profile']}: {p}" for p in base["problems"]]
+        for run in found["runs"]:
+            label = (
+                f"{found['profile']}, {run['threads_label']} threads, "
+                f"{SCENARIO_NAMES[run['scenario']]}"
+            )
+            if not run["complete"] or run["duplicates"] or run["problems"]:
+                problems.append(
+                    f"{label}: {run['deliveries']}/{run['target']} delivered, "
+                    f"{run['duplicates']} duplicates, {run['problems'][:3]}"
+                )
+            base = run["baseline"]["per_second"]
+            result(f"deliveries {label}", run["per_second"], base, "per s")
+            vs_healthy = "—" if run["scenario"] == "healthy" else f"{run['ratio']:.0%}"
             verdict = ""
             if run["scenario"] != "healthy":
                 verdict = "pass" if run["ratio"] and run["ratio"] >= TARGET else "fail"
@@ -590,24 +749,26 @@ def main() -> None:
             if run["dead_attempts"] is not None:
                 dead = str(run["dead_attempts"])
             rows.append(
-                f"| {result['profile']} ({store}) | {run['threads_label']} "
+                f"| {found['profile']} ({store}) | {run['threads_label']} "
                 f"| {SCENARIO_NAMES[run['scenario']]} | {run['deliveries']:,} "
-                f"| {run['seconds']:.1f} | {run['per_second']:.0f} | {ratio} | {dead} "
+                f"| {run['seconds']:.1f} | {run['per_second']:.0f} "
+                f"| {base:.0f} | {ratio(run['per_second'], base):.2f} "
+                f"| {vs_healthy} | {dead} "
                 f"| {run['duplicates']} | {run['worker_ms']:.1f} | {cpu_text(run)} "
                 f"| {run['load'][0]:.1f}–{run['load'][1]:.1f} | {verdict} |"
             )
     header = [
         "| Profile | Worker threads | Case systems | Delivered | Seconds "
-        "| Deliveries/s | vs all healthy | Attempts on the dead one | Duplicates "
+        "| Deliveries/s | Raw POSTs/s (baseline) | × baseline | vs all healthy "
+        "| Attempts on the dead one | Duplicates "
         "| Worker CPU ms per delivery | Cores busy: worker / case systems / "
         "PostgreSQL / other | Load average | Target |",
-        "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
+        "|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|---|",
     ]
     print()
     print("\n".join(header + rows))
     poll = results[0]["poll"]
-    write_section(
-        HEADING,
+    text = (
         "\n".join(
             [
                 HEADING,
@@ -625,7 +786,14 @@ def main() -> None:
                 "With one endpoint dead, refusing connections (a closed port) or a "
                 "black hole (accepts, never answers; timeout 2 s), the figure is the "
                 "throughput to the other nine, compared with all ten healthy at the "
-                f"same thread count. Target: at least {TARGET:.0%}. Each run starts "
+                "same thread count. Baseline, measured in the same run before each "
+                "thread count's scenarios: a raw loop of POSTs of the same "
+                "requests.json forms (as the connector builds them, with their "
+                "Idempotency-Keys) to ten fresh case systems of the same kind, sent "
+                "with the same HTTP client code from as many threads as the worker "
+                "has, in a process of its own with the worker's settings but no "
+                "database; × baseline is deliveries/s over the baseline's POSTs/s. "
+                f"Target: at least {TARGET:.0%}. Each run starts "
                 "from a clean outbox on the same instance (a fresh SQLite file, or a "
                 "fresh PostgreSQL database with Redis as channel layer and cache).",
                 "",
@@ -653,8 +821,11 @@ def main() -> None:
                 "average: the 1-minute load at the start and at the end of the run.",
             ]
         )
-        + "\n",
+        + "\n"
     )
+    if not args.smoke:
+        write_section(HEADING, text)
+    finish(problems)
 
 
 if __name__ == "__main__":

@@ -2,51 +2,68 @@
 
 Run from the repository root::
 
-    python bench/map.py [--reports N] [--db sqlite|postgres|both] [--seed S]
+    python bench/map.py [--reports N] [--db sqlite|postgres|both] [--seed S] [--smoke]
 
-For each database the script builds a fresh one: SQLite in a temporary folder, or
-PostgreSQL as ``knutpunkt_bench_map`` on the server named by DATABASE_URL (else
-postgres@127.0.0.1:5432), dropped afterwards. It migrates, loads the demo data and
-writes N reports clustered around Swedish towns, then times
-``GET /api/v1/reports`` through Django's test client (the full middleware stack
-and URL routing, in process: no network, no HTTP server) against a trivial JSON
-view on the same path. Each database is built in one subprocess of this script
-and measured from a fresh one (Django's settings are fixed once per process, and
-a fresh process carries none of the generator's memory). The results replace the
-section ``## map: reports in a bounding box`` of ``docs/benchmarks.md``.
+For each database the script makes a throwaway instance with the demo data
+(``devkit.instance.profile_env_for``: a new SQLite file, or a new PostgreSQL
+database on the server named by DATABASE_URL, else postgres@127.0.0.1:5432,
+dropped afterwards; the cache stays in process for both), writes N reports
+clustered around Swedish towns, then times ``GET /api/v1/reports`` through
+Django's test client (the full middleware stack and URL routing, in process: no
+network, no HTTP server). Each database is filled in one subprocess of this
+script and measured from a fresh one (Django's settings are fixed once per
+process, and a fresh process carries none of the generator's memory). The
+results replace the section ``## map: reports in a bounding box`` of
+``docs/benchmarks.md``.
+
+Baseline: the minimal view through the same stack, measured in the same process
+just before the map's cases: a view answering ``JsonResponse({"ok": True})`` at
+``/bench/ok``, requested through the same test client, URL routing and every
+middleware, with no query. Each case's ratio is its p50 over the baseline's.
+
+``--smoke``: 3,000 reports and a few requests per case; nothing written.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import os
 import platform
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_description, percentile, today, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    add_smoke,
+    cpu_description,
+    database_url,
+    load_average,
+    load_note,
+    percentile,
+    ratio,
+    result,
+    today,
+    write_section,
+)
 
 HEADING = "## map: reports in a bounding box"
-BENCH_DB = "knutpunkt_bench_map"
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 TARGET_MS = 15.0
-STREET_RUNS = 500
-MID_RUNS = 60
-COUNTRY_RUNS = 15
-BASELINE_RUNS = 500
+# Requests per case (street level, wider views, all of Sweden, the baseline) and
+# boxes per index comparison (1 km, 5 km): a full run, and a smoke run.
+RUNS = {"street": 500, "mid": 60, "country": 15, "baseline": 500, "index": 100,
+        "wide": 60}  # fmt: skip
+SMOKE_RUNS = {"street": 30, "mid": 6, "country": 2, "baseline": 30, "index": 20,
+              "wide": 6}  # fmt: skip
+SMOKE_REPORTS = 3000
 # Untimed requests before each case (at most a fifth of its count), as a running
 # server has a busy area in its caches.
 WARMUP = 100
@@ -138,51 +155,34 @@ urlpatterns: list = []
 # --- The parent: one subprocess per database, then the document ----------------
 
 
-def server_url() -> str:
-    return os.environ.get("DATABASE_URL") or DEFAULT_SERVER
-
-
-def bench_db_url() -> str:
-    parts = urlsplit(server_url())
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def postgres_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url(), dbname="postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def run_profile(db: str, args: argparse.Namespace) -> dict:
-    """Build one database in a subprocess, then measure in a fresh one, as a
+    """Fill one database in a subprocess, then measure in a fresh one, as a
     server process would start: without the generator's memory behind it."""
-    var_dir = tempfile.mkdtemp(prefix="knutpunkt-bench-map-")
-    env = dict(os.environ, KNUTPUNKT_VAR_DIR=var_dir)
-    env.pop("REDIS_URL", None)  # the cache (rate limit) stays in process for both
-    if db == "postgres":
-        postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        postgres_admin(f"CREATE DATABASE {BENCH_DB}")
-        env["DATABASE_URL"] = bench_db_url()
-    else:
-        env.pop("DATABASE_URL", None)
+    from devkit.instance import instance_setup, profile_env_for
+
+    profile = "scaled" if db == "postgres" else "embedded"
     answers = {}
-    try:
+    with (
+        tempfile.TemporaryDirectory(prefix="knutpunkt-bench-map-") as tmp,
+        profile_env_for(profile, Path(tmp) / "var", database_url=database_url()) as env,
+    ):
+        started = time.perf_counter()
+        instance_setup(env, 80)
+        log(
+            f"{db}: instance with the demo data in {time.perf_counter() - started:.0f} s"
+        )
         for phase in ("build", "measure"):
             command = [sys.executable, __file__, "--profile", db, "--phase", phase]
             command += ["--reports", str(args.reports), "--seed", str(args.seed)]
+            command += ["--smoke"] if args.smoke else []
             done = subprocess.run(  # noqa: S603
                 command, env=env, stdout=subprocess.PIPE, text=True, check=True
             )
             answers.update(json.loads(done.stdout.strip().splitlines()[-1]))
-    finally:
-        if db == "postgres":
-            postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        shutil.rmtree(var_dir, ignore_errors=True)
     return answers
 
 
-def section(args: argparse.Namespace, results: list[dict]) -> str:
+def section(args: argparse.Namespace, results: list[dict], loads: tuple) -> str:
     command = " ".join(["python", "bench/map.py", *sys.argv[1:]])
     versions = "; ".join([results[0]["versions"], *(r["db"] for r in results)])
     limit = results[0]["street_limit"]
@@ -198,15 +198,17 @@ def section(args: argparse.Namespace, results: list[dict]) -> str:
         f"{YEARS} years. Server time is the wall time of Django's test client "
         "`get()`: URL routing, every middleware, the rate limit, the queries and "
         "the JSON encoding, in process (no HTTP server, no network), with "
-        "`DEBUG = False`. The baseline is a view returning "
-        '`JsonResponse({"ok": True})` through the same client and middleware. '
+        "`DEBUG = False`. The baseline, measured in the same process just before "
+        'the cases, is the minimal view: `JsonResponse({"ok": True})` through the '
+        "same client, URL routing and middleware, no query; × baseline is a "
+        "case's p50 over the baseline's p50. "
         f"Each case starts with up to {WARMUP} untimed requests. The database is "
-        "built in one subprocess and measured from a fresh one. "
+        "filled in one subprocess and measured from a fresh one. "
         f"Target: p95 at most {TARGET_MS:.0f} ms at street level on both "
         "databases.",
         "",
         f"- CPU: {cpu_description()} (one process, one request at a time; the "
-        "database server shares the cores)",
+        f"database server shares the cores); {load_note(*loads)}",
         "- " + versions,
         f"- Date: {today()}",
         "",
@@ -215,18 +217,22 @@ def section(args: argparse.Namespace, results: list[dict]) -> str:
         "```",
         "",
         "| Case | Database | Requests | Features (mean) | p50 ms | p95 ms "
-        "| max ms | Target |",
-        "|---|---|--:|--:|--:|--:|--:|---|",
+        "| max ms | × baseline (p50) | Target |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|",
     ]
-    for result in results:
-        for case in result["cases"]:
+    for found in results:
+        base = found["cases"][0]["p50"]
+        for case in found["cases"]:
             target = ""
             if case["target"]:
                 target = "pass" if case["p95"] <= TARGET_MS else "fail"
+            times = (
+                "—" if case is found["cases"][0] else f"{ratio(case['p50'], base):.1f}"
+            )
             lines.append(
-                f"| {case['name']} | {result['db']} | {case['runs']} "
+                f"| {case['name']} | {found['db']} | {case['runs']} "
                 f"| {case['features']} | {case['p50']:.2f} | {case['p95']:.2f} "
-                f"| {case['max']:.2f} | {target} |"
+                f"| {case['max']:.2f} | {times} | {target} |"
             )
     lines += [
         "",
@@ -238,10 +244,10 @@ def section(args: argparse.Namespace, results: list[dict]) -> str:
         "| Box | Filter on | Database | Index used | p50 ms | p95 ms | max ms |",
         "|---|---|---|---|--:|--:|--:|",
     ]
-    for result in results:
-        for row in result["indexes"]:
+    for found in results:
+        for row in found["indexes"]:
             lines.append(
-                f"| {row['box']} | {row['filter']} | {result['db']} | "
+                f"| {row['box']} | {row['filter']} | {found['db']} | "
                 f"{row['index']} | {row['p50']:.2f} | {row['p95']:.2f} "
                 f"| {row['max']:.2f} |"
             )
@@ -274,9 +280,9 @@ def section(args: argparse.Namespace, results: list[dict]) -> str:
         "- The max column includes CPython's full garbage collections, which take "
         "around 100 ms in a process with Django and Wagtail loaded.",
         *(
-            "- " + note.format(generated_s=result["generated_s"])
-            for result in results
-            for note in result["notes"]
+            "- " + note.format(generated_s=found["generated_s"])
+            for found in results
+            for note in found["notes"]
         ),
     ]
     return "\n".join(lines) + "\n"
@@ -289,15 +295,30 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", choices=("sqlite", "postgres"), help="internal")
     parser.add_argument("--phase", choices=("build", "measure"), help="internal")
+    add_smoke(parser)
     args = parser.parse_args()
+    if args.smoke and "--reports" not in sys.argv[1:]:
+        args.reports = SMOKE_REPORTS
     if args.profile:
         setup_django()
         print(json.dumps(build(args) if args.phase == "build" else measure(args)))
         return
     dbs = ("sqlite", "postgres") if args.db == "both" else (args.db,)
+    load_start = load_average()
     results = [run_profile(db, args) for db in dbs]
-    text = section(args, results)
-    write_section(HEADING, text)
+    loads = (load_start, load_average())
+    for found in results:
+        base = found["cases"][0]
+        for case in found["cases"][1:]:
+            result(
+                f"map {found['db']}, {case['name']}, p50",
+                case["p50"],
+                base["p50"],
+                "ms",
+            )
+    text = section(args, results, loads)
+    if not args.smoke:
+        write_section(HEADING, text)
     print(text)
 
 
@@ -398,12 +419,42 @@ def points(rng, places: list[tuple], n: int):
     return town, lat, lon
 
 
+def other_columns() -> dict[str, object]:
+    """The columns of reports_report that the generator does not fill, each at
+    its model default: a raw INSERT gets none of Django's defaults, so a NOT
+    NULL column added to the model would fail the load. One with neither a
+    default nor NULL allowed stops the benchmark here, saying which."""
+    from reports.models import Report
+
+    values = {}
+    for field in Report._meta.concrete_fields:
+        if field.primary_key or field.column in COLUMNS:
+            continue
+        if field.has_default():
+            value = field.get_default()
+            if not isinstance(value, bool | int | float | str):
+                raise RuntimeError(
+                    f"reports_report.{field.column}: a default bench/map.py "
+                    f"cannot write raw ({value!r}); give it a value there"
+                )
+            values[field.column] = value
+        elif not field.null:
+            raise RuntimeError(
+                f"reports_report.{field.column} is NOT NULL without a default; "
+                "bench/map.py must give it a value"
+            )
+    return values
+
+
 def generate(n: int, seed: int, places: list[tuple], batch: int = 50_000) -> None:
     """Write n reports with raw multi-row statements (COPY on PostgreSQL)."""
     import numpy as np
     from django.db import DatabaseError, connection, transaction
 
     from municipalities.models import Body, Category, Route
+
+    defaults = other_columns()
+    fixed = tuple(defaults.values())
 
     rng = np.random.default_rng(seed)
     town, lat, lon = points(rng, places, n)
@@ -468,10 +519,11 @@ def generate(n: int, seed: int, places: list[tuple], batch: int = 50_000) -> Non
                 created_s[i],
                 None if state == "unconfirmed" else confirmed_s[i],
                 updated_s[i],
+                *fixed,
             )
 
-    columns = ", ".join(COLUMNS)
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
+    columns = ", ".join((*COLUMNS, *defaults))
+    placeholders = ", ".join(["%s"] * (len(COLUMNS) + len(defaults)))
     with connection.cursor() as cursor:
         for lo in range(0, n, batch):
             hi = min(n, lo + batch)
@@ -530,10 +582,15 @@ def stats(times_ms: list[float]) -> dict:
 
 
 def time_requests(client, urls: list[str]) -> tuple[dict, float]:
+    from reports.map import map_changed
+
     for url in urls[: min(WARMUP, len(urls) // 5)]:
         client.get(url)
     times, features = [], []
     for url in urls:
+        # Every answer is the first, uncached one: the endpoint caches clustered
+        # answers under a version that this bumps (untimed), as a change would.
+        map_changed()
         start = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - start) * 1000)
@@ -601,14 +658,9 @@ def compare_indexes(boxes: dict[str, list]) -> list[dict]:
 
 def build(args: argparse.Namespace) -> dict:
     import numpy as np
-    from django.core.management import call_command
     from django.db import connection
 
     db = connection.vendor
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    call_command("load_demo", stdout=io.StringIO())
-    log(f"{db}: migrated and demo loaded in {time.perf_counter() - started:.0f} s")
     start = time.perf_counter()
     generate(args.reports, args.seed, towns(np.random.default_rng(args.seed)))
     generated_s = time.perf_counter() - start
@@ -631,6 +683,7 @@ def measure(args: argparse.Namespace) -> dict:
     from reports import map as reports_map
     from reports.models import Report
 
+    runs = SMOKE_RUNS if args.smoke else RUNS
     rng = random.Random(args.seed)
     db = "SQLite" if connection.vendor == "sqlite" else "PostgreSQL"
     places = towns(np.random.default_rng(args.seed))
@@ -641,11 +694,11 @@ def measure(args: argparse.Namespace) -> dict:
             stockholm[3] + rng.uniform(-0.018, 0.018),
             1.0,
         )
-        for _ in range(STREET_RUNS)
+        for _ in range(runs["street"])
     ]
     anywhere = [
         km_box(lat + rng.gauss(0, 0.01), lon + rng.gauss(0, 0.02), 1.0)
-        for _, _, lat, lon, _ in rng.choices(places, k=STREET_RUNS)
+        for _, _, lat, lon, _ in rng.choices(places, k=runs["street"])
     ]
     mid = [
         screen_box(
@@ -655,7 +708,7 @@ def measure(args: argparse.Namespace) -> dict:
             1280,
             800,
         )
-        for city in rng.choices(CITIES, k=MID_RUNS)
+        for city in rng.choices(CITIES, k=runs["mid"])
     ]
     wide_screens = [
         screen_box(
@@ -665,13 +718,18 @@ def measure(args: argparse.Namespace) -> dict:
             1920,
             1080,
         )
-        for _ in range(MID_RUNS)
+        for _ in range(runs["mid"])
     ]
     top = Category.objects.annotate(n=Count("reports")).order_by("-n").first()
     shipped = reports_map.STREET_LIMIT
     # (name, URLs, whether the target applies, street limit for this case)
     cases = [
-        ("Baseline: trivial JSON view", ["/bench/ok"] * BASELINE_RUNS, False, None),
+        (
+            "Baseline: the minimal view (trivial JSON)",
+            ["/bench/ok"] * runs["baseline"],
+            False,
+            None,
+        ),
         (
             "Zoom 16, 1 km × 1 km, central Stockholm (densest)",
             [api_url(b, 16) for b in dense],
@@ -710,7 +768,7 @@ def measure(args: argparse.Namespace) -> dict:
         ),
         (
             "Zoom 5, all of Sweden (clusters)",
-            [api_url(SWEDEN, 5)] * COUNTRY_RUNS,
+            [api_url(SWEDEN, 5)] * runs["country"],
             False,
             None,
         ),
@@ -747,10 +805,13 @@ def measure(args: argparse.Namespace) -> dict:
     ]
     wide_boxes = [
         km_box(stockholm[2] + rng.uniform(-0.02, 0.02), stockholm[3], 5.0)
-        for _ in range(60)
+        for _ in range(runs["wide"])
     ]
     indexes = compare_indexes(
-        {"1 km, central Stockholm": dense[:100], "5 km, Stockholm": wide_boxes}
+        {
+            "1 km, central Stockholm": dense[: runs["index"]],
+            "5 km, Stockholm": wide_boxes,
+        }
     )
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":

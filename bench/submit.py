@@ -1,11 +1,21 @@
 """Report submission throughput: POST /rapportera/ without a photo, end to end.
 
-One command: ``python bench/submit.py [--reports N] [--db sqlite|postgres|both]``.
-Each database runs in its own process on a fresh database (a new SQLite file in
-WAL mode; a new PostgreSQL database, dropped afterwards) with the demo data loaded.
-Requests go through Django's test client, so the figure is server time: form
-validation, the kommun lookup, routing, the transaction and the confirmation task
-queued in the database. One client, one after the other, on one core.
+One command: ``python bench/submit.py [--reports N] [--db sqlite|postgres|both]
+[--smoke]``. Each database runs in its own process on a throwaway instance with
+the demo data (``devkit.instance.profile_env_for``: a new SQLite file in WAL
+mode; a new PostgreSQL database, dropped afterwards; the cache in process for
+both). Requests go through Django's test client, so the figure is server time:
+form validation, the kommun lookup, routing, the transaction and the
+confirmation task queued in the database. First one client, one after the
+other, on one core; then one client process per core at once.
+
+Baseline: the minimal view through the same stack, measured in the same run
+just before each row with the same client processes: the same form POSTed to a
+view that reads it (``request.POST``) and answers a redirect, as the real view
+does, with no validation and no database. The ratio is reports/s over the
+baseline's requests/s (below 1: slower than the bare stack).
+
+``--smoke``: 60 reports per row after 10 warm-up ones; nothing written.
 """
 
 from __future__ import annotations
@@ -18,50 +28,83 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import cpu_description, percentile, today, write_section  # noqa: E402
+from bench.common import (  # noqa: E402
+    add_smoke,
+    cpu_description,
+    database_url,
+    finish,
+    load_average,
+    load_note,
+    percentile,
+    ratio,
+    result,
+    today,
+    write_section,
+)
 
 HEADING = "## submit: reports per second"
 TARGET = 150
+WARMUP = 50
+SMOKE_REPORTS, SMOKE_WARMUP = 60, 10
+BASELINE_URL = "/bench/ok"
+# The URLconf of the measuring process: the project's, plus the baseline view.
+urlpatterns: list = []
 # Town centres of kommuner that take reports in the demo (Malmö, Lund, Stockholm,
 # Göteborg, Uppsala); points are scattered within about 1 km of them.
 CENTRES = [(55.6059, 13.0007), (55.7047, 13.1910), (59.3326, 18.0649),
            (57.7089, 11.9746), (59.8586, 17.6389)]  # fmt: skip
 
 
-def run_profile(db: str, reports: int) -> dict:
-    """Set up a fresh database of the kind, submit, and measure (in this process)."""
+def run_profile(db: str, reports: int, warmup: int) -> dict:
+    """Submit and measure in this process, on the instance the parent made."""
     import django
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
+    from django.http import HttpResponseRedirect
     from django.test import Client
+    from django.urls import path
 
+    from config import urls
     from reports.models import Report
 
-    call_command("migrate", verbosity=0)
-    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    def ok(request):
+        request.POST  # noqa: B018 (the form is parsed, as the real view does)
+        return HttpResponseRedirect("/")
+
+    urlpatterns[:] = [path(BASELINE_URL.lstrip("/"), ok), *urls.urlpatterns]
+    settings.ROOT_URLCONF = __name__
     settings.DEBUG = False  # no query log in memory
     settings.KNUTPUNKT_RATE_LIMITS = {
         **settings.KNUTPUNKT_RATE_LIMITS,
         "report_submit": (10**9, 3600),
     }
-    for i in range(50):
+    before = Report.objects.count()
+    for i in range(warmup):
         _submit(Client(HTTP_HOST="localhost"), random.Random(0), i)
-    rows = {}
+        _submit(Client(HTTP_HOST="localhost"), random.Random(0), i, BASELINE_URL)
+    rows, baselines = {}, {}
     for clients in (1, os.cpu_count() or 1):
-        rows[clients] = _measure(clients, reports, start_at=10_000 * clients)
-    assert_count = Report.objects.count()
-    return {"db": db, "reports": reports, "stored": assert_count, "rows": rows}
+        start_at = 10_000 * clients
+        baselines[clients] = _measure(clients, reports, start_at, BASELINE_URL)
+        rows[clients] = _measure(clients, reports, start_at)
+    stored = Report.objects.count() - before
+    expected = warmup + sum(reports // n * n for n in rows)
+    return {
+        "db": db,
+        "reports": reports,
+        "stored": stored,
+        "expected": expected,
+        "rows": rows,
+        "baselines": baselines,
+    }
 
 
-def _submit(client, rnd: random.Random, i: int) -> float:
+def _submit(client, rnd: random.Random, i: int, url: str = "/rapportera/") -> float:
     lat, lon = rnd.choice(CENTRES)
     data = {
         "lat": f"{lat + rnd.uniform(-0.009, 0.009):.6f}",
@@ -73,41 +116,62 @@ def _submit(client, rnd: random.Random, i: int) -> float:
         "email": f"bench{i}@example.org",
     }
     start = time.perf_counter()
-    response = client.post("/rapportera/", data)
+    response = client.post(url, data)
     elapsed = time.perf_counter() - start
     if response.status_code != 302:
         raise RuntimeError(f"submission {i} failed: {response.status_code}")
     return elapsed
 
 
-def _client_loop(first: int, count: int, queue) -> None:
+def _client_loop(first: int, count: int, queue, url: str) -> None:
     from django.db import connections
     from django.test import Client
 
     connections.close_all()
     client = Client(HTTP_HOST="localhost")
     rnd = random.Random(first)
-    queue.put([_submit(client, rnd, first + i) for i in range(count)])
+    queue.put([_submit(client, rnd, first + i, url) for i in range(count)])
 
 
-def _measure(clients: int, reports: int, *, start_at: int) -> dict:
+def _measure(
+    clients: int, reports: int, start_at: int, url: str = "/rapportera/"
+) -> dict:
     """``reports`` submissions from ``clients`` processes at once, one core each."""
     import multiprocessing
+    from queue import Empty
 
     from django.db import connections
 
+    # No connection, and no pool of them (PostgreSQL), crosses the fork: a
+    # child sharing its parent's socket reads the other's answers.
     connections.close_all()
+    for connection in connections.all(initialized_only=True):
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     share = reports // clients
     workers = [
-        context.Process(target=_client_loop, args=(start_at + n * share, share, queue))
+        context.Process(
+            target=_client_loop, args=(start_at + n * share, share, queue, url)
+        )
         for n in range(clients)
     ]
     start = time.perf_counter()
     for worker in workers:
         worker.start()
-    times = [t for _ in workers for t in queue.get()]
+    times: list[float] = []
+    for _ in workers:
+        while True:  # a client process that died sends nothing: stop, say so
+            try:
+                times += queue.get(timeout=5)
+                break
+            except Empty:
+                dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+                if dead:
+                    for worker in workers:
+                        worker.kill()
+                    raise RuntimeError(f"a client process failed ({dead})") from None
     for worker in workers:
         worker.join()
     total = time.perf_counter() - start
@@ -119,33 +183,6 @@ def _measure(clients: int, reports: int, *, start_at: int) -> dict:
     }
 
 
-def child_env(db: str, var_dir: str) -> tuple[dict, str | None]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.dev", KNUTPUNKT_VAR_DIR=var_dir)
-    if db == "sqlite":
-        return env, None
-    import psycopg
-
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
-    name = f"knutpunkt_bench_submit_{uuid.uuid4().hex[:6]}"
-    admin = urlunsplit(urlsplit(server)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env["DATABASE_URL"] = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    return env, name
-
-
-def drop(name: str) -> None:
-    import psycopg
-
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
-    admin = urlunsplit(urlsplit(server)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=2000)
@@ -153,35 +190,57 @@ def main() -> None:
     parser.add_argument(
         "--child", choices=["sqlite", "postgres"], help=argparse.SUPPRESS
     )
+    parser.add_argument("--warmup", type=int, default=WARMUP, help=argparse.SUPPRESS)
+    add_smoke(parser)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_profile(args.child, args.reports)))
+        print(json.dumps(run_profile(args.child, args.reports, args.warmup)))
         return
-    rows = []
+    if args.smoke:
+        args.reports, args.warmup = SMOKE_REPORTS, SMOKE_WARMUP
+    from devkit.instance import instance_setup, profile_env_for
+
+    rows, problems = [], []
+    load_start = load_average()
     for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-        with tempfile.TemporaryDirectory() as var_dir:
-            env, pg_name = child_env(db, var_dir)
-            try:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", db, "--reports", str(args.reports)],
-                    env=env, capture_output=True, text=True, check=True,
-                ).stdout  # fmt: skip
-            finally:
-                if pg_name:
-                    drop(pg_name)
-        rows.append(json.loads(out.strip().splitlines()[-1]))
-        print(rows[-1])
+        profile = "scaled" if db == "postgres" else "embedded"
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            profile_env_for(
+                profile, Path(tmp) / "var", database_url=database_url()
+            ) as env,
+        ):
+            instance_setup(env, 80)
+            command = [sys.executable, __file__, "--child", db]
+            command += ["--reports", str(args.reports), "--warmup", str(args.warmup)]
+            done = subprocess.run(
+                command, env=env, stdout=subprocess.PIPE, text=True, check=True
+            )
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        r = rows[-1]
+        if r["stored"] != r["expected"]:
+            problems.append(f"{db}: {r['stored']} reports stored, not {r['expected']}")
+        for clients, m in r["rows"].items():
+            result(
+                f"submit {db}, {clients} client processes",
+                m["per_second"],
+                r["baselines"][clients]["per_second"],
+                "requests/s",
+            )
+    loads = (load_start, load_average())
     import django
 
-    table = [
-        f"| {r['db']} | {clients} | {r['reports']:,} | {m['per_second']:.0f} "
-        f"| {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {m['max_ms']:.1f} "
-        f"| {'pass' if m['per_second'] >= TARGET else 'fail'} |"
-        for r in rows
-        for clients, m in r["rows"].items()
-    ]
-    write_section(
-        HEADING,
+    table = []
+    for r in rows:
+        for clients, m in r["rows"].items():
+            base = r["baselines"][clients]["per_second"]
+            table.append(
+                f"| {r['db']} | {clients} | {r['reports']:,} | {m['per_second']:.0f} "
+                f"| {m['p50_ms']:.1f} | {m['p95_ms']:.1f} | {m['max_ms']:.1f} "
+                f"| {base:,.0f} | {ratio(m['per_second'], base):.3f} "
+                f"| {'pass' if m['per_second'] >= TARGET else 'fail'} |"
+            )
+    text = (
         "\n".join(
             [
                 HEADING,
@@ -189,12 +248,18 @@ def main() -> None:
                 "`POST /rapportera/` without a photo by an anonymous citizen, through "
                 "Django's test client (server time: validation, kommun lookup, routing, "
                 "one transaction, the confirmation e-mail task queued in the database). "
-                "After 50 warm-up requests: first one client process submitting one "
+                f"After {args.warmup} warm-up requests (and as many to the baseline): "
+                "first one client process submitting one "
                 "report after the other (one core), then one client process per core "
                 "at once against the same database (each process is its own server, as "
-                f"in the scaled profile). Target: at least {TARGET} reports/s.",
+                f"in the scaled profile). Baseline, measured in the same run just "
+                "before each row with the same client processes: the same form "
+                "POSTed to the minimal view through the same client, URL routing and "
+                "middleware (it reads the form and answers a redirect; no validation, "
+                "no database); × baseline is reports/s over the baseline's "
+                f"requests/s. Target: at least {TARGET} reports/s.",
                 "",
-                f"- CPU: {cpu_description()}",
+                f"- CPU: {cpu_description()}; {load_note(*loads)}",
                 f"- Python {sys.version.split()[0]}, Django {django.get_version()}",
                 f"- Date: {today()}",
                 "",
@@ -203,13 +268,17 @@ def main() -> None:
                 "```",
                 "",
                 "| Database | Client processes | Reports | Reports/s | p50 ms | p95 ms "
-                "| max ms | Target |",
-                "|---|--:|--:|--:|--:|--:|--:|---|",
+                "| max ms | Baseline requests/s | × baseline | Target |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
                 *table,
             ]
         )
-        + "\n",
+        + "\n"
     )
+    if not args.smoke:
+        write_section(HEADING, text)
+    print(text)
+    finish(problems)
 
 
 if __name__ == "__main__":

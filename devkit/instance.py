@@ -57,12 +57,52 @@ def profile_env(var_dir: Path, **extra: str):
     Embedded: a new SQLite file under ``var_dir``. Scaled (DATABASE_URL set): a new
     PostgreSQL database, dropped afterwards, and a channel prefix of its own.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    with _fresh_env(dict(os.environ), var_dir, extra) as env:
+        yield env
+
+
+@contextmanager
+def profile_env_for(
+    profile: str,
+    var_dir: Path,
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    **extra: str,
+):
+    """``profile_env`` for a profile the caller chooses rather than the one the
+    environment names, for a command that measures both in one run.
+
+    ``embedded``: a new SQLite file under ``var_dir``, no Redis (DATABASE_URL and
+    REDIS_URL are left out). ``scaled``: a new PostgreSQL database on the server
+    of ``database_url`` (else of DATABASE_URL), dropped afterwards, and Redis at
+    ``redis_url`` when one is given (else none: cache and channel layer in
+    process).
+    """
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    if profile == "scaled":
+        server = database_url or os.environ.get("DATABASE_URL")
+        if not server:
+            raise ValueError("the scaled profile needs a PostgreSQL server's URL")
+        base["DATABASE_URL"] = server
+        if redis_url:
+            base["REDIS_URL"] = redis_url
+    elif profile != "embedded":
+        raise ValueError(f"no such profile: {profile!r}")
+    with _fresh_env(base, var_dir, extra) as env:
+        yield env
+
+
+@contextmanager
+def _fresh_env(base: dict, var_dir: Path, extra: dict):
+    env = {k: v for k, v in base.items() if not k.startswith("DJANGO_")}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.dev", KNUTPUNKT_VAR_DIR=str(var_dir)
     )
     env.update(extra)
-    database_url = os.environ.get("DATABASE_URL")
+    database_url = base.get("DATABASE_URL")
     if not database_url:
         yield env
         return
@@ -121,6 +161,26 @@ def stop(processes: list[subprocess.Popen]) -> None:
 # each test that needs one: a SQLite file, or a PostgreSQL template database.
 _templates: dict[str, object] = {}
 DB_FILES = ("knutpunkt.sqlite3", "knutpunkt.sqlite3-wal", "demo-accounts.json")
+# A process started by a test or a benchmark shares its parent's templates when
+# its environment names them (``shared_templates``): the folder of the SQLite
+# files, or the PostgreSQL template database and the folder of its accounts file.
+SQLITE_TEMPLATE_VAR = "DEVKIT_SQLITE_TEMPLATE"
+POSTGRES_TEMPLATE_VAR = "DEVKIT_POSTGRES_TEMPLATE"
+POSTGRES_TEMPLATE_DIR_VAR = "DEVKIT_POSTGRES_TEMPLATE_DIR"
+
+
+def shared_templates(env: dict) -> dict[str, str]:
+    """The template of ``env``'s profile, made now if this process has none yet,
+    as environment variables: put them in a child process's environment and its
+    ``instance_setup`` copies this template rather than migrating anew. The
+    template stays this process's: it is removed when this process exits."""
+    if "DATABASE_URL" in env:
+        _postgres_template(env)
+        return {
+            POSTGRES_TEMPLATE_VAR: str(_templates["postgres"]),
+            POSTGRES_TEMPLATE_DIR_VAR: str(Path(_templates["accounts"]).parent),
+        }
+    return {SQLITE_TEMPLATE_VAR: str(_template_dir(env))}
 
 
 def instance_setup(env: dict, port: int) -> None:
@@ -147,6 +207,8 @@ def instance_setup(env: dict, port: int) -> None:
 
 
 def _template_dir(env: dict) -> Path:
+    if "sqlite" not in _templates and env.get(SQLITE_TEMPLATE_VAR):
+        _templates["sqlite"] = Path(env[SQLITE_TEMPLATE_VAR])
     if "sqlite" not in _templates:
         template = Path(tempfile.mkdtemp(prefix="knutpunkt-template-"))
         atexit.register(shutil.rmtree, template, True)
@@ -157,27 +219,41 @@ def _template_dir(env: dict) -> Path:
     return _templates["sqlite"]
 
 
+def _postgres_template(env: dict) -> None:
+    """Make the PostgreSQL template database, or take the one env names."""
+    if "postgres" not in _templates and env.get(POSTGRES_TEMPLATE_VAR):
+        _templates["postgres"] = env[POSTGRES_TEMPLATE_VAR]
+        folder = Path(env[POSTGRES_TEMPLATE_DIR_VAR])
+        _templates["accounts"] = folder / "demo-accounts.json"
+    if "postgres" in _templates:
+        return
+    import psycopg
+
+    parts = urlsplit(env["DATABASE_URL"])
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    name = f"knutpunkt_template_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    atexit.register(_drop_database, admin_url, name)
+    var = Path(tempfile.mkdtemp(prefix="knutpunkt-template-"))
+    atexit.register(shutil.rmtree, var, True)
+    made = {
+        **env,
+        "KNUTPUNKT_VAR_DIR": str(var),
+        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
+    }
+    manage(made, "migrate", "--no-input")
+    manage(made, "load_demo", "--port", "80")
+    _templates["postgres"] = name
+    _templates["accounts"] = var / "demo-accounts.json"
+
+
 def _postgres_from_template(env: dict) -> None:
     import psycopg
 
     parts = urlsplit(env["DATABASE_URL"])
     admin_url = urlunsplit(parts._replace(path="/postgres"))
-    if "postgres" not in _templates:
-        name = f"knutpunkt_template_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        atexit.register(_drop_database, admin_url, name)
-        var = Path(tempfile.mkdtemp(prefix="knutpunkt-template-"))
-        atexit.register(shutil.rmtree, var, True)
-        made = {
-            **env,
-            "KNUTPUNKT_VAR_DIR": str(var),
-            "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
-        }
-        manage(made, "migrate", "--no-input")
-        manage(made, "load_demo", "--port", "80")
-        _templates["postgres"] = name
-        _templates["accounts"] = var / "demo-accounts.json"
+    _postgres_template(env)
     fresh = parts.path.lstrip("/")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{fresh}" WITH (FORCE)')
