@@ -18,7 +18,8 @@ import logging
 import threading
 import weakref
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 
 logger = logging.getLogger("knutpunkt.live")
 
@@ -140,26 +141,48 @@ class LocalFanout:
 
     Members are objects with ``async def live_frame(message)``; messages sent
     through ``group_send`` carry the group's name under ``"group"``.
+
+    Cancellation: under Python 3.11, ``asyncio.wait_for`` returns the result
+    instead of raising when a cancellation arrives just as the awaited work
+    completes (CPython issue 86296, fixed in 3.12), and redis-py writes every
+    command through it when the connection has a socket timeout, as ours does.
+    A cancelled task can thus carry on as if nothing had happened: the reader
+    went on to its next blocking read, and the next, so its event loop could
+    never close (a server shutting down, or ``async_to_sync`` returning, waits
+    for the cancelled tasks to end). So nothing here relies on one cancellation
+    getting through the layer's code.
     """
 
     # Sockets handed a frame between two turns of the event loop.
     BATCH = 50
     # Re-join every group this often: layers forget a membership after a day.
     REFRESH_SECONDS = 3600.0
+    # A reader that stopped for any other reason than its cancellation starts
+    # again after this long.
+    RESTART_SECONDS = 1.0
 
     def __init__(self, layer):
         self.layer = layer
         self.channel: str | None = None
         self.members: dict[str, set] = {}
         self.subscribed: set[str] = set()
+        self.refresh_seconds = self.REFRESH_SECONDS
+        if isinstance(layer, InMemoryChannelLayer):
+            # The in-memory layer drops a channel from *all* its groups when a
+            # message waits on it longer than its expiry (a reader held up):
+            # re-joining is cheap there, so it is done well within that time.
+            self.refresh_seconds = min(self.refresh_seconds, layer.expiry / 2)
         self._lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task] = []
+        self._reader: asyncio.Task | None = None
+        self._refresher: asyncio.Task | None = None
+        # Membership changes under way (asyncio keeps only weak references).
+        self._changes: set[asyncio.Task] = set()
 
     async def join(self, group: str, member) -> None:
         """Add a member; once this returns, the group's messages reach it."""
         self.members.setdefault(group, set()).add(member)
         if group not in self.subscribed or self._lock.locked():
-            await self._reconcile(group)
+            await self._change(group)
 
     async def leave(self, group: str, member) -> None:
         members = self.members.get(group)
@@ -167,7 +190,18 @@ class LocalFanout:
             members.discard(member)
             if not members:
                 del self.members[group]
-                await self._reconcile(group)
+                await self._change(group)
+
+    async def _change(self, group: str) -> None:
+        """Bring the layer's membership in line with the members, in a task of
+        its own: a caller cancelled half-way (a socket's connect or disconnect
+        cut short) must not leave ``subscribed`` saying "joined" when the layer
+        was told to discard, or the reverse; that group would be silent in this
+        process until the next refresh."""
+        change = asyncio.ensure_future(self._reconcile(group))
+        self._changes.add(change)
+        change.add_done_callback(self._changes.discard)
+        await asyncio.shield(change)
 
     async def _reconcile(self, group: str) -> None:
         """Join or leave the layer's group until it matches the members (which
@@ -175,10 +209,10 @@ class LocalFanout:
         async with self._lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel(prefix="fanout")
-                self._tasks = [
-                    asyncio.create_task(self._read(), name="live-fanout-read"),
-                    asyncio.create_task(self._refresh(), name="live-fanout-refresh"),
-                ]
+                self._start_reader()
+                self._refresher = asyncio.create_task(
+                    self._refresh(), name="live-fanout-refresh"
+                )
             while (group in self.members) != (group in self.subscribed):
                 if group in self.members:
                     await self.layer.group_add(group, self.channel)
@@ -187,13 +221,35 @@ class LocalFanout:
                     await self.layer.group_discard(group, self.channel)
                     self.subscribed.discard(group)
 
+    def _start_reader(self) -> None:
+        self._reader = asyncio.create_task(self._read(), name="live-fanout-read")
+        self._reader.add_done_callback(self._reader_stopped)
+
+    def _reader_stopped(self, reader: asyncio.Task) -> None:
+        if reader.cancelling():  # cancelled: its event loop is closing
+            return
+        # Anything else would silence every group of this process for good.
+        error = None if reader.cancelled() else reader.exception()
+        logger.error("The live reader stopped; starting it again", exc_info=error)
+        asyncio.get_running_loop().call_later(self.RESTART_SECONDS, self._start_reader)
+
     async def _read(self) -> None:
         failures = 0
         while True:
+            _raise_if_cancelling()
+            # Each receive is a task of its own, awaited through asyncio.wait,
+            # which always lets this task's cancellation through; the receive
+            # is then cancelled until it has really stopped (see the class).
+            receiving = asyncio.create_task(
+                self.layer.receive(self.channel), name="live-fanout-receive"
+            )
             try:
-                message = await self.layer.receive(self.channel)
+                await asyncio.wait({receiving})
             except asyncio.CancelledError:
+                await _cancel_until_done(receiving)
                 raise
+            try:
+                message = receiving.result()
             except Exception:  # the layer's store went away: try again, slower
                 failures += 1
                 logger.exception("Reading the live channel failed (%d)", failures)
@@ -213,19 +269,44 @@ class LocalFanout:
             try:
                 await member.live_frame(message)
                 delivered += 1
+            except asyncio.CancelledError:
+                # This reader's own cancellation ends it; a member's (a send
+                # cancelled under it) is that member's failure, as below.
+                if asyncio.current_task().cancelling():
+                    raise
+                logger.exception("A live frame could not be handed on")
             except Exception:  # one broken socket must not starve the others
                 logger.exception("A live frame could not be handed on")
         return delivered
 
     async def _refresh(self) -> None:
         while True:
-            await asyncio.sleep(self.REFRESH_SECONDS)
+            await asyncio.sleep(self.refresh_seconds)
             async with self._lock:
                 for group in tuple(self.subscribed):
                     try:
                         await self.layer.group_add(group, self.channel)
                     except Exception:
                         logger.exception("Re-joining %s failed", group)
+            # A cancellation lost in the layer's calls would otherwise wait out
+            # the next sleep.
+            _raise_if_cancelling()
+
+
+def _raise_if_cancelling() -> None:
+    """Raise the current task's cancellation if one was asked for and lost on
+    the way (see LocalFanout)."""
+    if asyncio.current_task().cancelling():
+        raise asyncio.CancelledError
+
+
+async def _cancel_until_done(task: asyncio.Task) -> None:
+    """Cancel ``task`` until it ends: one cancellation can be lost (see
+    LocalFanout), after which the task waits on its next read, where the next
+    one ends it."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
 
 
 _fanouts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -239,5 +320,16 @@ def local_fanout() -> LocalFanout | None:
         layer = get_channel_layer()
         if layer is None:
             return None
+        if not isinstance(layer, InMemoryChannelLayer):
+            # A layer whose state lives in a server gets an instance of its own
+            # for each event loop. channels_redis keeps its receiving state per
+            # instance (a lock per channel, counts, buffers), bound to the loop
+            # that first used it; another loop receiving on the same instance
+            # fails ("bound to a different event loop") or is refused. A server
+            # process has one loop, but tests and commands run many. Sending
+            # through the shared instance still reaches this one's channel: the
+            # groups and the messages are kept in the server. (The in-memory
+            # layer is its own store: it must stay the one instance.)
+            layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         fanout = _fanouts[loop] = LocalFanout(layer)
     return fanout

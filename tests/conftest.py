@@ -1,4 +1,6 @@
 import io
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,30 @@ def smtp_server(settings):
         settings.EMAIL_PORT = server.port
         settings.EMAIL_USE_TLS = False
         yield server
+
+
+# --- A test that hangs ------------------------------------------------------------
+# pytest-timeout fails a test that hangs and the run goes on; but what hung (an
+# event loop that never closes, on a thread of its own) is still there at the end,
+# and Python waits for such threads before it exits: the run would last until CI's
+# time is up. So once a test has timed out, the process ends as soon as pytest has
+# reported everything.
+
+_run = {"timed_out": False, "exit_status": 1}
+
+
+def pytest_runtest_logreport(report):
+    if report.failed and "from pytest-timeout" in report.longreprtext:
+        _run["timed_out"] = True
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _run["exit_status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _run["timed_out"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_run["exit_status"])

@@ -32,7 +32,9 @@ from devkit.instance import (
 from devkit.webhooks import make_secret
 from tests.support.instance import signal_post, webhook_reports
 
-pytestmark = pytest.mark.slow
+# Most of the time goes to setting up the instance (minutes on a busy machine);
+# the servers' start, the socket and the signal take seconds, each bounded.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 SECRET_ENV = "KNUTPUNKT_CONNECTION_SECRET_LIVE"
 NOTE = "Vi har beställt en ny lampa, den monteras på tisdag."

@@ -18,7 +18,7 @@ from devkit.instance import (
     wait_for,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(360)]
 
 
 def test_served_site_answers_and_works_tasks(tmp_path):

@@ -49,6 +49,7 @@ def test_the_suite_runs_on_the_profile_the_environment_names():
         assert layer == "channels.layers.InMemoryChannelLayer"
 
 
+@pytest.mark.timeout(30)  # a lost message would leave receive() waiting
 def test_channel_layer_delivers_a_group_message():
     layer = get_channel_layer()
 

@@ -13,7 +13,12 @@ from reports.consumers import CLOSE_FORBIDDEN
 from tests.support.casehub import MALMO, confirmed_report, deliver_due, lamp_category
 from tests.support.people import case_handler, staff_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # The sockets' scenarios are bounded, not their setup: for the first
+    # database test of a run that loads the demo data (minutes on a busy machine).
+    pytest.mark.timeout(60, func_only=True),
+]
 
 # In-process sockets share the test's database transaction, which Channels'
 # database_sync_to_async closes on PostgreSQL; there the same behaviour is tested
