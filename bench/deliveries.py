@@ -81,7 +81,8 @@ from devkit.instance import (  # noqa: E402
 from devkit.servers import Open311Server  # noqa: E402
 
 HEADING = "## Delivery outbox"
-TARGET = 0.90
+TARGET = 0.90  # of all ten healthy, with one endpoint dead
+RATE_TARGET = 200  # deliveries/s per worker process, all ten healthy
 CONNECTIONS = 10
 SMOKE_COUNT = 100
 BLACK_HOLE_TIMEOUT = 2.0
@@ -740,9 +741,12 @@ def main() -> None:
             base = run["baseline"]["per_second"]
             result(f"deliveries {label}", run["per_second"], base, "per s")
             vs_healthy = "—" if run["scenario"] == "healthy" else f"{run['ratio']:.0%}"
-            verdict = ""
-            if run["scenario"] != "healthy":
-                verdict = "pass" if run["ratio"] and run["ratio"] >= TARGET else "fail"
+            if run["scenario"] == "healthy":
+                met = run["per_second"] >= RATE_TARGET
+            else:
+                met = bool(run["ratio"]) and run["ratio"] >= TARGET
+                met = met and run["per_second"] >= TARGET * RATE_TARGET
+            verdict = "pass" if met else "fail"
             if not run["complete"] or run["duplicates"] or run["problems"]:
                 verdict = "fail (incomplete or duplicates)"
             dead = "—"
@@ -793,7 +797,9 @@ def main() -> None:
                 "with the same HTTP client code from as many threads as the worker "
                 "has, in a process of its own with the worker's settings but no "
                 "database; × baseline is deliveries/s over the baseline's POSTs/s. "
-                f"Target: at least {TARGET:.0%}. Each run starts "
+                f"Target: at least {RATE_TARGET} deliveries/s with all ten healthy, "
+                f"and with one dead at least {TARGET:.0%} of that and of all ten "
+                "healthy at the same thread count. Each run starts "
                 "from a clean outbox on the same instance (a fresh SQLite file, or a "
                 "fresh PostgreSQL database with Redis as channel layer and cache).",
                 "",
