@@ -9,7 +9,7 @@ from wagtail.models import GroupPagePermission, Page, Site
 
 from municipalities.models import Municipality
 
-from .models import MunicipalityHomePage
+from .models import MunicipalityHomePage, NationalHomePage
 
 # What a kommun's editors may do with the pages under their site's root.
 EDITOR_PAGE_PERMISSIONS = (
@@ -70,4 +70,33 @@ def municipality_ensure_site(
     group = _editor_group(municipality, site.root_page)
     municipality.editors_group = group
     municipality.save(update_fields=["site", "editors_group"])
+    return site
+
+
+@transaction.atomic
+def national_site_ensure(*, domain: str, port: int) -> Site:
+    """The national site: the default site, at ``domain``, rooted at the national
+    home page (made once; Wagtail's initial welcome page gives way to it)."""
+    home = NationalHomePage.objects.first()
+    root = Page.get_first_root_node()
+    if home is None:
+        home = root.add_child(
+            instance=NationalHomePage(
+                title="Knutpunkt",
+                slug="knutpunkt",
+                intro="<p>Felanmälan för gator och offentliga platser i hela Sverige.</p>",
+            )
+        )
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        site = Site(is_default_site=True)
+    previous_root_id = site.root_page_id
+    site.hostname, site.port, site.root_page = domain, port, home
+    site.site_name = "Knutpunkt"
+    site.save()
+    if previous_root_id and previous_root_id != home.pk:
+        # Wagtail's initial "Welcome" page is replaced by the national home.
+        Page.objects.filter(pk=previous_root_id, depth=2).exclude(
+            pk__in=Site.objects.values("root_page")
+        ).delete()
     return site

@@ -11,10 +11,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from wagtail.models import Page, Site
 
-from cms.models import NationalHomePage
-from cms.services import municipality_ensure_site
+from cms.services import municipality_ensure_site, national_site_ensure
 from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
 from municipalities.choices import StaffRole
 from municipalities.models import BoundaryGeneration, Municipality
@@ -67,32 +65,6 @@ def read_demo_accounts() -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _national_site(domain: str, port: int) -> Site:
-    home = NationalHomePage.objects.first()
-    root = Page.get_first_root_node()
-    if home is None:
-        home = root.add_child(
-            instance=NationalHomePage(
-                title="Knutpunkt",
-                slug="knutpunkt",
-                intro="<p>Felanmälan för gator och offentliga platser i hela Sverige.</p>",
-            )
-        )
-    site = Site.objects.filter(is_default_site=True).first()
-    if site is None:
-        site = Site(is_default_site=True)
-    previous_root_id = site.root_page_id
-    site.hostname, site.port, site.root_page = domain, port, home
-    site.site_name = "Knutpunkt"
-    site.save()
-    if previous_root_id and previous_root_id != home.pk:
-        # Wagtail's initial "Welcome" page is replaced by the national home.
-        Page.objects.filter(pk=previous_root_id, depth=2).exclude(
-            pk__in=Site.objects.values("root_page")
-        ).delete()
-    return site
-
-
 def _accounts() -> list[dict]:
     User = get_user_model()
     previous = {a["username"]: a for a in read_demo_accounts()}
@@ -135,7 +107,7 @@ def load_demo(*, stdout, domain: str, port: int) -> None:
             nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
         )
     with transaction.atomic():
-        _national_site(domain, port)
+        national_site_ensure(domain=domain, port=port)
         municipalities = list(Municipality.objects.select_related("site"))
         for municipality in municipalities:
             municipality_ensure_site(

@@ -1,24 +1,24 @@
-import io
 import os
 import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from municipalities.locate import boundary_index_invalidate
 from municipalities.tenancy import tenant_cache_clear
 from reports.map import map_changed
+from tests.support import factories
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Every test starts from the demo state: 290 kommuner with sites and the
-    packaged boundaries; each test's changes are rolled back."""
+    """Every test starts from the geography and a small world (see
+    tests.support.factories), not the demo data; its changes are rolled back."""
     with django_db_blocker.unblock():
-        call_command("load_demo", domain="localhost", port=80, stdout=io.StringIO())
+        factories.geography()
+        factories.small_world()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ that in-platform bodies work here. Each kommun's staff see their own only."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from casehub.choices import DeliveryState
@@ -14,6 +13,7 @@ from municipalities.models import Body, Category, Connection, Municipality
 from reports.choices import ActorKind, EventKind, ReportStatus
 from reports.models import Report, ReportEvent
 from tests.support.people import staff_user as staff
+from tests.support.people import superuser
 
 MALMO, LUND = "1280", "1281"
 POINTS = {MALMO: (55.6059, 13.0007), LUND: (55.7047, 13.1910)}
@@ -114,7 +114,7 @@ def test_another_kommuns_delivery_cannot_be_seen_or_resent(handler, cases):
 
 @pytest.mark.django_db
 def test_a_superuser_sees_every_kommuns_deliveries(client, cases):
-    as_user(client, get_user_model().objects.get(username="admin"))
+    as_user(client, superuser())
     html = client.get("/admin/deliveries/").content.decode()
     for delivery in cases.values():
         assert f"/admin/deliveries/{delivery.pk}/" in html
@@ -123,7 +123,7 @@ def test_a_superuser_sees_every_kommuns_deliveries(client, cases):
 
 @pytest.mark.django_db
 def test_editors_have_no_casework_screens(client, cases):
-    as_user(client, get_user_model().objects.get(username="malmo-redaktor"))
+    as_user(client, staff("malmo-redaktor", "1280", StaffRole.EDITOR))
     menu = client.get("/admin/").content.decode()
     assert "Deliveries" not in menu and "Inbox" not in menu
     own = cases[MALMO]
@@ -243,7 +243,7 @@ def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases
 
 @pytest.mark.django_db
 def test_a_superuser_sees_every_kommuns_inbox(client, cases):
-    as_user(client, get_user_model().objects.get(username="admin"))
+    as_user(client, superuser())
     html = client.get("/admin/inbox/").content.decode()
     assert "Släckt lykta i Malmö" in html and "Släckt lykta i Lund" in html
 

@@ -1,13 +1,14 @@
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from municipalities.choices import StaffRole
 from municipalities.models import Category, CategoryQuestion
+from tests.support.people import staff_user, superuser
 
 
 @pytest.mark.django_db
 def test_staff_edit_a_category_with_its_extra_questions_in_the_admin(client):
-    client.force_login(get_user_model().objects.get(username="admin"))
+    client.force_login(superuser())
     category = Category.objects.get(slug="gatubelysning")
     page = client.get(f"/admin/snippets/municipalities/category/edit/{category.pk}/")
     assert page.status_code == 200
@@ -18,7 +19,7 @@ def test_staff_edit_a_category_with_its_extra_questions_in_the_admin(client):
 
 @pytest.mark.django_db
 def test_kommun_editors_cannot_change_the_national_categories(client):
-    client.force_login(get_user_model().objects.get(username="malmo-redaktor"))
+    client.force_login(staff_user("malmo-redaktor", "1280", StaffRole.EDITOR))
     category = Category.objects.get(slug="gatubelysning")
     page = client.get(f"/admin/snippets/municipalities/category/edit/{category.pk}/")
     assert page.status_code in (302, 403)

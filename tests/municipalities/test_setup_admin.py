@@ -4,12 +4,12 @@ kommun's administrators their own only."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Category, Connection, Municipality, Route
 from tests.support.people import staff_user as staff
+from tests.support.people import superuser
 
 MALMO, LUND = "1280", "1281"
 
@@ -109,7 +109,7 @@ def test_another_kommuns_objects_are_not_found_and_posts_change_nothing(
 
 @pytest.mark.django_db
 def test_a_superuser_sees_every_kommuns_set_up_and_the_nationwide_bodies(client):
-    login(client, get_user_model().objects.get(username="admin"))
+    login(client, superuser())
     for prefix, own, other in own_and_others():
         for obj in (own, other):
             # Every kommun's routes are more than a page: one kommun at a time.
@@ -145,7 +145,7 @@ def test_editors_and_case_handlers_have_no_set_up_screens(client, role):
 
 @pytest.mark.django_db
 def test_the_demo_editor_is_refused_too(client):
-    login(client, get_user_model().objects.get(username="malmo-redaktor"))
+    login(client, staff("malmo-redaktor", "1280", StaffRole.EDITOR))
     assert "Case systems" not in client.get("/admin/").content.decode()
     assert refused(client.get("/admin/connections/"))
 

@@ -8,21 +8,22 @@ from django.test import Client
 from wagtail.models import Page, Site
 
 from cms.models import MunicipalityHomePage, NationalHomePage
-from config.demo import demo_accounts_path
+from config.demo import DEMO_PARTICIPANTS, demo_accounts_path
+from municipalities.choices import StaffRole
 from municipalities.models import County, Municipality, Route
+from tests.support import factories
+from tests.support.people import staff_user
 
 
 @pytest.mark.django_db
-def test_every_kommun_is_a_tenant_with_its_own_site():
-    municipalities = list(Municipality.objects.select_related("site__root_page"))
+def test_every_kommun_is_a_tenant():
+    municipalities = list(Municipality.objects.all())
     assert len(municipalities) == 290
     assert County.objects.count() == 21
     assert all(len(m.code) == 4 and m.code.isdigit() for m in municipalities)
     assert len({m.slug for m in municipalities}) == 290
     for m in municipalities:
         assert m.code.startswith(m.county.code)
-        assert m.site.hostname == f"{m.slug}.localhost"
-        assert isinstance(m.site.root_page.specific, MunicipalityHomePage)
     assert Municipality.objects.get(code="0180").name == "Stockholm"
     assert Municipality.objects.get(code="0114").slug == "upplands-vasby"
 
@@ -57,6 +58,7 @@ def test_each_host_is_served_its_own_site(client, host, title):
 
 @pytest.mark.django_db
 def test_only_a_non_participating_kommun_says_it_takes_no_reports(client):
+    factories.kommun("2584", joined=False)  # Kiruna
     kiruna = client.get("/", HTTP_HOST="kiruna.localhost").content.decode()
     malmo = client.get("/", HTTP_HOST="malmo.localhost").content.decode()
     assert 'class="notice"' in kiruna and "Kiruna" in kiruna
@@ -65,7 +67,7 @@ def test_only_a_non_participating_kommun_says_it_takes_no_reports(client):
 
 @pytest.mark.django_db
 def test_malmo_editor_may_edit_malmo_pages_but_not_lunds():
-    editor = get_user_model().objects.get(username="malmo-redaktor")
+    editor = staff_user("malmo-redaktor", "1280", StaffRole.EDITOR)
     malmo = Municipality.objects.get(code="1280").site.root_page
     lund = Municipality.objects.get(code="1281").site.root_page
     national = Site.objects.get(is_default_site=True).root_page
@@ -78,7 +80,7 @@ def test_malmo_editor_may_edit_malmo_pages_but_not_lunds():
 @pytest.mark.django_db
 def test_malmo_editor_cannot_change_lunds_page_through_the_admin():
     client = Client()
-    client.force_login(get_user_model().objects.get(username="malmo-redaktor"))
+    client.force_login(staff_user("malmo-redaktor", "1280", StaffRole.EDITOR))
     malmo = Municipality.objects.get(code="1280").site.root_page
     lund = Municipality.objects.get(code="1281").site.root_page
     assert client.get(f"/admin/pages/{malmo.pk}/edit/").status_code == 200
@@ -113,7 +115,14 @@ def test_state_roads_go_to_trafikverket_everywhere():
 
 
 @pytest.mark.django_db
-def test_load_demo_is_idempotent_and_its_accounts_log_in():
+def test_the_demo_gives_every_kommun_a_site_and_loads_idempotently(client):
+    call_command("load_demo", domain="localhost", port=80, stdout=io.StringIO())
+    for m in Municipality.objects.select_related("site__root_page"):
+        assert m.site.hostname == f"{m.slug}.localhost"
+        assert isinstance(m.site.root_page.specific, MunicipalityHomePage)
+    assert set(
+        Municipality.objects.filter(participating=True).values_list("code", flat=True)
+    ) == set(DEMO_PARTICIPANTS)
     counts = _counts()
     call_command("load_demo", domain="localhost", port=80, stdout=io.StringIO())
     assert _counts() == counts
@@ -130,6 +139,15 @@ def test_load_demo_is_idempotent_and_its_accounts_log_in():
         assert Client().login(
             username=account["username"], password=account["password"]
         )
+    # The demo's staff reach their admin screens, and only their kommun's.
+    client.force_login(get_user_model().objects.get(username="malmo-admin"))
+    page = client.get("/admin/connections/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Malmö kommun" in text and "Lund kommun" not in text
+    client.force_login(get_user_model().objects.get(username="malmo-handlaggare"))
+    assert client.get("/admin/deliveries/").status_code == 200
+    assert client.get("/admin/connections/").status_code in (302, 403)
 
 
 def _counts():
@@ -140,15 +158,3 @@ def _counts():
         Route.objects.count(),
         get_user_model().objects.count(),
     )
-
-
-@pytest.mark.django_db
-def test_demo_staff_reach_their_admin_screens_and_only_their_kommuns(client):
-    client.force_login(get_user_model().objects.get(username="malmo-admin"))
-    page = client.get("/admin/connections/")
-    assert page.status_code == 200
-    text = page.content.decode()
-    assert "Malmö kommun" in text and "Lund kommun" not in text
-    client.force_login(get_user_model().objects.get(username="malmo-handlaggare"))
-    assert client.get("/admin/deliveries/").status_code == 200
-    assert client.get("/admin/connections/").status_code in (302, 403)

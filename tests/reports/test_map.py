@@ -10,6 +10,7 @@ from municipalities.models import Body, Municipality, Route
 from reports import map as reports_map
 from reports.choices import CLOSED_STATUSES, OPEN_STATUSES, ReportStatus
 from reports.models import LatBand, Report
+from tests.support.people import citizen
 
 URL = "/api/v1/reports"
 MALMO = (55.6059, 13.0007)  # Stortorget
@@ -388,7 +389,6 @@ def test_rate_limited(client, settings):
 def test_clustered_answers_are_cached_until_the_public_set_changes(
     client, django_capture_on_commit_callbacks
 ):
-    from django.contrib.auth import get_user_model
 
     from municipalities.models import Category
     from reports.services import Reporter, report_submit
@@ -400,7 +400,7 @@ def test_clustered_answers_are_cached_until_the_public_set_changes(
         return sum(f["properties"].get("count", 1) for f in features)
 
     before = total()
-    user = get_user_model().objects.get(username="medborgare")
+    user = citizen()
     category = Category.objects.get(slug="gatubelysning")
     # Written behind the services' back: the cached answer does not see it.
     Report.objects.create(

@@ -1,13 +1,13 @@
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from devkit.servers import NominatimServer
 from municipalities.models import Body, Category, Municipality
 from reports.choices import ReportStatus
 from reports.models import Report, Subscription
+from tests.support.people import citizen
 
 # Stortorget, Malmö; 0.001° of latitude is about 111 m.
 LAT, LON = 55.6059, 13.0007
@@ -85,7 +85,7 @@ def test_following_anonymously_needs_the_emailed_link(
 @pytest.mark.django_db
 def test_a_logged_in_user_follows_at_once(client, smtp_server):
     report = make_report()
-    user = get_user_model().objects.get(username="medborgare")
+    user = citizen()
     client.force_login(user)
     client.post(f"/rapporter/{report.pk}/folj/", {"email": user.email})
     assert Subscription.objects.get(report=report, user=user).confirmed_at

@@ -2,13 +2,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from municipalities.models import Category, CategoryQuestion
 from reports.choices import ReportStatus
 from reports.models import EmailToken, Report, ReportEvent, Subscription
+from tests.support.people import citizen
 from tests.support.photos import jpeg
 
 MALMO = {"lat": "55.6059", "lon": "13.0007"}
@@ -87,7 +87,7 @@ def test_expired_link_does_not_confirm(client, smtp_server, commit):
 
 @pytest.mark.django_db
 def test_logged_in_users_report_is_confirmed_at_once(client, smtp_server, commit):
-    user = get_user_model().objects.get(username="medborgare")
+    user = citizen()
     client.force_login(user)
     response = commit(client.post, "/rapportera/", form(email=user.email))
     report = Report.objects.get()
@@ -175,7 +175,7 @@ def test_json_clients_get_field_errors_and_a_redirect(client):
 
 @pytest.mark.django_db
 def test_html_in_text_is_shown_as_text(client):
-    user = get_user_model().objects.get(username="medborgare")
+    user = citizen()
     client.force_login(user)
     client.post(
         "/rapportera/",
@@ -191,7 +191,7 @@ def test_html_in_text_is_shown_as_text(client):
 
 @pytest.mark.django_db
 def test_reporters_contact_details_are_not_public_and_name_only_by_choice(client):
-    user = get_user_model().objects.get(username="medborgare")
+    user = citizen()
     client.force_login(user)
     client.post("/rapportera/", form(email=user.email))
     client.post("/rapportera/", form(email=user.email, show_name="on", title="Andra"))
