@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.servers import SMTPServer
 from municipalities.locate import boundary_index_invalidate
 from municipalities.tenancy import tenant_cache_clear
 from reports.map import map_changed
@@ -44,8 +45,6 @@ def shared_data() -> Path:
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on loopback, with Django's SMTP backend pointed at it."""
-    from devkit.servers import SMTPServer
-
     with SMTPServer() as server:
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST = "127.0.0.1"

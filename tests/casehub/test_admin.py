@@ -9,9 +9,10 @@ from django.utils import timezone
 from casehub.choices import DeliveryState
 from casehub.models import Delivery, DeliveryAttempt
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
-from municipalities.models import Body, Category, Connection, Municipality
+from municipalities.models import Body, Connection
 from reports.choices import ActorKind, EventKind, ReportStatus
 from reports.models import Report, ReportEvent
+from tests.support import factories
 from tests.support.people import staff_user as staff
 from tests.support.people import superuser
 
@@ -28,21 +29,13 @@ def inbox(code: str) -> Connection:
 
 
 def make_report(code: str, *, title: str, status=ReportStatus.OPEN, **fields):
-    lat, lon = POINTS[code]
-    now = timezone.now()
-    return Report.objects.create(
-        lat=lat,
-        lon=lon,
-        municipality=Municipality.objects.get(code=code),
-        category=Category.objects.get(slug="gatubelysning"),
-        body=kommun_body(code),
+    return factories.report(
+        code=code,
+        point=POINTS[code],
         title=title,
-        description="Lyktan är släckt.",
-        name="Anna Andersson",
-        email="anna@example.org",
-        phone="070-123 45 67",
         status=status,
-        confirmed_at=None if status == ReportStatus.UNCONFIRMED else now,
+        phone="070-123 45 67",
+        confirmed=status != ReportStatus.UNCONFIRMED,
         **fields,
     )
 

@@ -5,6 +5,9 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from casehub.choices import DeliveryState
@@ -20,16 +23,28 @@ from casehub.outbox import (
 from devkit.servers import Open311Server, WebhookReceiver
 from devkit.webhooks import make_secret
 from municipalities.choices import ConnectionKind
-from municipalities.models import Connection
+from municipalities.models import (
+    CategoryQuestion,
+    Connection,
+    ConnectionService,
+    Municipality,
+    Route,
+)
 from reports.choices import EventKind
 from reports.models import ReportEvent
+from reports.photos import process_photo
+from reports.services import Reporter, report_submit
 from tests.support.casehub import (
+    LUND,
+    MALMO,
     confirmed_report,
     connect,
     deliver_due,
     delivery_of,
+    lamp_category,
     later,
 )
+from tests.support.photos import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +70,6 @@ def test_inbox_is_the_demo_default_and_delivers_at_once(client):
 
 
 def test_unconfirmed_report_is_not_delivered(client, smtp_server):
-    from reports.services import Reporter, report_submit
-    from tests.support.casehub import MALMO, lamp_category
-
     report = report_submit(
         lat=MALMO[0],
         lon=MALMO[1],
@@ -115,10 +127,6 @@ def test_open311_sends_contact_with_consent_or_where_required(open311, monkeypat
 
 
 def test_open311_answers_and_photos_go_as_attributes_and_media_url(open311):
-    from municipalities.models import CategoryQuestion
-    from tests.support.casehub import lamp_category
-    from tests.support.photos import jpeg
-
     category = lamp_category()
     CategoryQuestion.objects.create(
         category=category, code="stolpnummer", label="Stolpnummer", kind="text"
@@ -131,7 +139,6 @@ def test_open311_answers_and_photos_go_as_attributes_and_media_url(open311):
             ]
         }
     )
-    from reports.photos import process_photo
 
     photo = process_photo(jpeg(), name="lampa.jpg")
     report = confirmed_report(answers={"stolpnummer": "A-17"}, photos=[photo])
@@ -295,7 +302,6 @@ def test_misconfigured_connections_fail_visibly_and_lose_nothing(open311):
     assert deliver_due(now=later(minutes=2)) == [DeliveryState.FAILED]
     assert "No Open311 service code" in delivery_of(report).last_error
     # The case system does not know the code we map to.
-    from municipalities.models import ConnectionService
 
     ConnectionService.objects.create(
         connection=connection, category=report.category, service_code="999"
@@ -312,8 +318,6 @@ def test_circuit_opens_after_repeated_failures_and_others_still_go(open311, sett
         broken = connect(ConnectionKind.OPEN311, endpoint=open311.url, max_in_flight=1)
         open311.status = 503
         stuck = [confirmed_report() for _ in range(7)]
-        from municipalities.models import ConnectionService, Municipality, Route
-        from tests.support.casehub import LUND, lamp_category
 
         lund_body = Connection.objects.get(body__slug="kommun-lund").body
         lund = Connection.objects.create(
@@ -371,7 +375,6 @@ def test_given_up_after_three_days_then_resent_by_staff(open311):
 
 
 def test_backoff_grows_and_is_capped():
-
     delays = [retry_delay(n) for n in range(1, 16)]
     assert 30 <= delays[0] <= 60
     assert 60 <= delays[1] <= 120
@@ -403,9 +406,6 @@ def test_in_flight_deliveries_per_connection_are_capped(open311):
 
 
 def test_an_idle_dispatcher_asks_without_opening_a_transaction(open311):
-    from django.db import connection as db
-    from django.test.utils import CaptureQueriesContext
-
     connect(ConnectionKind.OPEN311, endpoint=open311.url)
     confirmed_report()
     assert len(deliveries_claim(limit=10)) == 1  # now leased: nothing is due
@@ -497,8 +497,6 @@ def test_webhook_secret_problems_are_named(monkeypatch, value, reason):
 
 
 def test_secret_variables_must_carry_the_prefix():
-    from django.core.exceptions import ValidationError
-
     connection = Connection(
         body=Connection.objects.first().body,
         name="x",
@@ -524,9 +522,6 @@ def test_private_addresses_are_refused_in_production_settings(open311, settings)
 
 
 def test_email_case_has_every_field_photos_and_a_reply_address(smtp_server):
-    from reports.photos import process_photo
-    from tests.support.photos import jpeg
-
     connect(ConnectionKind.EMAIL, email="gatukontoret@malmo.example")
     report = confirmed_report(photos=[process_photo(jpeg(), name="a.jpg")])
     assert deliver_due() == [DeliveryState.DELIVERED]

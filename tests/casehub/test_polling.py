@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 import pytest
 from django.utils import timezone
 
+from casehub import polling
 from casehub.connectors import DeliveryError, Open311Connector
 from casehub.polling import (
     ERROR_PREFIX,
@@ -290,7 +291,6 @@ def test_a_stale_read_loses_the_claim(server, polled, t0, monkeypatch):
     """Two dispatchers read the same updates_polled_at; the other one's UPDATE
     lands between this one's read and its own UPDATE."""
     connection, _report, _case = polled
-    from casehub import polling
 
     real = polling._pollable
 
@@ -342,7 +342,6 @@ def test_the_interval_comes_from_the_settings(server, polled, t0, settings):
 
 def test_polling_never_raises(server, polled, t0, monkeypatch, caplog):
     connection, _report, _case = polled
-    from casehub import polling
 
     def broken(*args, **kwargs):
         raise RuntimeError("bug")

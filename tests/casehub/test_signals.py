@@ -2,6 +2,7 @@
 hub's rules (idempotent, order-safe, never un-hiding, one event each)."""
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from casehub.services import Signal, signal_accept
 from devkit.webhooks import make_secret, signed_headers
 from municipalities.choices import ConnectionKind
+from municipalities.models import Connection
 from reports.choices import EventKind, ReportStatus
 from reports.models import Report, ReportEvent
 from reports.notifications import followers_notify
@@ -199,7 +201,6 @@ def test_bad_signals_are_refused_with_a_reason_and_change_nothing(
 
 def test_a_signal_about_another_connections_report_is_forbidden(client, hooked, secret):
     connection, _report = hooked
-    from municipalities.models import Connection
 
     elsewhere = confirmed_report()
     # Delivered through the other (inbox) connection, not this webhook.
@@ -351,7 +352,6 @@ def test_followers_get_one_email_per_batch_and_can_unsubscribe(
         )
     (mail,) = smtp_server.bodies_to("anna@example.org")
     assert "Utreds" in mail  # in the language the report was made in
-    import re
 
     link = re.search(r"http://\S+/avfolj/\S+/", mail).group(0)
     path = link.split("://", 1)[1].split("/", 1)[1]

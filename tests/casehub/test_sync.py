@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from casehub.choices import DeliveryState
 from casehub.sync import connection_services_refresh
@@ -129,8 +130,6 @@ def test_answers_go_to_open311_under_the_definitions_keys(server, connection):
 
 
 def test_the_command_reports_an_unreachable_case_system(connection, capsys):
-    from django.core.management.base import CommandError
-
     connection.endpoint = "http://127.0.0.1:9/open311/"
     connection.save()
     with pytest.raises(CommandError):

@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 
 @pytest.mark.django_db
@@ -20,8 +21,6 @@ def test_the_wagtail_admin_keeps_its_own_policy(client):
 
 @pytest.mark.django_db
 def test_forms_carry_a_csrf_token_and_posts_without_one_are_refused():
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     page = strict.get("/rapportera/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page

@@ -7,8 +7,9 @@ import asyncio
 import gc
 import logging
 import time
+import weakref
 
-from infra.server import collector_watch, loop_watch
+from infra.server import collector_watch, collector_young_passes, loop_watch
 
 
 def test_a_held_up_event_loop_is_logged(caplog):
@@ -41,10 +42,6 @@ def test_a_long_garbage_collection_is_logged_with_its_generation(caplog):
 
 
 def test_young_passes_run_on_the_loop_without_the_collectors_own_trigger():
-    import weakref
-
-    from infra.server import collector_young_passes
-
     class Node:
         pass
 

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -172,6 +173,4 @@ def test_missing_file_is_refused(tmp_path):
 
 
 def open_null():
-    import io
-
     return io.StringIO()

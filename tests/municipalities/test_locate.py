@@ -8,7 +8,11 @@ from django.core.exceptions import ValidationError
 from municipalities.boundaries import read_geojson, read_packaged
 from municipalities.choices import LocateMatch
 from municipalities.geo import BoundaryIndex
-from municipalities.locate import municipality_for_point, parse_point
+from municipalities.locate import (
+    boundary_index_invalidate,
+    municipality_for_point,
+    parse_point,
+)
 from municipalities.services import boundaries_import
 
 KNOWN_POINTS = [
@@ -66,7 +70,6 @@ def test_nearest_distance_comes_from_settings(settings):
     # Just west of Malmö's coastline, in Öresund: inside no polygon of this set.
     lat, lon = 55.6059, 12.90
     settings.KNUTPUNKT_NEAREST_MAX_METERS = 0
-    from municipalities.locate import boundary_index_invalidate
 
     boundary_index_invalidate()
     assert municipality_for_point(lat=lat, lon=lon).match == LocateMatch.OUTSIDE

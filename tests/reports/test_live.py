@@ -2,15 +2,26 @@
 layer of the profile under test (in-memory or Redis)."""
 
 import os
+import re
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connection
 
 from casehub.choices import DeliveryState
 from config.asgi import application
+from municipalities.choices import StaffRole
 from reports.consumers import CLOSE_FORBIDDEN
-from tests.support.casehub import MALMO, confirmed_report, deliver_due, lamp_category
+from reports.models import Report
+from reports.services import Reporter, report_submit, report_transition
+from tests.support.casehub import (
+    LUND,
+    MALMO,
+    confirmed_report,
+    deliver_due,
+    lamp_category,
+)
 from tests.support.people import case_handler, staff_user
 
 pytestmark = [
@@ -69,10 +80,6 @@ def test_the_report_page_is_never_older_than_its_timeline(client):
     """The report is sent while its page is being read: whatever the timeline
     shows, the "sent to" line shows too, so that the page's socket, which asks
     for the events after the newest on the timeline, misses nothing."""
-    import re
-
-    from django.db import connection
-
     report = confirmed_report()
     injected = []
 
@@ -95,8 +102,6 @@ def test_the_report_page_is_never_older_than_its_timeline(client):
 
 
 def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
-    from reports.services import Reporter, report_submit
-
     report = report_submit(
         lat=MALMO[0],
         lon=MALMO[1],
@@ -117,9 +122,6 @@ def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
 def test_a_report_hidden_while_watched_is_told_no_more(
     django_capture_on_commit_callbacks,
 ):
-    from reports.models import Report
-    from reports.services import report_transition
-
     report = confirmed_report()
 
     def hide_and_change():
@@ -146,9 +148,6 @@ def test_a_report_hidden_while_watched_is_told_no_more(
 
 @in_process_sockets
 def test_staff_may_watch_their_own_kommuns_reports_only(client):
-    from municipalities.choices import StaffRole
-    from tests.support.casehub import LUND
-
     malmo_report, lund_report = confirmed_report(), confirmed_report(point=LUND)
     user = staff_user("malmo-staff", "1280", StaffRole.CASE_HANDLER)
     client.force_login(user)

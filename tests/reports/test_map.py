@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from municipalities.models import Body, Municipality, Route
+from municipalities.models import Municipality, Route
 from reports import map as reports_map
 from reports.choices import CLOSED_STATUSES, OPEN_STATUSES, ReportStatus
 from reports.models import LatBand, Report
+from reports.services import Reporter, report_submit
+from tests.support import factories
 from tests.support.people import citizen
 
 URL = "/api/v1/reports"
@@ -389,10 +391,6 @@ def test_rate_limited(client, settings):
 def test_clustered_answers_are_cached_until_the_public_set_changes(
     client, django_capture_on_commit_callbacks
 ):
-
-    from municipalities.models import Category
-    from reports.services import Reporter, report_submit
-
     params = {"bbox": "10.5,55.1,24.2,69.1", "zoom": "5"}
 
     def total():
@@ -401,12 +399,11 @@ def test_clustered_answers_are_cached_until_the_public_set_changes(
 
     before = total()
     user = citizen()
-    category = Category.objects.get(slug="gatubelysning")
+    category = factories.category("gatubelysning")
     # Written behind the services' back: the cached answer does not see it.
-    Report.objects.create(
-        lat=55.60, lon=13.00, municipality=Municipality.objects.get(code="1280"),
-        category=category, body=Body.objects.get(slug="kommun-malmo"), title="x",
-        description="x", name="x", email="x@example.org", status="open",
+    factories.report(
+        point=(55.60, 13.00), title="x", description="x", name="x",
+        email="x@example.org", confirmed=False,
     )  # fmt: skip
     assert total() == before
     # A confirmed submission announces itself after commit.

@@ -8,13 +8,14 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from casehub.services import Signal, signal_accept
 from config.asgi import application
 from reports.choices import ReportStatus
 from reports.models import Report
 from reports.services import report_transition
-from tests.support.casehub import LUND, confirmed_report, reporter_user
+from tests.support.casehub import LUND, confirmed_report, connect, reporter_user
 from tests.support.people import case_handler
 
 pytestmark = [
@@ -89,8 +90,6 @@ def test_without_an_account_a_magic_link_opens_my_reports(
 
 
 def client_class_fresh():
-    from django.test import Client
-
     return Client()
 
 
@@ -178,7 +177,6 @@ def test_my_reports_socket_refuses_strangers():
 def test_a_reconnecting_page_gets_the_events_it_missed():
     report = confirmed_report()
     seen = report.events.get()  # "reported"
-    from tests.support.casehub import connect
 
     connection = connect("webhook", endpoint="http://127.0.0.1:9/")
     delivery = report.deliveries.get()

@@ -1,12 +1,11 @@
 import re
 
 import pytest
-from django.utils import timezone
 
 from devkit.servers import NominatimServer
-from municipalities.models import Body, Category, Municipality
 from reports.choices import ReportStatus
-from reports.models import Report, Subscription
+from reports.models import Subscription
+from tests.support import factories
 from tests.support.people import citizen
 
 # Stortorget, Malmö; 0.001° of latitude is about 111 m.
@@ -14,18 +13,15 @@ LAT, LON = 55.6059, 13.0007
 
 
 def make_report(lat=LAT, lon=LON, category="gatubelysning", status="open", **extra):
-    return Report.objects.create(
-        lat=lat,
-        lon=lon,
-        municipality=Municipality.objects.get(code="1280"),
-        category=Category.objects.get(slug=category),
-        body=Body.objects.get(slug="kommun-malmo"),
+    return factories.report(
+        point=(lat, lon),
+        category_slug=category,
+        status=status,
         title=extra.pop("title", "Släckt lykta"),
         description="Släckt.",
         name="Bo",
         email="bo@example.org",
-        status=status,
-        confirmed_at=timezone.now() if status != "unconfirmed" else None,
+        confirmed=status != "unconfirmed",
         **extra,
     )
 

@@ -16,7 +16,7 @@ import zlib
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import translation
-from PIL import Image, ImageCms, ImageFile, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin
 
 from devkit.images import rgb_icc_profile
 from reports import photos
@@ -216,8 +216,6 @@ def test_jpeg_metadata_is_stripped_from_image_and_thumbnail():
 
 
 def test_png_text_exif_and_xmp_are_stripped():
-    from PIL import PngImagePlugin
-
     meta = PngImagePlugin.PngInfo()
     meta.add_text("Comment", COMMENT.decode())
     meta.add_itxt("XML:com.adobe.xmp", XMP.decode())

@@ -1,3 +1,4 @@
+import random
 import re
 from datetime import timedelta
 
@@ -268,8 +269,6 @@ def test_kommun_site_opens_the_form_on_its_own_area(client):
 
 @pytest.mark.django_db
 def test_anonymous_submissions_are_rate_limited_per_address(client, settings):
-    import random
-
     settings.KNUTPUNKT_RATE_LIMITS = {
         **settings.KNUTPUNKT_RATE_LIMITS,
         "report_submit": (2, 86_400),
