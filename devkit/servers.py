@@ -221,6 +221,18 @@ class _LoopbackService:
             daemon=True,
         )
 
+    def _answered_as_scripted(self, h: BaseHTTPRequestHandler) -> bool:
+        """Wait ``delay`` seconds, then answer ``raw_response`` where one is set;
+        True when that answered the request."""
+        if self.delay:
+            time.sleep(self.delay)
+        raw = self.raw_response
+        if raw is None:
+            return False
+        status, content_type, payload = raw
+        _send(h, status, payload, content_type)
+        return True
+
     def __enter__(self):
         self._thread.start()
         return self
@@ -386,35 +398,11 @@ class Open311Server(_LoopbackService):
         with self._lock:
             self.update_queries.append(query)
             updates = [dict(update) for update in self.updates]
-        if self.delay:
-            time.sleep(self.delay)
-        raw = self.raw_response
-        if raw is not None:
-            status, content_type, payload = raw
-            _send(h, status, payload, content_type)
+        if self._answered_as_scripted(h) or self._failed_on_purpose(h):
             return
-        status = self.status
-        if status is not None:
-            retry_after = self.retry_after
-            _send_json(
-                h,
-                status,
-                _open311_errors(status, f"failing on purpose with {status}"),
-                headers={"Retry-After": retry_after}
-                if retry_after is not None
-                else None,
-            )
-            return
-        if self.api_key is not None and query.get("api_key") != self.api_key:
-            _send_json(h, 403, _open311_errors(403, "api_key is missing or invalid"))
-            return
-        if (
-            self.jurisdiction_id is not None
-            and query.get("jurisdiction_id") != self.jurisdiction_id
-        ):
-            _send_json(
-                h, 400, _open311_errors(400, "jurisdiction_id is missing or unknown")
-            )
+        error = self._credentials_error(query)
+        if error is not None:
+            _send_json(h, error[0], _open311_errors(*error))
             return
         bounds = {}
         for name in ("start_date", "end_date"):
@@ -481,27 +469,12 @@ class Open311Server(_LoopbackService):
             if failing:
                 self.fail_first -= 1
 
-        if self.delay:
-            time.sleep(self.delay)
-        raw = self.raw_response
-        if raw is not None:
-            status, content_type, payload = raw
-            _send(h, status, payload, content_type)
+        if self._answered_as_scripted(h):
             return
         if failing:
             _send_json(h, 500, _open311_errors(500, "internal error (fail_first)"))
             return
-        status = self.status
-        if status is not None:
-            retry_after = self.retry_after
-            _send_json(
-                h,
-                status,
-                _open311_errors(status, f"failing on purpose with {status}"),
-                headers={"Retry-After": retry_after}
-                if retry_after is not None
-                else None,
-            )
+        if self._failed_on_purpose(h):
             return
 
         error = self._validate(form)
@@ -543,14 +516,34 @@ class Open311Server(_LoopbackService):
             ]
         _send_json(h, 201, answer)
 
-    def _validate(self, form: dict) -> tuple[int, str] | None:
-        if self.api_key is not None and form.get("api_key") != self.api_key:
+    def _failed_on_purpose(self, h: BaseHTTPRequestHandler) -> bool:
+        """Answer ``status`` (with ``retry_after``) where one is set."""
+        status = self.status
+        if status is None:
+            return False
+        retry_after = self.retry_after
+        _send_json(
+            h,
+            status,
+            _open311_errors(status, f"failing on purpose with {status}"),
+            headers={"Retry-After": retry_after} if retry_after is not None else None,
+        )
+        return True
+
+    def _credentials_error(self, values: dict) -> tuple[int, str] | None:
+        if self.api_key is not None and values.get("api_key") != self.api_key:
             return 403, "api_key is missing or invalid"
         if (
             self.jurisdiction_id is not None
-            and form.get("jurisdiction_id") != self.jurisdiction_id
+            and values.get("jurisdiction_id") != self.jurisdiction_id
         ):
             return 400, "jurisdiction_id is missing or unknown"
+        return None
+
+    def _validate(self, form: dict) -> tuple[int, str] | None:
+        error = self._credentials_error(form)
+        if error is not None:
+            return error
         code = form.get("service_code")
         if not code or not isinstance(code, str):
             return 400, "service_code is required"
@@ -611,14 +604,8 @@ class WebhookReceiver(_LoopbackService):
     def _post(self, h: BaseHTTPRequestHandler) -> None:
         body = _read_body(h)
         headers = _lowercased_headers(h)
-        if self.delay:
-            time.sleep(self.delay)
-        raw = self.raw_response
-        if raw is not None:
-            status, content_type, payload = raw
-            _send(h, status, payload, content_type)
+        if self._answered_as_scripted(h):
             return
-
         refused = webhooks.verify(self.secret, headers, body, tolerance=self.TOLERANCE)
         if refused:
             self._reject(h, 401, refused)

@@ -49,12 +49,6 @@ from tests.support.photos import jpeg
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def open311():
-    with Open311Server() as server:
-        yield server
-
-
 def test_inbox_is_the_demo_default_and_delivers_at_once(client):
     report = confirmed_report()
     delivery = delivery_of(report)

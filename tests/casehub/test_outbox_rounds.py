@@ -24,7 +24,6 @@ from casehub.outbox import (
     outcomes_record,
 )
 from devkit.instance import REPO
-from devkit.servers import Open311Server
 from municipalities.choices import ConnectionKind
 from municipalities.models import Category, Connection, ConnectionService
 from reports.choices import EventKind
@@ -32,12 +31,6 @@ from reports.models import ReportEvent
 from tests.support.casehub import confirmed_report, connect, deliver_due
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def open311():
-    with Open311Server() as server:
-        yield server
 
 
 def two_connections(server):
