@@ -65,75 +65,6 @@ class SMTPServer:
         ]
 
 
-class NominatimServer:
-    """Answers Nominatim's /search like the real service, from a fixed gazetteer.
-
-    ``delay`` makes it slow; ``status`` makes it fail.
-    """
-
-    def __init__(self, places: list[dict]):
-        self.places = places
-        self.delay = 0.0
-        self.status = 200
-        self.queries: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                import time
-
-                url = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(url.query).items()}
-                outer.queries.append({"path": url.path, **query})
-                time.sleep(outer.delay)
-                if outer.status != 200:
-                    self.send_response(outer.status)
-                    self.end_headers()
-                    return
-                q = query.get("q", "").lower()
-                found = [
-                    {
-                        "place_id": i,
-                        "lat": str(p["lat"]),
-                        "lon": str(p["lon"]),
-                        "display_name": p["name"],
-                        "boundingbox": [
-                            str(p["lat"]),
-                            str(p["lat"]),
-                            str(p["lon"]),
-                            str(p["lon"]),
-                        ],
-                    }
-                    for i, p in enumerate(outer.places)
-                    if q in p["name"].lower()
-                ][: int(query.get("limit", 10))]
-                payload = json.dumps(found).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def domain(self) -> str:
-        return f"127.0.0.1:{self._server.server_address[1]}"
-
-
 class _LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     # A handler parked on ``hold`` or an idle keep-alive connection must not keep
@@ -251,6 +182,51 @@ class _LoopbackService:
             handler.send_error(501)
         else:
             method(handler)
+
+
+class NominatimServer(_LoopbackService):
+    """Answers Nominatim's /search like the real service, from a fixed gazetteer.
+
+    ``delay`` makes it slow; ``status`` makes it fail.
+    """
+
+    def __init__(self, places: list[dict]):
+        self.places = places
+        self.delay = 0.0
+        self.status = 200
+        self.queries: list[dict] = []
+        self._serve()
+
+    @property
+    def domain(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _get(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(h.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        self.queries.append({"path": url.path, **query})
+        time.sleep(self.delay)
+        if self.status != 200:
+            _send(h, self.status, b"")
+            return
+        q = query.get("q", "").lower()
+        found = [
+            {
+                "place_id": i,
+                "lat": str(p["lat"]),
+                "lon": str(p["lon"]),
+                "display_name": p["name"],
+                "boundingbox": [
+                    str(p["lat"]),
+                    str(p["lat"]),
+                    str(p["lon"]),
+                    str(p["lon"]),
+                ],
+            }
+            for i, p in enumerate(self.places)
+            if q in p["name"].lower()
+        ][: int(query.get("limit", 10))]
+        _send_json(h, 200, found)
 
 
 def _open311_errors(status: int, description: str) -> list[dict]:
