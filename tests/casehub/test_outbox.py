@@ -33,16 +33,15 @@ from municipalities.models import (
 from reports.choices import EventKind
 from reports.models import ReportEvent
 from reports.photos import process_photo
-from reports.services import Reporter, report_submit
 from tests.support.casehub import (
     LUND,
-    MALMO,
     confirmed_report,
     connect,
     deliver_due,
     delivery_of,
     lamp_category,
     later,
+    unconfirmed_report,
 )
 from tests.support.photos import jpeg
 
@@ -64,14 +63,7 @@ def test_inbox_is_the_demo_default_and_delivers_at_once(client):
 
 
 def test_unconfirmed_report_is_not_delivered(client, smtp_server):
-    report = report_submit(
-        lat=MALMO[0],
-        lon=MALMO[1],
-        category=lamp_category(),
-        title="t",
-        description="d",
-        reporter=Reporter(name="A", email="a@example.org"),
-    )
+    report = unconfirmed_report()
     assert not Delivery.objects.filter(report=report).exists()
     assert deliver_due() == []
 

@@ -14,16 +14,15 @@ from municipalities.choices import ConnectionKind, StaffRole
 from municipalities.models import Connection
 from reports.choices import ActorKind, EventKind, ReportStatus, TokenPurpose
 from reports.models import ReportEvent
-from reports.services import Reporter, report_confirm, report_submit, report_transition
+from reports.services import report_confirm, report_transition
 from reports.tokens import token_issue
 from tests.support.casehub import (
     LUND,
-    MALMO,
     confirmed_report,
     connect,
     deliver_due,
     delivery_of,
-    lamp_category,
+    unconfirmed_report,
 )
 from tests.support.people import case_handler, staff_user
 
@@ -125,14 +124,7 @@ def test_every_event_names_who_acted(delivered):
 
 
 def test_a_report_confirmed_by_its_link_names_the_reporter():
-    report = report_submit(
-        lat=MALMO[0],
-        lon=MALMO[1],
-        category=lamp_category(),
-        title="Lampan är trasig",
-        description="Den blinkar.",
-        reporter=Reporter(name="Bo", email="bo@example.org"),
-    )
+    report = unconfirmed_report(title="Lampan är trasig", description="Den blinkar.")
     raw = token_issue(purpose=TokenPurpose.CONFIRM_REPORT, report=report)
     report_confirm(raw_token=raw)
     event = ReportEvent.objects.get(report=report, kind=EventKind.CONFIRMED)

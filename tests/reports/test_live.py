@@ -14,13 +14,12 @@ from config.asgi import application
 from municipalities.choices import StaffRole
 from reports.consumers import CLOSE_FORBIDDEN
 from reports.models import Report
-from reports.services import Reporter, report_submit, report_transition
+from reports.services import report_transition
 from tests.support.casehub import (
     LUND,
-    MALMO,
     confirmed_report,
     deliver_due,
-    lamp_category,
+    unconfirmed_report,
 )
 from tests.support.people import case_handler, staff_user
 
@@ -102,14 +101,7 @@ def test_the_report_page_is_never_older_than_its_timeline(client):
 
 
 def test_an_unconfirmed_report_cannot_be_watched(smtp_server):
-    report = report_submit(
-        lat=MALMO[0],
-        lon=MALMO[1],
-        category=lamp_category(),
-        title="t",
-        description="d",
-        reporter=Reporter(name="A", email="a@example.org"),
-    )
+    report = unconfirmed_report()
 
     async def scenario():
         connected, code = await watch(report.pk).connect()

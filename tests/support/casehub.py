@@ -81,6 +81,19 @@ def confirmed_report(
     )
 
 
+def unconfirmed_report(*, point=MALMO, **kwargs) -> Report:
+    """A report by someone without an account: waiting for its e-mailed link."""
+    return report_submit(
+        lat=point[0],
+        lon=point[1],
+        category=kwargs.pop("category", None) or lamp_category(),
+        title=kwargs.pop("title", "Lampan är trasig"),
+        description=kwargs.pop("description", "Den blinkar."),
+        reporter=Reporter(name="Bo", email="bo@example.org"),
+        **kwargs,
+    )
+
+
 def deliver_due(now=None) -> list[str | None]:
     """One dispatcher round, in this thread: claim what is due and send it."""
     return [delivery_attempt(claim=c) for c in deliveries_claim(limit=100, now=now)]
