@@ -1,5 +1,9 @@
+from pathlib import Path
+
 import pytest
 from django.urls import clear_url_caches
+
+from tests.support.people import case_handler
 
 
 @pytest.fixture
@@ -52,3 +56,40 @@ def test_validation_messages_are_translated(client, settings, swedish_default):
     )
     assert response.status_code == 400
     assert "utanför Sverige" in response.content.decode()
+
+
+def _catalogue_entries(path):
+    """(flags, msgid, translations) of each entry of a .po file."""
+    entries, flags, current, field = [], "", {}, None
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        if not line.strip():
+            if current:
+                translations = [v for k, v in current.items() if k.startswith("msgstr")]
+                entries.append((flags, current.get("msgid", ""), translations))
+            flags, current, field = "", {}, None
+        elif line.startswith("#,"):
+            flags = line
+        elif line.startswith("#"):
+            continue
+        elif line.startswith("msg"):
+            field, _, text = line.partition(" ")
+            current[field] = text.strip()[1:-1]
+        elif line.startswith('"') and field:
+            current[field] += line.strip()[1:-1]
+    return entries
+
+
+def test_every_swedish_string_is_translated_and_none_is_a_guess():
+    path = Path(__file__).resolve().parent.parent / "locale/sv/LC_MESSAGES/django.po"
+    entries = _catalogue_entries(path)
+    assert len(entries) > 100
+    assert [e for e in entries if "fuzzy" in e[0]] == []
+    assert [msgid for _, msgid, found in entries if msgid and not all(found)] == []
+
+
+@pytest.mark.django_db
+def test_an_empty_admin_listing_speaks_swedish(client, swedish_default):
+    client.force_login(case_handler())
+    page = client.get("/admin/deliveries/").content.decode()
+    assert "Det finns inga leveranser att visa." in page
+    assert "There are no" not in page
