@@ -113,6 +113,8 @@ class Report(models.Model):
     objects = ReportQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("report")
+        verbose_name_plural = _("reports")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["lat", "lon"], name="report_lat_lon"),

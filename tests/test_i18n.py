@@ -93,3 +93,5 @@ def test_an_empty_admin_listing_speaks_swedish(client, swedish_default):
     page = client.get("/admin/deliveries/").content.decode()
     assert "Det finns inga leveranser att visa." in page
     assert "There are no" not in page
+    page = client.get("/admin/inbox/").content.decode()
+    assert "Det finns inga felanmälningar att visa." in page
