@@ -95,6 +95,28 @@ def test_no_app_imports_upward_or_sideways():
     assert wrong == []
 
 
+# Never deployed: what only tests and benchmarks use.
+NOT_SHIPPED = ("devkit", "tests", "bench")
+
+
+def test_no_app_imports_what_is_never_deployed():
+    wrong = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            wrong += [
+                f"{module}:{node.lineno} imports {name}"
+                for name in names
+                if name.split(".")[0] in NOT_SHIPPED
+            ]
+    assert wrong == []
+
+
 def test_no_import_circle_between_or_inside_apps():
     graph: dict[str, set[str]] = {module: set() for module in MODULES}
     for importer, imported, _line, _top in IMPORTS:
