@@ -95,18 +95,22 @@ def post_webhook(client, connection, secret, *, data=None, body=None, **headers)
 
 @pytest.mark.parametrize("moment", IMPOSSIBLE.values(), ids=IMPOSSIBLE.keys())
 def test_an_impossible_time_in_a_webhook_is_a_400_naming_the_field(
-    client, hooked, moment
+    client, hooked, moment, caplog
 ):
     connection, report, secret = hooked
-    answer = post_webhook(
-        client,
-        connection,
-        secret,
-        data={"report_id": report.pk, "status": "fixed", "happened_at": moment},
-    )
+    with caplog.at_level(logging.WARNING, logger="knutpunkt"):
+        answer = post_webhook(
+            client,
+            connection,
+            secret,
+            data={"report_id": report.pk, "status": "fixed", "happened_at": moment},
+        )
     assert answer.status_code == 400
     assert "happened_at" in answer.json()["error"]
     assert unchanged(report)
+    # Logged with its reason, for the operator.
+    assert f"Signal refused (connection {connection.pk})" in caplog.text
+    assert answer.json()["error"] in caplog.text
 
 
 def open311_post(client, fmt, **fields):
@@ -132,13 +136,15 @@ def open311_error(answer, fmt) -> tuple[int, str]:
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("moment", IMPOSSIBLE.values(), ids=IMPOSSIBLE.keys())
 def test_an_impossible_time_in_an_open311_update_is_a_400_naming_the_field(
-    client, open311_case, fmt, moment
+    client, open311_case, fmt, moment, caplog
 ):
-    answer = open311_post(client, fmt, updated_datetime=moment)
+    with caplog.at_level(logging.WARNING, logger="knutpunkt"):
+        answer = open311_post(client, fmt, updated_datetime=moment)
     assert answer.status_code == 400
     code, description = open311_error(answer, fmt)
     assert code == 400 and "updated_datetime" in description
     assert unchanged(open311_case)
+    assert "Open311 update refused" in caplog.text and description in caplog.text
 
 
 def test_impossible_times_in_polled_updates_are_skipped_and_the_rest_taken(
