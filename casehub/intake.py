@@ -75,10 +75,16 @@ def _text(data: dict, key: str, limit: int) -> str:
     return str(value)[:limit]
 
 
+# The one kind of signal a case system sends us (README: "Status signals").
+SIGNAL_TYPE = "report.status"
+
+
 def signal_from_json(connection_id: int, message_id: str, payload) -> Signal:
     """Our webhook signal format (see README): {"type": "report.status", "data": …}."""
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         raise SignalRejected(400, "Expected a JSON object with a “data” object.")
+    if payload.get("type") != SIGNAL_TYPE:
+        raise SignalRejected(400, f"type must be “{SIGNAL_TYPE}”.")
     data = payload["data"]
     report_id = data.get("report_id")
     if report_id is not None and (

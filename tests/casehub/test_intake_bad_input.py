@@ -274,3 +274,48 @@ def test_an_open311_update_refuses_unreadable_or_oversized_forms(
     assert "update_id" in open311_error(long_id, fmt)[1]
     assert "NUL" in open311_error(nul, fmt)[1]
     assert unchanged(open311_case)
+
+
+ODD_SIGNALS = {
+    "not UTF-8": b'{"type": "report.status", "data": {"note": "\xff\xfe"}}',
+    "a JSON list": b"[1, 2, 3]",
+    "a JSON string": b'"report.status"',
+    "null": b"null",
+    "no type": b'{"data": {"status": "fixed"}}',
+    "an unknown type": b'{"type": "report.exploded", "data": {"status": "fixed"}}',
+    "data a list": b'{"type": "report.status", "data": ["fixed"]}',
+    "data a string": b'{"type": "report.status", "data": "fixed"}',
+    "report_id a word": b'{"type": "report.status", "data": {"report_id": "abc"}}',
+    "report_id true": b'{"type": "report.status", "data": {"report_id": true}}',
+    "report_id a fraction": b'{"type": "report.status", "data": {"report_id": 1.5}}',
+    "report_id negative": b'{"type": "report.status", "data": {"report_id": -1}}',
+    "report_id NaN": b'{"type": "report.status", "data": {"report_id": NaN}}',
+    "an unknown status": b'{"type": "report.status", "data": {"status": "exploded"}}',
+    "happened_at a number": (
+        b'{"type": "report.status", "data": {"status": "fixed", "happened_at": 5}}'
+    ),
+    "happened_at no time": (
+        b'{"type": "report.status", "data": {"status": "fixed", "happened_at": "x"}}'
+    ),
+    "note an object": b'{"type": "report.status", "data": {"note": {"a": 1}}}',
+    "external_id a number": (
+        b'{"type": "report.status", "data": {"external_id": 7, "status": "fixed"}}'
+    ),
+    "handover a string": (
+        b'{"type": "report.status", "data": {"status": "fixed", "handover": "x"}}'
+    ),
+    "an empty object": b"{}",
+    "an empty body": b"",
+}
+
+
+@pytest.mark.parametrize("body", ODD_SIGNALS.values(), ids=ODD_SIGNALS.keys())
+def test_an_odd_signal_gets_a_json_4xx_and_changes_nothing(client, hooked, body):
+    connection, report, secret = hooked
+    # The case is this report's, so that only the oddity can be refused.
+    body = body.replace(b'"data": {', b'"data": {"external_id": "CASE-7", ', 1)
+    answer = post_webhook(client, connection, secret, body=body)
+    assert 400 <= answer.status_code < 500
+    assert answer["Content-Type"].startswith("application/json")
+    assert answer.json()["error"]
+    assert unchanged(report)
