@@ -319,3 +319,29 @@ def test_an_odd_signal_gets_a_json_4xx_and_changes_nothing(client, hooked, body)
     assert answer["Content-Type"].startswith("application/json")
     assert answer.json()["error"]
     assert unchanged(report)
+
+
+ODD_UPDATES = {
+    "no api_key": {"api_key": ""},
+    "a wrong api_key": {"api_key": "fel"},
+    "no update_id": {"update_id": ""},
+    "no service_request_id": {"service_request_id": ""},
+    "an unknown service_request_id": {"service_request_id": "9999999"},
+    "an unknown status": {"status": "exploded"},
+    "no status": {"status": ""},
+    "no updated_datetime": {"updated_datetime": ""},
+    "updated_datetime no time": {"updated_datetime": "igår"},
+    "a NUL in the id": {"service_request_id": "10\x0001"},
+}
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("fields", ODD_UPDATES.values(), ids=ODD_UPDATES.keys())
+def test_an_odd_open311_update_gets_an_open311_4xx_and_changes_nothing(
+    client, open311_case, fmt, fields
+):
+    answer = open311_post(client, fmt, **fields)
+    code, description = open311_error(answer, fmt)
+    assert 400 <= answer.status_code < 500 and code == answer.status_code
+    assert description
+    assert unchanged(open311_case)
