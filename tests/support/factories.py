@@ -5,7 +5,8 @@ Every test database holds the country's geography (the 290 kommuner and their
 packaged boundaries, as every instance does) and the small world of
 :func:`small_world`: the national site, the standard categories, and Malmö and
 Lund taking reports, each with its own site. Anything more (another kommun's
-site, a body with a case system, staff, reports) a test makes itself, here.
+site, categories, reports; staff in people.py; case-system connections in
+casehub.py) a test makes itself.
 The demo data (``load_demo``) is for people trying the product, not for tests.
 """
 
@@ -13,17 +14,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.text import slugify
 from wagtail.models import Site
 
 from cms.services import municipality_ensure_site, national_site_ensure
 from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
-from municipalities.choices import BodyKind, ConnectionKind
 from municipalities.models import (
-    Body,
     BoundaryGeneration,
     Category,
-    Connection,
     Municipality,
     Route,
 )
@@ -76,44 +73,8 @@ def small_world() -> None:
 
 
 def category(slug: str = "gatubelysning") -> Category:
-    """A standard category, or a new national one named after ``slug``."""
-    found = Category.objects.filter(slug=slug).first()
-    if found:
-        return found
-    return Category.objects.create(
-        slug=slug, name=slug.replace("-", " ").capitalize(), sort_order=100
-    )
-
-
-def body(
-    name: str,
-    *,
-    kommuner: tuple[str, ...] = (MALMO_CODE,),
-    kind: str = BodyKind.MUNICIPAL,
-    connection: str | None = ConnectionKind.INBOX,
-    **fields,
-) -> Body:
-    """A body working in ``kommuner``, with one connection of kind ``connection``
-    (its own inbox unless told otherwise; None for none)."""
-    made = Body.objects.create(name=name, slug=slugify(name), kind=kind, **fields)
-    made.municipalities.add(*Municipality.objects.filter(code__in=kommuner))
-    if connection:
-        Connection.objects.create(
-            body=made, name=f"{name} ({connection})", kind=connection
-        )
-    return made
-
-
-def route(
-    *, code: str = MALMO_CODE, category_slug: str = "gatubelysning", to: Body
-) -> Route:
-    """Kommun ``code``'s reports of a category go to body ``to``."""
-    made, _ = Route.objects.update_or_create(
-        municipality=Municipality.objects.get(code=code),
-        category=category(category_slug),
-        defaults={"body": to, "connection": None},
-    )
-    return made
+    """One of the standard categories."""
+    return Category.objects.get(slug=slug)
 
 
 def report(
@@ -136,7 +97,7 @@ def report(
         "lon": point[1],
         "municipality": municipality,
         "category": chosen,
-        "body": routed.body if routed else None,  # or fields["body"]
+        "body": routed.body if routed else None,  # else given in fields
         "title": "Trasig gatlykta",
         "description": "Lyktan är släckt.",
         "name": "Anna Andersson",
