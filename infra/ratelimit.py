@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 
 from django.conf import settings
@@ -11,12 +12,45 @@ from django.http import JsonResponse
 
 
 def client_address(request) -> str:
-    """The client's address; behind a trusted proxy, the first forwarded hop."""
-    if settings.KNUTPUNKT_TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address, for rate limits and logs.
+
+    Without proxies (``KNUTPUNKT_TRUSTED_PROXIES = 0``) it is the connection's
+    peer, whatever the request says. Behind N proxies that each append the
+    address they were reached from to ``X-Forwarded-For``, it is the N-th entry
+    from the right: the entries left of it were written by the client and prove
+    nothing. A header with fewer entries than proxies did not come through
+    them all, and an entry that is not an address is no proxy's: the peer is
+    taken then.
+    """
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.KNUTPUNKT_TRUSTED_PROXIES
+    if proxies <= 0:
+        return peer
+    # Django joins repeated headers with commas, in the order they came.
+    hops = [
+        hop.strip()
+        for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if hop.strip()
+    ]
+    if len(hops) < proxies:
+        return peer
+    return _address_of(hops[-proxies]) or peer
+
+
+def _address_of(hop: str) -> str | None:
+    """The address in an X-Forwarded-For entry: ``203.0.113.1``, ``2001:db8::1``,
+    or with a port as some proxies write it (``203.0.113.1:5100``,
+    ``[2001:db8::1]:5100``); None for anything else."""
+    if hop.startswith("["):
+        hop, closed, _port = hop[1:].partition("]")
+        if not closed:
+            return None
+    elif hop.count(":") == 1:
+        hop = hop.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(hop))
+    except ValueError:
+        return None
 
 
 def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):

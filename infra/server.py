@@ -135,6 +135,10 @@ def uvicorn_config(application, host: str, port: int):
         ws_max_size=64 * 1024,
         timeout_graceful_shutdown=5,
         server_header=False,
+        # The client's address is worked out in one place, from the configured
+        # number of proxies (infra.ratelimit.client_address); uvicorn would
+        # otherwise take X-Forwarded-For from any peer on 127.0.0.1.
+        proxy_headers=False,
         access_log=False,
         log_config=None,
     )

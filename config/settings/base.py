@@ -282,10 +282,9 @@ KNUTPUNKT_RATE_LIMITS = {
     # Case systems pushing status signals, per address.
     "signals": (1200, 60),
 }
-# Only behind a proxy that sets X-Forwarded-For itself.
-KNUTPUNKT_TRUST_X_FORWARDED_FOR = (
-    os.environ.get("KNUTPUNKT_TRUST_X_FORWARDED_FOR", "0") == "1"
-)
+# How many proxies in front of the web processes append to X-Forwarded-For
+# (infra.ratelimit.client_address); 0: none, the peer is the client.
+KNUTPUNKT_TRUSTED_PROXIES = int(os.environ.get("KNUTPUNKT_TRUSTED_PROXIES", "0"))
 
 # Citizen reporting.
 KNUTPUNKT_CONFIRMATION_TTL_HOURS = 72
