@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from wagtail.models import Site
 
 from infra.ratelimit import rate_limited
 from infra.tasks import enqueue_with_transaction
@@ -429,7 +430,13 @@ def my_reports_page(request):
         form = FollowForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"].strip().lower()
-            root = request.build_absolute_uri("/").rstrip("/")
+            # The link goes to the site's configured address, never to the
+            # request's Host header.
+            site_id = tenant_for_request(request).site_id
+            site = Site.objects.filter(pk=site_id).first() or Site.objects.get(
+                is_default_site=True
+            )
+            root = site.root_url
             enqueue_with_transaction(
                 send_my_reports_link_task, email, root, get_language() or "sv"
             )

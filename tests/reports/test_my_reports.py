@@ -207,3 +207,22 @@ def test_a_reconnecting_page_gets_the_events_it_missed():
     frames = async_to_sync(scenario)()
     assert [f["status"] for f in frames] == ["investigating", "in_progress"]
     assert all(f["id"] > seen.pk for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("host", "root"),
+    [
+        ("evil.example", "http://localhost/"),  # no site of ours: the national one
+        ("malmo.localhost", "http://malmo.localhost/"),
+    ],
+)
+def test_the_emailed_link_goes_to_our_site_whatever_the_host_header_says(
+    client, smtp_server, django_capture_on_commit_callbacks, host, root
+):
+    confirmed_report(title="Min lampa")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/mina-sidor/", {"email": "anna@example.org"}, HTTP_HOST=host)
+    (mail,) = smtp_server.bodies_to("anna@example.org")
+    links = re.findall(r"https?://\S+", mail)
+    assert links and all(link.startswith(root) for link in links), links
+    assert "evil.example" not in mail
