@@ -12,7 +12,7 @@ from django.http import JsonResponse
 
 
 def client_address(request) -> str:
-    """The client's address, for rate limits and logs.
+    """The client's address, for rate limits.
 
     Without proxies (``KNUTPUNKT_TRUSTED_PROXIES = 0``) it is the connection's
     peer, whatever the request says. Behind N proxies that each append the
