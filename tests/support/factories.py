@@ -12,20 +12,17 @@ The demo data (``load_demo``) is for people trying the product, not for tests.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils import timezone
 from wagtail.models import Site
 
 from cms.services import municipality_ensure_site, national_site_ensure
-from municipalities.boundaries import PACKAGED_SOURCE, read_packaged
 from municipalities.models import (
-    BoundaryGeneration,
     Category,
     Municipality,
     Route,
 )
 from municipalities.services import (
-    boundaries_import,
+    boundaries_ensure_packaged,
     categories_ensure_standard,
     municipality_join,
 )
@@ -41,12 +38,7 @@ STORTORGET_MALMO = (55.6059, 13.0007)
 
 def geography() -> None:
     """The 290 kommuner with their packaged boundaries (reference data)."""
-    if not BoundaryGeneration.objects.filter(is_active=True).exists():
-        boundaries_import(
-            features=read_packaged(),
-            source=PACKAGED_SOURCE,
-            nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
-        )
+    boundaries_ensure_packaged()
 
 
 def national_site() -> Site:
