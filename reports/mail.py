@@ -9,15 +9,20 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from wagtail.models import Site
 
 from .models import Report
 
 
+def root_url(site: Site | None) -> str:
+    """A site's configured root URL (never a request's Host header); the
+    platform's base URL without one."""
+    return site.root_url if site is not None else settings.WAGTAILADMIN_BASE_URL
+
+
 def site_url(report: Report) -> str:
     """The root URL of the site the report was filed on (a kommun's or the national)."""
-    if report.filed_on_site is not None:
-        return report.filed_on_site.root_url
-    return settings.WAGTAILADMIN_BASE_URL
+    return root_url(report.filed_on_site)
 
 
 def send_to(*, report: Report, to: str, template: str, context: dict) -> None:

@@ -28,7 +28,7 @@ from municipalities.tenancy import tenant_for_request
 from .choices import OPEN_STATUSES, EventKind, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
-from .mail import subscription_id_from_token
+from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
     SESSION_KEY,
@@ -430,13 +430,10 @@ def my_reports_page(request):
         form = FollowForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"].strip().lower()
-            # The link goes to the site's configured address, never to the
-            # request's Host header.
-            site_id = tenant_for_request(request).site_id
-            site = Site.objects.filter(pk=site_id).first() or Site.objects.get(
-                is_default_site=True
-            )
-            root = site.root_url
+            # The site the request's host names (the default site for any
+            # other host), at its configured address.
+            site = Site.objects.filter(pk=tenant_for_request(request).site_id).first()
+            root = root_url(site)
             enqueue_with_transaction(
                 send_my_reports_link_task, email, root, get_language() or "sv"
             )
