@@ -36,6 +36,11 @@ def modules() -> dict[str, Path]:
 
 
 MODULES = modules()
+# Each module's source, parsed once for every test here.
+TREES = {
+    module: ast.parse(path.read_text(encoding="utf-8"))
+    for module, path in MODULES.items()
+}
 
 
 def resolve(module: str, path: Path, node: ast.ImportFrom | ast.Import) -> list[str]:
@@ -68,7 +73,7 @@ def imports() -> list[tuple[str, str, int, bool]]:
     """(importer, imported, line, at module level) for every project import."""
     found = []
     for module, path in MODULES.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = TREES[module]
         top = set(map(id, tree.body))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -101,8 +106,8 @@ NOT_SHIPPED = ("devkit", "tests", "bench")
 
 def test_no_app_imports_what_is_never_deployed():
     wrong = []
-    for module, path in MODULES.items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for module, tree in TREES.items():
+        for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and not node.level:
@@ -162,7 +167,7 @@ def late_imports_without_a_reason() -> list[str]:
     found = []
     for module, path in MODULES.items():
         lines = path.read_text(encoding="utf-8").splitlines()
-        tree = ast.parse("\n".join(lines))
+        tree = TREES[module]
         functions = [
             node
             for node in ast.walk(tree)

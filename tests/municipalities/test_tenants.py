@@ -17,7 +17,7 @@ from tests.support.people import staff_user
 
 @pytest.mark.django_db
 def test_every_kommun_is_a_tenant():
-    municipalities = list(Municipality.objects.all())
+    municipalities = list(Municipality.objects.select_related("county"))
     assert len(municipalities) == 290
     assert County.objects.count() == 21
     assert all(len(m.code) == 4 and m.code.isdigit() for m in municipalities)
