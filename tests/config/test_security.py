@@ -1,6 +1,8 @@
 import pytest
 from django.test import Client
 
+from tests.support.people import case_handler
+
 
 @pytest.mark.django_db
 def test_public_pages_get_a_strict_content_security_policy(client):
@@ -25,3 +27,11 @@ def test_forms_carry_a_csrf_token_and_posts_without_one_are_refused():
     page = strict.get("/rapportera/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page
     assert strict.post("/rapportera/", {"title": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_sends_no_staff_address_to_an_avatar_service(client):
+    client.force_login(case_handler())
+    page = client.get("/admin/deliveries/").content.decode()
+    assert "gravatar" not in page.lower()
+    assert "default-user-avatar" in page
