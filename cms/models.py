@@ -1,5 +1,6 @@
+from django.db import models
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
@@ -13,7 +14,7 @@ class NationalHomePage(Page):
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.ContentPage"]
+    subpage_types = ["cms.ContentPage", "cms.AccessibilityStatementPage"]
     max_count = 1
 
     class Meta:
@@ -34,7 +35,7 @@ class MunicipalityHomePage(Page):
 
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.ContentPage"]
+    subpage_types = ["cms.ContentPage", "cms.AccessibilityStatementPage"]
 
     class Meta:
         verbose_name = _("kommun home page")
@@ -58,3 +59,101 @@ class ContentPage(Page):
 
     class Meta:
         verbose_name = _("content page")
+
+
+class Compliance(models.TextChoices):
+    """How far the site meets the requirements (DIGG's three levels)."""
+
+    FULL = "full", _("fully compliant")
+    PARTIAL = "partial", _("partially compliant")
+    NONE = "none", _("not compliant")
+
+
+class AccessibilityStatementPage(Page):
+    """The site's accessibility statement (tillgänglighetsredogörelse), in the
+    structure DIGG's model prescribes under the DOS law (lagen om tillgänglighet
+    till digital offentlig service): who stands behind the site, how accessible
+    it is, what a visitor can do and whom to tell, DIGG's supervision, the
+    technical information, the content that is not accessible and why, and how
+    the site was assessed. The fixed parts are in the template; the kommun's
+    editors fill in the rest."""
+
+    organisation = models.CharField(
+        _("organisation"),
+        max_length=200,
+        help_text=_("Who stands behind the site, for example “Malmö stad”."),
+    )
+    compliance = models.CharField(
+        _("compliance with WCAG 2.1 AA"),
+        max_length=10,
+        choices=Compliance.choices,
+        default=Compliance.PARTIAL,
+    )
+    contact_email = models.EmailField(
+        _("e-mail for accessibility issues"),
+        help_text=_(
+            "Where visitors ask for content in another form or report problems."
+        ),
+    )
+    contact_phone = models.CharField(_("telephone"), max_length=40, blank=True)
+    response_time = models.CharField(
+        _("usual response time"), max_length=100, default="2–5 arbetsdagar"
+    )
+    non_compliant = RichTextField(
+        _("non-compliance with the requirements"),
+        blank=True,
+        help_text=_("What is not accessible, and which WCAG criteria it fails."),
+    )
+    disproportionate_burden = RichTextField(
+        _("disproportionate burden"),
+        blank=True,
+        help_text=_(
+            "Content not made accessible because it would be unreasonably burdensome."
+        ),
+    )
+    outside_scope = RichTextField(
+        _("content outside the law's scope"),
+        blank=True,
+        help_text=_(
+            "For example third-party content the organisation does not control."
+        ),
+    )
+    assessment = RichTextField(
+        _("how the site was tested"),
+        help_text=_("Method (self-assessment, external audit, tools) and by whom."),
+    )
+    assessed_on = models.DateField(_("date of the latest assessment"))
+    site_published_on = models.DateField(
+        _("date the site was published"), null=True, blank=True
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("organisation"),
+        FieldPanel("compliance"),
+        MultiFieldPanel(
+            [
+                FieldPanel("contact_email"),
+                FieldPanel("contact_phone"),
+                FieldPanel("response_time"),
+            ],
+            heading=_("Contact"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("non_compliant"),
+                FieldPanel("disproportionate_burden"),
+                FieldPanel("outside_scope"),
+            ],
+            heading=_("Content that is not accessible"),
+        ),
+        FieldPanel("assessment"),
+        FieldPanel("assessed_on"),
+        FieldPanel("site_published_on"),
+    ]
+    parent_page_types = ["cms.NationalHomePage", "cms.MunicipalityHomePage"]
+    subpage_types: list[str] = []
+    max_count_per_parent = 1
+
+    class Meta:
+        verbose_name = _("accessibility statement")

@@ -3,13 +3,40 @@ editors' group."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 from wagtail.models import GroupPagePermission, Page, Site
 
 from municipalities.models import Municipality
 
-from .models import MunicipalityHomePage, NationalHomePage
+from .models import (
+    AccessibilityStatementPage,
+    Compliance,
+    MunicipalityHomePage,
+    NationalHomePage,
+)
+
+# The statement every new site starts from (the kommun's editors complete it):
+# what is known of the platform itself, in Swedish, the sites' language.
+STATEMENT_NON_COMPLIANT = (
+    "<p>Kartan, där man sätter ut platsen för ett fel, är svår att använda med "
+    "skärmläsare: kartbilderna har ingen textbeskrivning. Platsen kan i stället "
+    "väljas genom att söka på en adress eller ort, eller med tangentbordet: "
+    "flytta kartan med piltangenterna och tryck Enter för att sätta nålen i "
+    "mitten (WCAG 1.1.1, 2.1.1).</p>"
+)
+STATEMENT_OUTSIDE_SCOPE = (
+    "<p>Kartbilderna kommer från OpenStreetMap och omfattas inte av "
+    "organisationens kontroll.</p>"
+)
+STATEMENT_ASSESSMENT = (
+    "<p>Webbplatsen har granskats genom egen bedömning: varje sida för den som "
+    "felanmäler kontrolleras automatiskt med verktyget axe-core mot WCAG 2.1 "
+    "nivå AA vid varje ändring av plattformen, på svenska och engelska, med och "
+    "utan JavaScript, och tangentbordsnavigeringen prövas i webbläsaren.</p>"
+)
 
 # What a kommun's editors may do with the pages under their site's root.
 EDITOR_PAGE_PERMISSIONS = (
@@ -67,6 +94,7 @@ def municipality_ensure_site(
             site_name=municipality.name,
         )
         municipality.site = site
+    accessibility_statement_ensure(home=site.root_page, organisation=municipality.name)
     group = _editor_group(municipality, site.root_page)
     municipality.editors_group = group
     municipality.save(update_fields=["site", "editors_group"])
@@ -94,9 +122,35 @@ def national_site_ensure(*, domain: str, port: int) -> Site:
     site.hostname, site.port, site.root_page = domain, port, home
     site.site_name = "Knutpunkt"
     site.save()
+    accessibility_statement_ensure(home=home, organisation="Knutpunkt")
     if previous_root_id and previous_root_id != home.pk:
         # Wagtail's initial "Welcome" page is replaced by the national home.
         Page.objects.filter(pk=previous_root_id, depth=2).exclude(
             pk__in=Site.objects.values("root_page")
         ).delete()
     return site
+
+
+def accessibility_statement_ensure(
+    *, home: Page, organisation: str
+) -> AccessibilityStatementPage:
+    """The site's accessibility statement at ``/tillganglighet/``, published
+    with what is known of the platform (made once; its editors keep it true)."""
+    existing = AccessibilityStatementPage.objects.child_of(home).first()
+    if existing is not None:
+        return existing
+    today = timezone.localdate()
+    return home.add_child(
+        instance=AccessibilityStatementPage(
+            title="Tillgänglighetsredogörelse",
+            slug="tillganglighet",
+            organisation=organisation,
+            compliance=Compliance.PARTIAL,
+            contact_email=settings.KNUTPUNKT_ACCESSIBILITY_EMAIL,
+            non_compliant=STATEMENT_NON_COMPLIANT,
+            outside_scope=STATEMENT_OUTSIDE_SCOPE,
+            assessment=STATEMENT_ASSESSMENT,
+            assessed_on=today,
+            site_published_on=today,
+        )
+    )

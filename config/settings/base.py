@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
 ]
 
+# A form sent without a valid token gets the site's own page, in its language.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -85,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
                 "reports.context_processors.map_tiles",
+                "cms.context_processors.site_chrome",
             ],
         },
     },
@@ -309,6 +312,11 @@ KNUTPUNKT_BODY_LIMITS = {
 KNUTPUNKT_BODY_LIMIT_DEFAULT = DATA_UPLOAD_MAX_MEMORY_SIZE
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Knutpunkt <noreply@localhost>"
+)
+# Where visitors report accessibility problems, until a kommun's editors put
+# their own address in their site's accessibility statement.
+KNUTPUNKT_ACCESSIBILITY_EMAIL = os.environ.get(
+    "KNUTPUNKT_ACCESSIBILITY_EMAIL", f"tillganglighet@{KNUTPUNKT_SITE_DOMAIN}"
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))

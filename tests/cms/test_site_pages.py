@@ -1,0 +1,171 @@
+"""Every site's own pages around the reports: the accessibility statement (in
+DIGG's structure, linked from every page's footer, edited by the kommun's own
+editors) and the error pages (in the visitor's language, with the site's
+navigation and the kommun's name)."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import clear_url_caches
+from wagtail.admin.rich_text import get_rich_text_editor_widget
+from wagtail.models import Site
+
+from cms.models import AccessibilityStatementPage
+from municipalities.choices import StaffRole
+from municipalities.models import Municipality
+from tests.support.people import PASSWORD, staff_user
+
+MALMO = "malmo.localhost"
+
+
+@pytest.fixture
+def swedish_default(settings):
+    settings.LANGUAGE_CODE = "sv"
+    clear_url_caches()
+    yield
+    clear_url_caches()
+
+
+def _statement_of(host: str) -> AccessibilityStatementPage:
+    site = Site.objects.get(hostname=host)
+    return AccessibilityStatementPage.objects.child_of(site.root_page).get()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("host", "organisation"),
+    [("localhost", "Knutpunkt"), (MALMO, "Malmö"), ("lund.localhost", "Lund")],
+)
+def test_every_site_has_a_statement_in_diggs_structure(
+    client, swedish_default, host, organisation
+):
+    statement = _statement_of(host)
+    assert statement.live and statement.organisation == organisation
+    page = client.get("/tillganglighet/", HTTP_HOST=host)
+    assert page.status_code == 200
+    html = page.content.decode()
+    headings = re.findall(r"<h[234][^>]*>([^<]+)</h[234]>", html)
+    assert headings == [
+        "Hur tillgänglig är webbplatsen?",
+        "Vad kan du göra om du inte kan använda delar av webbplatsen?",
+        "Rapportera brister i webbplatsens tillgänglighet",
+        "Tillsyn",
+        "Teknisk information om webbplatsens tillgänglighet",
+        "Innehåll som inte är tillgängligt",
+        "Bristande förenlighet med lagkraven",
+        "Innehåll som inte omfattas av lagstiftningen",
+        "Hur vi testat webbplatsen",
+    ]
+    assert f"{organisation} står bakom den här webbplatsen" in html
+    assert "delvis förenlig med lagen om tillgänglighet" in html
+    assert 'href="https://www.digg.se/tdosanmalan"' in html
+    assert f'href="mailto:{statement.contact_email}"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/rapportera/", "/rapporter/", "/mina-sidor/", "/"])
+def test_every_page_links_its_own_sites_statement(client, swedish_default, path):
+    html = client.get(path, HTTP_HOST=MALMO).content.decode()
+    assert '<a href="/tillganglighet/">Tillgänglighetsredogörelse</a>' in html
+    english = client.get(f"/en{path}", HTTP_HOST=MALMO).content.decode()
+    assert '<a href="/en/tillganglighet/">Accessibility statement</a>' in english
+
+
+@pytest.mark.django_db
+def test_the_kommuns_editors_and_no_one_elses_edit_the_statement(swedish_default):
+    statement = _statement_of(MALMO)
+    malmo_editor = staff_user("redaktor-malmo", "1280", StaffRole.EDITOR)
+    lund_editor = staff_user("redaktor-lund", "1281", StaffRole.EDITOR)
+    edit = f"/admin/pages/{statement.pk}/edit/"
+
+    lund = Client()
+    lund.login(username=lund_editor.username, password=PASSWORD)
+    assert lund.get(edit).status_code in (302, 403)
+
+    malmo = Client()
+    malmo.login(username=malmo_editor.username, password=PASSWORD)
+    form = malmo.get(edit)
+    assert form.status_code == 200
+    assert "E-post för tillgänglighetsfrågor" in form.content.decode()
+    data = {
+        "title": statement.title,
+        "slug": statement.slug,
+        "organisation": "Malmö stad",
+        "compliance": "partial",
+        "contact_email": "tillganglighet@malmo.se",
+        "contact_phone": "040-34 10 00",
+        "response_time": "två arbetsdagar",
+        "non_compliant": statement.non_compliant,
+        "disproportionate_burden": "",
+        "outside_scope": "",
+        "assessment": statement.assessment,
+        "assessed_on": "2026-12-01",
+        "site_published_on": "2026-11-01",
+        "action-publish": "action-publish",
+    }
+    response = malmo.post(edit, _rich_text_as_posted(data))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    html = Client().get("/tillganglighet/", HTTP_HOST=MALMO).content.decode()
+    assert "Malmö stad står bakom den här webbplatsen" in html
+    assert 'href="tel:040-341000"' in html
+    assert "Vi svarar normalt inom två arbetsdagar." in html
+    # Lund's statement is untouched.
+    assert _statement_of("lund.localhost").organisation == "Lund"
+
+
+def _rich_text_as_posted(data: dict) -> dict:
+    """Wagtail's rich-text fields are posted in the editor's own JSON form."""
+    widget = get_rich_text_editor_widget()
+    for name in (
+        "non_compliant",
+        "disproportionate_burden",
+        "outside_scope",
+        "assessment",
+    ):
+        data[name] = widget.format_value(data[name] or "<p></p>")
+    return data
+
+
+@pytest.mark.django_db
+def test_not_found_is_the_sites_own_page_in_its_language(client, swedish_default):
+    response = client.get("/finns-inte/", HTTP_HOST=MALMO)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert '<html lang="sv">' in html
+    assert "Sidan kunde inte hittas" in html
+    assert "Malmö · Knutpunkt" in html
+    assert 'href="/rapportera/"' in html and "Tillgänglighetsredogörelse" in html
+
+    english = client.get("/en/finns-inte/", HTTP_HOST=MALMO)
+    assert english.status_code == 404
+    html = english.content.decode()
+    assert '<html lang="en">' in html and "The page could not be found" in html
+    assert 'href="/en/rapportera/"' in html
+
+
+@pytest.mark.django_db
+def test_a_failing_view_answers_the_sites_own_500(settings, swedish_default):
+    settings.ROOT_URLCONF = "tests.cms.urls_failing"
+    clear_url_caches()
+    client = Client(raise_request_exception=False)
+    response = client.get("/fel/", HTTP_HOST=MALMO)
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert '<html lang="sv">' in html
+    assert "Något gick fel hos oss" in html
+    assert "Malmö · Knutpunkt" in html
+    english = client.get("/en/fel/", HTTP_HOST=MALMO).content.decode()
+    assert (
+        '<html lang="en">' in english and "Something went wrong on our side" in english
+    )
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_token_gets_the_sites_own_page(swedish_default):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/rapportera/", {"title": "Hål i vägen"}, HTTP_HOST=MALMO)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert '<html lang="sv">' in html and "Formuläret kunde inte skickas" in html
+    assert Municipality.objects.get(code="1280").name in html
