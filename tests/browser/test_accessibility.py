@@ -196,3 +196,21 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
 
     assert not audit.found, "\n".join(audit.found)
     assert len(audit.states) == 23
+
+
+def test_the_first_tab_offers_a_skip_to_the_content(site, browser):
+    context = browser.new_context(locale="sv-SE")
+    page = context.new_page()
+    page.goto(f"http://malmo.localhost:{site['port']}/rapportera/")
+    skip = page.locator(".skip-link")
+    assert not skip.is_visible() or skip.bounding_box()["y"] < 0
+    page.keyboard.press("Tab")
+    assert skip.evaluate("el => el === document.activeElement")
+    assert skip.inner_text() == "Hoppa till huvudinnehållet"
+    assert skip.bounding_box()["y"] >= 0
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    # The next Tab goes into the content, past the header and the menu.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('main') !== null")
+    context.close()
