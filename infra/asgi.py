@@ -24,16 +24,24 @@ logger = logging.getLogger("knutpunkt.http")
 
 
 class BodyLimitMiddleware:
-    """Caps request bodies: ``limits`` maps path prefixes to a cap in bytes (the
-    longest matching prefix wins), ``default`` applies elsewhere."""
+    """Caps request bodies: ``limits`` maps paths to a cap in bytes, ``default``
+    applies elsewhere. A key ending in ``*`` is a prefix (``"/admin/*"``), any
+    other key one exact path (``"/rapportera/"``); an exact path wins, then the
+    longest prefix."""
 
     def __init__(self, app, *, limits: dict[str, int], default: int):
         self.app = app
         self.default = default
-        self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+        self.exact = {key: limit for key, limit in limits.items() if key[-1:] != "*"}
+        self.prefixes = sorted(
+            ((key[:-1], limit) for key, limit in limits.items() if key[-1:] == "*"),
+            key=lambda item: -len(item[0]),
+        )
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.limits:
+        if path in self.exact:
+            return self.exact[path]
+        for prefix, limit in self.prefixes:
             if path.startswith(prefix):
                 return limit
         return self.default
@@ -70,6 +78,11 @@ class BodyLimitMiddleware:
                 await send(message)
 
         return await self.app(scope, counting_receive, guarded_send)
+
+    @staticmethod
+    def too_large(limit: int) -> str:
+        """The reason given for a body over ``limit`` bytes."""
+        return _too_large(limit)
 
 
 def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
