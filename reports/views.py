@@ -37,7 +37,7 @@ from .my_reports import (
     my_reports_link_usable,
     my_reports_link_use,
 )
-from .photos import PhotoError, process_photo
+from .photos import PhotoErrors, process_photos
 from .services import (
     Reporter,
     report_confirm,
@@ -106,13 +106,11 @@ def _submit(request, form: ReportForm) -> Report | None:
     if category is None:
         form.add_error("category", _("Choose a category."))
         return None
-    photos = []
-    for upload in data["photos"]:
-        try:
-            photos.append(process_photo(upload, name=upload.name))
-        except PhotoError as exc:
-            form.add_error("photos", str(exc))
-    if form.errors:
+    try:
+        photos = process_photos((upload, upload.name) for upload in data["photos"])
+    except PhotoErrors as exc:
+        for message in exc.messages:
+            form.add_error("photos", message)
         return None
     user = request.user if request.user.is_authenticated else None
     try:

@@ -20,9 +20,9 @@ PLACES = [
 @pytest.fixture
 def limits(settings):
     """Every scope at 2 requests an hour, counted afresh."""
-    settings.KNUTPUNKT_RATE_LIMITS = {
-        scope: (2, 3600) for scope in settings.KNUTPUNKT_RATE_LIMITS
-    }
+    settings.KNUTPUNKT_RATE_LIMITS = dict.fromkeys(
+        settings.KNUTPUNKT_RATE_LIMITS, (2, 3600)
+    )
     cache.clear()
     yield
     cache.clear()
