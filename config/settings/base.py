@@ -227,6 +227,9 @@ WAGTAIL_I18N_ENABLED = False
 # No Gravatar: it would send a hash of every staff member's e-mail address to a
 # third party (and the CSP blocks its images anyway).
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# No check for new Wagtail releases from the admin: it would reach a third
+# party from editors' browsers (and the admin's CSP refuses it).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "txt", "xlsx"]
 
@@ -365,7 +368,8 @@ KNUTPUNKT_RATE_LIMITS.update(
 )
 # How long a Mina sidor sign-in link works (it works once).
 KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
-KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")
+# Served documents keep no CSP; the admin has its own (config.security).
+KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 
 # --- Delivery to case systems (casehub.outbox) ---------------------------------
 # Connections may reach private addresses (a kommun's own network, or loopback in
