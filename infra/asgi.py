@@ -10,7 +10,8 @@ The application is then told the client went away, and whatever it would still
 send is dropped.
 
 Errors are JSON (``{"error": …}``), or Open311's XML for a path ending in
-``.xml``, as the endpoints behind them answer.
+``.xml``, as the endpoints behind them answer; a browser posting a page's form
+(asking for HTML, not calling an API) gets a short page in its language.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import json
 import logging
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.html import escape as html_escape
 
 logger = logging.getLogger("knutpunkt.http")
 
@@ -51,10 +56,13 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         limit = self.limit_for(path)
-        declared = _content_length(scope.get("headers", ()))
+        headers = scope.get("headers", ())
+        declared = _content_length(headers)
         if declared == -1:
             return await _refuse(send, path, 400, "Content-Length is not a number.")
         if declared is not None and declared > limit:
+            if _browser_page(path, headers):
+                return await _refuse_page(send, path, limit)
             return await _refuse(send, path, 413, _too_large(limit))
 
         received = 0
@@ -69,7 +77,10 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
-                    await _refuse(send, path, 413, _too_large(limit))
+                    if _browser_page(path, headers):
+                        await _refuse_page(send, path, limit)
+                    else:
+                        await _refuse(send, path, 413, _too_large(limit))
                     return {"type": "http.disconnect"}
             return message
 
@@ -97,9 +108,57 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
+def _browser_page(path: str, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a browser posted a page's form (it asks for HTML and is not
+    calling an API), so the refusal should be a page it can show."""
+    if path.startswith(("/api/", "/open311/")):
+        return False
+    for name, value in headers:
+        if name.lower() == b"accept":
+            return b"text/html" in value and b"application/json" not in value
+    return False
+
+
+async def _refuse_page(send, path: str, limit: int) -> None:
+    """413 as a short page in the language of the path (``/en/…``, else the
+    site's default), with a way back."""
+    logger.warning("Request to %s refused (413): body over %s bytes", path, limit)
+    language = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        title = translation.gettext("What you sent is too large")
+        text = translation.gettext(
+            "It is larger than %(size)s. Go back and send fewer or smaller photos."
+        ) % {"size": _size(limit)}
+        back = translation.gettext("Back")
+    body = (
+        f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html_escape(title)}</title></head><body><main>"
+        f"<h1>{html_escape(title)}</h1><p>{html_escape(text)}</p>"
+        f'<p><a href="{html_escape(path)}">{html_escape(back)}</a></p>'
+        "</main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-security-policy", b"default-src 'none'"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // 2**20} MB"
+
+
 def _too_large(limit: int) -> str:
-    size = f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // 2**20} MB"
-    return f"The request body is larger than {size}."
+    return f"The request body is larger than {_size(limit)}."
 
 
 async def _refuse(send, path: str, status: int, reason: str) -> None:

@@ -315,3 +315,38 @@ def test_a_real_server_answers_413_to_a_declared_300_mb_body_before_any_is_sent(
         b"Content-Length: %d\r\n\r\n" % (path.encode(), HUGE),
     )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+@pytest.mark.parametrize(
+    ("path", "language", "text"),
+    [
+        ("/rapportera/", "sv", "Det du skickade är för stort"),
+        ("/en/rapportera/", "en", "What you sent is too large"),
+    ],
+)
+def test_a_browser_posting_the_form_gets_a_page_in_its_language(
+    settings, path, language, text
+):
+    settings.LANGUAGE_CODE = "sv"
+    accept = (b"accept", b"text/html,application/xhtml+xml,*/*;q=0.8")
+    for request in (
+        {"headers": [accept, (b"content-length", str(HUGE).encode())]},
+        {"headers": [accept], "chunk": 256 * 1024},
+    ):
+        sent, asked = run(application, path=path, **request)
+        start, body = sent[0], sent[1]["body"].decode()
+        assert start["status"] == 413
+        assert (b"content-type", b"text/html; charset=utf-8") in start["headers"]
+        assert f'<html lang="{language}">' in body and text in body
+        assert f'<a href="{path}">' in body
+    assert asked * 256 * 1024 > settings.KNUTPUNKT_REPORT_FORM_MAX_BYTES
+
+
+def test_an_api_asking_for_html_still_gets_json():
+    sent, _ = run(
+        application,
+        path="/api/v1/geocode",
+        headers=[(b"accept", b"text/html"), (b"content-length", str(HUGE).encode())],
+    )
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["error"].startswith("The request body")
