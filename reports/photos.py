@@ -195,6 +195,9 @@ def process_photos(
                 photos.append(_process(img, name))
             except PhotoError as exc:
                 errors.append(str(exc))
+            finally:
+                # One decoded photo in memory at a time.
+                img.close()
         if errors:
             raise PhotoErrors(errors)
         return photos

@@ -7,8 +7,10 @@ import pytest
 from django.core.cache import cache
 
 from devkit.servers import NominatimServer
-from reports.models import Subscription
-from tests.support.casehub import confirmed_report
+from reports.choices import ReportStatus, TokenPurpose
+from reports.models import EmailToken, Subscription
+from reports.tokens import token_issue
+from tests.support.casehub import confirmed_report, unconfirmed_report
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +117,15 @@ def test_following_is_limited_and_the_refused_request_changes_nothing(client, li
     assert refused.status_code == 429
     assert Subscription.objects.count() == before
     assert not Subscription.objects.filter(email="f9@example.org").exists()
+
+
+def test_a_confirmation_past_the_limit_confirms_nothing(client, limits):
+    report = unconfirmed_report()
+    raw = token_issue(purpose=TokenPurpose.CONFIRM_REPORT, report=report)
+    for _ in range(2):
+        client.get("/bekrafta/not-a-token/")
+    refused = client.post(f"/bekrafta/{raw}/")
+    assert refused.status_code == 429
+    report.refresh_from_db()
+    assert report.status == ReportStatus.UNCONFIRMED
+    assert EmailToken.objects.get(report=report).used_at is None
