@@ -12,6 +12,8 @@ import pytest
 import uvicorn
 from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
 
 from config.asgi import application
 from devkit.instance import free_port
@@ -350,3 +352,19 @@ def test_an_api_asking_for_html_still_gets_json():
     )
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["error"].startswith("The request body")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_the_report_forms_cap_is_on_its_address_in_every_language(settings, language):
+    """The caps name paths; the report form's must be where its URL is."""
+    settings.LANGUAGE_CODE = "sv"
+    middleware = BodyLimitMiddleware(
+        None,
+        limits=settings.KNUTPUNKT_BODY_LIMITS,
+        default=settings.KNUTPUNKT_BODY_LIMIT_DEFAULT,
+    )
+    with translation.override(language):
+        form = reverse("report-new")
+        thanks = reverse("report-thanks")
+    assert middleware.limit_for(form) == settings.KNUTPUNKT_REPORT_FORM_MAX_BYTES
+    assert middleware.limit_for(thanks) == settings.KNUTPUNKT_BODY_LIMIT_DEFAULT
