@@ -10,7 +10,8 @@ The application is then told the client went away, and whatever it would still
 send is dropped.
 
 Errors are JSON (``{"error": …}``), or Open311's XML for a path ending in
-``.xml``, as the endpoints behind them answer.
+``.xml``, as the endpoints behind them answer; a browser posting a page's form
+(asking for HTML, not calling an API) gets a short page in its language.
 """
 
 from __future__ import annotations
@@ -20,20 +21,32 @@ import logging
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.html import escape as html_escape
+
 logger = logging.getLogger("knutpunkt.http")
 
 
 class BodyLimitMiddleware:
-    """Caps request bodies: ``limits`` maps path prefixes to a cap in bytes (the
-    longest matching prefix wins), ``default`` applies elsewhere."""
+    """Caps request bodies: ``limits`` maps paths to a cap in bytes, ``default``
+    applies elsewhere. A key ending in ``*`` is a prefix (``"/admin/*"``), any
+    other key one exact path (``"/rapportera/"``); an exact path wins, then the
+    longest prefix."""
 
     def __init__(self, app, *, limits: dict[str, int], default: int):
         self.app = app
         self.default = default
-        self.limits = sorted(limits.items(), key=lambda item: -len(item[0]))
+        self.exact = {key: limit for key, limit in limits.items() if key[-1:] != "*"}
+        self.prefixes = sorted(
+            ((key[:-1], limit) for key, limit in limits.items() if key[-1:] == "*"),
+            key=lambda item: -len(item[0]),
+        )
 
     def limit_for(self, path: str) -> int:
-        for prefix, limit in self.limits:
+        if path in self.exact:
+            return self.exact[path]
+        for prefix, limit in self.prefixes:
             if path.startswith(prefix):
                 return limit
         return self.default
@@ -43,10 +56,13 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         limit = self.limit_for(path)
-        declared = _content_length(scope.get("headers", ()))
+        headers = scope.get("headers", ())
+        declared = _content_length(headers)
         if declared == -1:
             return await _refuse(send, path, 400, "Content-Length is not a number.")
         if declared is not None and declared > limit:
+            if _browser_page(path, headers):
+                return await _refuse_page(send, path, limit)
             return await _refuse(send, path, 413, _too_large(limit))
 
         received = 0
@@ -61,7 +77,10 @@ class BodyLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     refused = True
-                    await _refuse(send, path, 413, _too_large(limit))
+                    if _browser_page(path, headers):
+                        await _refuse_page(send, path, limit)
+                    else:
+                        await _refuse(send, path, 413, _too_large(limit))
                     return {"type": "http.disconnect"}
             return message
 
@@ -70,6 +89,11 @@ class BodyLimitMiddleware:
                 await send(message)
 
         return await self.app(scope, counting_receive, guarded_send)
+
+    @staticmethod
+    def too_large(limit: int) -> str:
+        """The reason given for a body over ``limit`` bytes."""
+        return _too_large(limit)
 
 
 def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
@@ -84,9 +108,57 @@ def _content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
+def _browser_page(path: str, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a browser posted a page's form (it asks for HTML and is not
+    calling an API), so the refusal should be a page it can show."""
+    if path.startswith(("/api/", "/open311/")):
+        return False
+    for name, value in headers:
+        if name.lower() == b"accept":
+            return b"text/html" in value and b"application/json" not in value
+    return False
+
+
+async def _refuse_page(send, path: str, limit: int) -> None:
+    """413 as a short page in the language of the path (``/en/…``, else the
+    site's default), with a way back."""
+    logger.warning("Request to %s refused (413): body over %s bytes", path, limit)
+    language = translation.get_language_from_path(path) or settings.LANGUAGE_CODE
+    with translation.override(language):
+        title = translation.gettext("What you sent is too large")
+        text = translation.gettext(
+            "It is larger than %(size)s. Go back and send fewer or smaller photos."
+        ) % {"size": _size(limit)}
+        back = translation.gettext("Back")
+    body = (
+        f'<!DOCTYPE html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html_escape(title)}</title></head><body><main>"
+        f"<h1>{html_escape(title)}</h1><p>{html_escape(text)}</p>"
+        f'<p><a href="{html_escape(path)}">{html_escape(back)}</a></p>'
+        "</main></body></html>"
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"content-security-policy", b"default-src 'none'"),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // 2**20} MB"
+
+
 def _too_large(limit: int) -> str:
-    size = f"{limit // 1024} KB" if limit < 1024 * 1024 else f"{limit // 2**20} MB"
-    return f"The request body is larger than {size}."
+    return f"The request body is larger than {_size(limit)}."
 
 
 async def _refuse(send, path: str, status: int, reason: str) -> None:

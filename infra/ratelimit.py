@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
+import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 
 
 def client_address(request) -> str:
@@ -53,39 +56,77 @@ def _address_of(hop: str) -> str | None:
         return None
 
 
-def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
-    """Answer 429 with ``Retry-After`` once a client exceeds the scope's limit.
+def rate_limit_hit(request, scope: str, *, key: str | None = None) -> int | None:
+    """Count one request against the scope's limit.
 
-    Limits are ``KNUTPUNKT_RATE_LIMITS[scope] = (requests, window_seconds)``;
-    the count lives in the cache, so every process of the scaled profile shares it.
-    With ``methods``, only requests of those methods count.
+    Limits are ``KNUTPUNKT_RATE_LIMITS[scope] = (requests, window_seconds)``,
+    counted per client address, or per ``key`` when one is given (an e-mail
+    address a link is asked for, say). The count lives in the cache, so every
+    process of the scaled profile shares it. Returns None while within the
+    limit, else the seconds until the window ends (for ``Retry-After``).
     """
+    limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
+    now = int(time.time())
+    window_start = now - now % window
+    who = client_address(request) if key is None else _key_digest(key)
+    cache_key = f"ratelimit:{scope}:{who}:{window_start}"
+    cache.add(cache_key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # evicted between add and incr
+        cache.set(cache_key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        return max(1, window_start + window - now)
+    return None
+
+
+def _key_digest(key: str) -> str:
+    # A digest, so that no e-mail address is written into the cache's keys.
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def rate_limited_response(request, scope: str, retry_after: int) -> HttpResponse:
+    """The 429 answer: JSON for the APIs and for scripts asking for JSON, a
+    page in the visitor's language for a browser."""
+    limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
+    accept = request.headers.get("Accept", "")
+    if (
+        request.path.startswith("/api/")
+        or "application/json" in accept
+        or "text/html" not in accept
+    ):
+        response = JsonResponse(
+            {
+                "error": "rate_limited",
+                "detail": f"At most {limit} requests per {window} s.",
+            },
+            status=429,
+        )
+    else:
+        response = render(
+            request,
+            "429.html",
+            {"retry_after": retry_after, "minutes": math.ceil(retry_after / 60)},
+            status=429,
+        )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
+    """Answer 429 with ``Retry-After`` once a client exceeds the scope's limit
+    (see ``rate_limit_hit``). With ``methods``, only requests of those methods
+    count."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             if methods is not None and request.method not in methods:
                 return view(request, *args, **kwargs)
-            limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
-            now = int(time.time())
-            window_start = now - now % window
-            key = f"ratelimit:{scope}:{client_address(request)}:{window_start}"
-            cache.add(key, 0, timeout=window + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # evicted between add and incr
-                cache.set(key, 1, timeout=window + 1)
-                count = 1
-            if count > limit:
-                response = JsonResponse(
-                    {
-                        "error": "rate_limited",
-                        "detail": f"At most {limit} requests per {window} s.",
-                    },
-                    status=429,
-                )
-                response["Retry-After"] = str(window_start + window - now)
-                return response
+            retry_after = rate_limit_hit(request, scope)
+            if retry_after is not None:
+                return rate_limited_response(request, scope, retry_after)
             return view(request, *args, **kwargs)
 
         return wrapped

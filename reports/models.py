@@ -251,3 +251,23 @@ class EmailToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} for #{self.report_id}"
+
+
+class MyReportsLink(models.Model):
+    """A "Mina sidor" sign-in link sent by e-mail: single-use and short-lived.
+
+    The link carries only a random token; its hash is stored here with the
+    address it proves, so the address never travels in the link.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="myreportslink_expires")]
+
+    def __str__(self) -> str:
+        return f"Mina sidor link #{self.pk}"

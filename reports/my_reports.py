@@ -1,20 +1,28 @@
 """ "Mina sidor": a reporter's own reports across kommuner, for a signed-in user
 or, without an account, for the e-mail address a magic link proved.
 
-The magic link is a signed, timestamped token of the address (valid
-``LINK_MAX_AGE``); opening it remembers the address in the visitor's session.
+The magic link carries a random token and nothing else; only the token's hash
+is stored (``MyReportsLink``), with the address, an expiry
+(``KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES``) and when it was used. It works
+once: using it remembers the address in the visitor's session.
 """
 
 from __future__ import annotations
 
-from django.core import signing
-from django.db.models import Max, QuerySet
+import hashlib
+import secrets
+from datetime import timedelta
 
-from .models import Report, ReportEvent
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import MyReportsLink, Report, ReportEvent
+from .tokens import TokenInvalid
 
 SESSION_KEY = "my_reports_email"
-LINK_MAX_AGE = 24 * 3600
-_SALT = "knutpunkt.reports.my_reports"
 
 
 def my_reports(*, user, session) -> QuerySet[Report] | None:
@@ -36,12 +44,47 @@ def my_reports_latest_event(reports: QuerySet[Report]) -> int:
     return latest or 0
 
 
-def magic_link_token(email: str) -> str:
-    return signing.dumps(email.strip().lower(), salt=_SALT)
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def email_from_magic_link(token: str) -> str | None:
-    try:
-        return signing.loads(token, salt=_SALT, max_age=LINK_MAX_AGE)
-    except signing.BadSignature:  # includes SignatureExpired
-        return None
+def my_reports_link_issue(email: str) -> str:
+    """A new single-use sign-in token for ``email``; the raw value goes by mail
+    only, its hash is stored."""
+    raw = secrets.token_urlsafe(32)
+    MyReportsLink.objects.create(
+        token_hash=_hash(raw),
+        email=email.strip().lower(),
+        expires_at=timezone.now()
+        + timedelta(minutes=settings.KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES),
+    )
+    # Links that can no longer be used are of no further interest.
+    MyReportsLink.objects.filter(
+        expires_at__lt=timezone.now() - timedelta(days=1)
+    ).delete()
+    return raw
+
+
+def my_reports_link_usable(raw: str) -> bool:
+    """Whether the token is known, unused and unexpired (without using it)."""
+    return MyReportsLink.objects.filter(
+        token_hash=_hash(raw), used_at__isnull=True, expires_at__gte=timezone.now()
+    ).exists()
+
+
+@transaction.atomic
+def my_reports_link_use(raw: str) -> str:
+    """Use the token once: the address it proves. TokenInvalid when it is
+    unknown, used or expired."""
+    link = (
+        MyReportsLink.objects.select_for_update().filter(token_hash=_hash(raw)).first()
+    )
+    if link is None:
+        raise TokenInvalid(_("This link is not valid."))
+    if link.used_at is not None:
+        raise TokenInvalid(_("This link has already been used."))
+    if link.expires_at < timezone.now():
+        raise TokenInvalid(_("This link has expired."))
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+    return link.email

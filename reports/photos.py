@@ -7,7 +7,9 @@ phone. ``process_photo`` turns one upload into a small, clean JPEG and a thumbna
   content type; only JPEG, PNG, WebP and HEIC/HEIF (when ``pillow-heif`` is
   installed) are accepted;
 - the byte size and the pixel count are checked before any pixel data is decoded,
-  so a decompression bomb costs no more than reading its header;
+  so a decompression bomb costs no more than reading its header; the photos of
+  one request are bounded together too (``process_photos``), by the pixels they
+  would decode to;
 - damaged or truncated files are refused rather than padded with grey;
 - the EXIF orientation is applied, then every piece of metadata is dropped (EXIF
   with its GPS position, XMP, ICC profile, comments); colours in another profile
@@ -24,6 +26,7 @@ import io
 import logging
 import math
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -50,9 +53,12 @@ __all__ = [
     "OUTPUT_CONTENT_TYPE",
     "RESAMPLE",
     "PhotoError",
+    "PhotoErrors",
     "ProcessedPhoto",
     "THUMBNAIL_MAX_SIDE",
+    "decoded_pixels",
     "process_photo",
+    "process_photos",
 ]
 
 logger = logging.getLogger("knutpunkt.reports.photos")
@@ -100,6 +106,14 @@ class PhotoError(Exception):
     """A photo was refused; the message is meant for the citizen and names the file."""
 
 
+class PhotoErrors(Exception):
+    """Photos of one request were refused: a message for the citizen each."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__(" ".join(messages))
+        self.messages = messages
+
+
 @dataclass(frozen=True)
 class ProcessedPhoto:
     """A cleaned photo: JPEG bytes without metadata, and a JPEG thumbnail."""
@@ -124,6 +138,92 @@ def process_photo(
     empty, too large, not a JPEG, PNG, WebP or HEIC image, has too many pixels, or
     is damaged.
     """
+    img, name = _inspect(data, name, max_bytes)
+    try:
+        return _process(img, name)
+    finally:
+        img.close()
+
+
+def process_photos(
+    uploads: Iterable[tuple[BinaryIO | bytes, str]],
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+) -> list[ProcessedPhoto]:
+    """Check and process all photos of one request, bounded together.
+
+    Every photo's header is read first; then, before any pixel is decoded, the
+    pixels all of them would decode to are added up (a JPEG counts at the
+    reduced scale libjpeg decodes it at, other formats in full) and refused
+    past ``max_pixels`` (``settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST``).
+    So a request costs at most that much decoding, whatever it holds.
+
+    Raises :class:`PhotoErrors` with one message per refused photo (or one for
+    the total).
+    """
+    if max_pixels is None:
+        max_pixels = settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST
+    opened: list[tuple[Image.Image, str]] = []
+    errors: list[str] = []
+    try:
+        for data, name in uploads:
+            try:
+                opened.append(_inspect(data, name, max_bytes))
+            except PhotoError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise PhotoErrors(errors)
+        total = sum(decoded_pixels(img) for img, _name in opened)
+        if total > max_pixels:
+            raise PhotoErrors(
+                [
+                    _(
+                        "Together the photos have too many pixels (%(pixels)s "
+                        "megapixels; at most %(limit)s megapixels). Send fewer "
+                        "or smaller photos."
+                    )
+                    % {
+                        "pixels": number_format(math.ceil(total / 1_000_000)),
+                        "limit": number_format(max_pixels // 1_000_000),
+                    }
+                ]
+            )
+        photos = []
+        for img, name in opened:
+            try:
+                photos.append(_process(img, name))
+            except PhotoError as exc:
+                errors.append(str(exc))
+            finally:
+                # One decoded photo in memory at a time.
+                img.close()
+        if errors:
+            raise PhotoErrors(errors)
+        return photos
+    finally:
+        for img, _name in opened:
+            img.close()
+
+
+def decoded_pixels(img: Image.Image) -> int:
+    """How many pixels processing this opened (not yet decoded) image decodes:
+    a JPEG that will be shrunk is decoded at 1/2, 1/4 or 1/8 scale (as
+    ``Image.draft`` chooses it), anything else in full."""
+    width, height = img.size
+    target = _fit(img.size, IMAGE_MAX_SIDE)
+    if img.format in ("JPEG", "MPO") and target != img.size and len(img.tile) == 1:
+        scale = min(width // target[0], height // target[1])
+        step = next(s for s in (8, 4, 2, 1) if scale >= s)
+        return ((width + step - 1) // step) * ((height + step - 1) // step)
+    return width * height
+
+
+def _inspect(
+    data: BinaryIO | bytes, name: str, max_bytes: int | None
+) -> tuple[Image.Image, str]:
+    """Read the upload and open its header: the opened image and the name to
+    show, or PhotoError. No pixel is decoded."""
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow would then pad a cut-off upload with grey instead of failing.
         raise ImproperlyConfigured(
@@ -142,11 +242,7 @@ def process_photo(
             % {"name": name, "limit": _megabytes(max_bytes)}
         )
     pil_format = _sniff(raw, name)
-    img = _open(raw, pil_format, name)
-    try:
-        return _process(img, name)
-    finally:
-        img.close()
+    return _open(raw, pil_format, name), name
 
 
 def _read(data: BinaryIO | bytes, max_bytes: int) -> bytes:

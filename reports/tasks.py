@@ -1,5 +1,6 @@
 """Background tasks of the reports app; they take ids and are safe to rerun."""
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
@@ -7,7 +8,7 @@ from django_tasks import task
 from .choices import ReportStatus, TokenPurpose
 from .mail import link, send_plain, send_to
 from .models import Report, Subscription
-from .my_reports import magic_link_token
+from .my_reports import my_reports_link_issue
 from .notifications import followers_notify
 from .tokens import token_issue
 
@@ -60,10 +61,13 @@ def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
     if not Report.objects.filter(email=email).exists():
         return
     with translation.override(language):
-        url = root_url + reverse("my-reports-link", args=[magic_link_token(email)])
+        url = root_url + reverse("my-reports-link", args=[my_reports_link_issue(email)])
     send_plain(
         to=email,
         template="my_reports_link",
-        context={"url": url},
+        context={
+            "url": url,
+            "minutes": settings.KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES,
+        },
         language=language,
     )

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
-from infra.ratelimit import rate_limited
+from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
 from municipalities.locate import (
@@ -32,11 +32,12 @@ from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
     SESSION_KEY,
-    email_from_magic_link,
     my_reports,
     my_reports_latest_event,
+    my_reports_link_usable,
+    my_reports_link_use,
 )
-from .photos import PhotoError, process_photo
+from .photos import PhotoErrors, process_photos
 from .services import (
     Reporter,
     report_confirm,
@@ -71,6 +72,7 @@ def _point_context(lat, lon) -> dict:
     }
 
 
+@rate_limited("categories")
 def categories_fragment(request):
     """The kommun and category choices at a point, as an HTML fragment for the map."""
     return render(
@@ -104,13 +106,11 @@ def _submit(request, form: ReportForm) -> Report | None:
     if category is None:
         form.add_error("category", _("Choose a category."))
         return None
-    photos = []
-    for upload in data["photos"]:
-        try:
-            photos.append(process_photo(upload, name=upload.name))
-        except PhotoError as exc:
-            form.add_error("photos", str(exc))
-    if form.errors:
+    try:
+        photos = process_photos((upload, upload.name) for upload in data["photos"])
+    except PhotoErrors as exc:
+        for message in exc.messages:
+            form.add_error("photos", message)
         return None
     user = request.user if request.user.is_authenticated else None
     try:
@@ -175,17 +175,29 @@ def report_new(request):
             else {}
         )
     search = PlaceSearchForm(request.GET if "q" in request.GET else None)
-    places, search_error = [], ""
+    places, search_error, retry_after = [], "", None
     if search.is_bound and search.is_valid():
-        try:
-            places = places_search(search.cleaned_data["q"])
-        except GeocoderUnavailable:
+        # The same budget as the search API: both reach the geocoder.
+        retry_after = rate_limit_hit(request, "geocode")
+        if retry_after is not None:
             search_error = _(
-                "Place search is unavailable right now. Tap the map or use your "
-                "position instead."
+                "Too many place searches from your connection just now. Try again "
+                "in a minute, or tap the map or use your position instead."
             )
+        else:
+            try:
+                places = places_search(search.cleaned_data["q"])
+            except GeocoderUnavailable:
+                search_error = _(
+                    "Place search is unavailable right now. Tap the map or use your "
+                    "position instead."
+                )
     bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
-    return render(
+    if request.method == "POST":
+        status = 400
+    else:
+        status = 200 if retry_after is None else 429
+    response = render(
         request,
         "reports/report_new.html",
         {
@@ -198,8 +210,11 @@ def report_new(request):
             "selected_category": request.POST.get("category", ""),
             **point,
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def report_thanks(request):
@@ -259,6 +274,7 @@ def _token_link(request, token, *, purpose, template, use, done_message):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("confirm")
 def report_confirm_view(request, token: str):
     return _token_link(
         request,
@@ -271,6 +287,7 @@ def report_confirm_view(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("confirm")
 def subscription_confirm_view(request, token: str):
     return _token_link(
         request,
@@ -309,6 +326,7 @@ def report_follow_view(request, pk: int):
     return _render_report(request, pk, form, status=400)
 
 
+@rate_limited("nearby")
 def nearby_json(request):
     """Open reports in the same category near a point (to follow instead)."""
     try:
@@ -430,13 +448,18 @@ def my_reports_page(request):
         form = FollowForm(request.POST)
         if form.is_valid():
             email = form.cleaned_data["email"].strip().lower()
-            # The site the request's host names (the default site for any
-            # other host), at its configured address.
-            site = Site.objects.filter(pk=tenant_for_request(request).site_id).first()
-            root = root_url(site)
-            enqueue_with_transaction(
-                send_my_reports_link_task, email, root, get_language() or "sv"
-            )
+            # Per address too, whoever asks; past it nothing is sent, and the
+            # answer stays the same (it tells nothing about the address).
+            if rate_limit_hit(request, "my_reports_link_email", key=email) is None:
+                # The site the request's host names (the default site for any
+                # other host), at its configured address.
+                site = Site.objects.filter(
+                    pk=tenant_for_request(request).site_id
+                ).first()
+                root = root_url(site)
+                enqueue_with_transaction(
+                    send_my_reports_link_task, email, root, get_language() or "sv"
+                )
             # The same answer whether or not the address has reports.
             return render(request, "reports/my_reports.html", {"link_sent": True})
         return render(request, "reports/my_reports.html", {"form": form}, status=400)
@@ -458,13 +481,23 @@ def my_reports_page(request):
     )
 
 
+@require_http_methods(["GET", "POST"])
+@rate_limited("confirm")
 def my_reports_link(request, token: str):
-    email = email_from_magic_link(token)
-    if email is None:
+    """The e-mailed sign-in link. GET shows a button (mail scanners fetch
+    links, and the link works once), POST uses it and signs this browser in
+    to Mina sidor for the session."""
+    try:
+        if request.method == "GET":
+            if not my_reports_link_usable(token):
+                raise TokenInvalid(_("This link is not valid, used or expired."))
+            return render(request, "reports/my_reports_link.html")
+        email = my_reports_link_use(token)
+    except TokenInvalid as exc:
         return render(
             request,
-            "reports/token_invalid.html",
-            {"reason": _("This link is not valid or has expired. Ask for a new one.")},
+            "reports/my_reports.html",
+            {"form": FollowForm(), "link_invalid": exc},
             status=410,
         )
     request.session.cycle_key()

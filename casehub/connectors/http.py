@@ -4,6 +4,12 @@ The standard library's http.client is enough here and leaves every limit in our
 hands: a case system's answer is read at most ``MAX_RESPONSE_BYTES`` far, and a
 slow one is cut off by the connection's timeout on every socket operation and by
 an overall deadline.
+
+The host name is resolved once: every address it resolves to is checked (no
+private address unless ``KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE``), and the
+connection goes to a checked address, never through a second lookup that could
+answer differently (DNS rebinding). The request still names the host (``Host``
+header) and TLS still sends it (SNI) and checks the certificate against it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import unescape
@@ -120,20 +127,55 @@ def raise_for_status(response: Response, what: str) -> None:
     raise DeliveryError(reason, http_status=status, connection_fault=False)
 
 
-def _check_address(host: str) -> None:
-    if settings.KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE:
-        return
+#: Resolves a host name and port to the addresses to connect to, in order.
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    """The system resolver's addresses for ``host`` (a literal address is itself)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _checked_addresses(host: str, port: int, resolve: Resolver) -> list[str]:
+    """Resolve ``host`` once and check every address it gave."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        addresses = resolve(host, port)
     except OSError as exc:
         raise DeliveryError(f"Cannot resolve {host}: {exc}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ConfigurationError(
-                f"{host} resolves to a private address ({address}); "
-                "case systems must be on the internet."
-            )
+    if not addresses:
+        raise DeliveryError(f"Cannot resolve {host}: no address")
+    if not settings.KNUTPUNKT_CONNECTIONS_ALLOW_PRIVATE:
+        for text in addresses:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+            if not address.is_global:
+                raise ConfigurationError(
+                    f"{host} resolves to a private address ({address}); "
+                    "case systems must be on the internet."
+                )
+    return addresses
+
+
+def _pinned(factory, host: str, port: int | None, addresses: list[str], timeout):
+    """An http.client connection for ``host`` that connects only to
+    ``addresses`` (tried in order), whatever a later lookup would say."""
+    conn = factory(host, port, timeout=timeout)
+
+    def connect_checked(address, timeout=None, source=None):
+        _name, port = address
+        error = OSError(f"no address to connect to for {host}")
+        for candidate in addresses:
+            try:
+                return socket.create_connection((candidate, port), timeout, source)
+            except OSError as exc:
+                error = exc
+        raise error
+
+    # http.client opens its socket through this attribute (and then wraps it
+    # for TLS with server_hostname=host, so SNI and the certificate check are
+    # for the host name).
+    conn._create_connection = connect_checked
+    return conn
 
 
 def request(
@@ -143,20 +185,24 @@ def request(
     timeout: float,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    resolve: Resolver = system_resolve,
 ) -> Response:
-    """One HTTP request with every limit applied; failures become DeliveryError."""
+    """One HTTP request with every limit applied; failures become DeliveryError.
+
+    ``resolve`` turns the URL's host and port into addresses (the system
+    resolver by default; tests give their own). It is called once, and the
+    connection goes only to the addresses it gave, after they were checked.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"“{url}” is not an http(s) URL.")
     if parts.scheme == "http" and settings.KNUTPUNKT_CONNECTIONS_REQUIRE_HTTPS:
         raise ConfigurationError(f"“{url}” must use https.")
-    _check_address(parts.hostname)
-    factory = (
-        http.client.HTTPSConnection
-        if parts.scheme == "https"
-        else http.client.HTTPConnection
-    )
-    conn = factory(parts.hostname, parts.port, timeout=timeout)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    addresses = _checked_addresses(parts.hostname, port, resolve)
+    factory = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    conn = _pinned(factory, parts.hostname, parts.port, addresses, timeout)
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

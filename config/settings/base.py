@@ -230,6 +230,9 @@ WAGTAIL_I18N_ENABLED = False
 # No Gravatar: it would send a hash of every staff member's e-mail address to a
 # third party (and the CSP blocks its images anyway).
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# No check for new Wagtail releases from the admin: it would reach a third
+# party from editors' browsers (and the admin's CSP refuses it).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "txt", "xlsx"]
 
@@ -299,17 +302,36 @@ KNUTPUNKT_PHOTO_MAX_BYTES = 15 * 1024 * 1024
 KNUTPUNKT_NEARBY_METERS = 250
 # Followers get at most one e-mail per report in this many seconds.
 KNUTPUNKT_NOTIFY_BATCH_SECONDS = 600
-DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * KNUTPUNKT_PHOTO_MAX_BYTES + 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Decoded pixels of all photos of one report together (reports.photos): a
+# JPEG counts at the reduced scale it is decoded at, other formats in full.
+KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST = 60_000_000
+# Django's own caps, behind the body caps below: form fields (files excluded),
+# the number of files, and the size an upload may take in memory before it is
+# spooled to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Case systems' status signals (a signed webhook, an Open311 update) are small.
 KNUTPUNKT_SIGNAL_MAX_BYTES = 64 * 1024
+# What the editors' uploads in the admin may weigh (an image, a document).
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+KNUTPUNKT_ADMIN_MAX_BYTES = WAGTAILIMAGES_MAX_UPLOAD_SIZE + DATA_UPLOAD_MAX_MEMORY_SIZE
+# The report form: its photos, its fields and the multipart framing.
+KNUTPUNKT_REPORT_FORM_MAX_BYTES = (
+    KNUTPUNKT_MAX_PHOTOS * KNUTPUNKT_PHOTO_MAX_BYTES + 256 * 1024
+)
 # Request bodies are capped before they are read (infra.asgi), whatever their
-# framing: by path prefix, else the default (the report form with its photos).
+# framing: by path (a key ending in "*" is a prefix, any other key one exact
+# path; an exact path, then the longest prefix wins), else the default, which
+# is small: every other page, form and API takes a few kilobytes.
 KNUTPUNKT_BODY_LIMITS = {
-    "/api/v1/connections/": KNUTPUNKT_SIGNAL_MAX_BYTES,
-    "/open311/": KNUTPUNKT_SIGNAL_MAX_BYTES,
+    "/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
+    "/en/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
+    "/admin/*": KNUTPUNKT_ADMIN_MAX_BYTES,
+    "/api/v1/connections/*": KNUTPUNKT_SIGNAL_MAX_BYTES,
+    "/open311/*": KNUTPUNKT_SIGNAL_MAX_BYTES,
 }
-KNUTPUNKT_BODY_LIMIT_DEFAULT = DATA_UPLOAD_MAX_MEMORY_SIZE
+KNUTPUNKT_BODY_LIMIT_DEFAULT = 64 * 1024
 DEFAULT_FROM_EMAIL = os.environ.get(
     "DEFAULT_FROM_EMAIL", "Knutpunkt <noreply@localhost>"
 )
@@ -337,12 +359,25 @@ KNUTPUNKT_GEOCODER = {
 KNUTPUNKT_RATE_LIMITS.update(
     {
         "report_submit": (20, 3600),
+        # Place search, through the API and the form page's own search (?q=):
+        # each one may reach the geocoder.
         "geocode": (60, 60),
+        "categories": (120, 60),
+        "nearby": (120, 60),
         "follow": (30, 3600),
+        # Opening an e-mailed link (confirming a report or a subscription,
+        # signing in to Mina sidor).
+        "confirm": (60, 3600),
+        # Asking for a Mina sidor link: per client address, and per e-mail
+        # address whoever asks.
         "my_reports_link": (10, 3600),
+        "my_reports_link_email": (3, 3600),
     }
 )
-KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")
+# How long a Mina sidor sign-in link works (it works once).
+KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
+# Served documents keep no CSP; the admin has its own (config.security).
+KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 
 # --- Delivery to case systems (casehub.outbox) ---------------------------------
 # Connections may reach private addresses (a kommun's own network, or loopback in

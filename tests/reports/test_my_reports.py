@@ -1,19 +1,23 @@
 """ "Mina sidor" for signed-in reporters and by magic link, and the live sockets'
 catch-up after a reconnect."""
 
+import base64
 import os
 import re
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from casehub.services import Signal, signal_accept
 from config.asgi import application
 from reports.choices import ReportStatus
-from reports.models import Report
+from reports.models import MyReportsLink, Report
 from reports.services import report_transition
 from tests.support.casehub import LUND, confirmed_report, connect, reporter_user
 from tests.support.people import case_handler
@@ -84,9 +88,115 @@ def test_without_an_account_a_magic_link_opens_my_reports(
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     other = client_class_fresh()
     assert other.get("/mina-sidor/").content.decode().count("Min lampa") == 0
-    followed = other.get(path, follow=True).content.decode()
+    # Opening the link asks first (mail scanners fetch links); nothing is used.
+    asked = other.get(path)
+    assert asked.status_code == 200 and "Open my reports" in asked.content.decode()
+    assert "Min lampa" not in asked.content.decode()
+    followed = other.post(path, follow=True).content.decode()
     assert "Min lampa" in followed
     assert other.get(path[:-5] + "xxxx/").status_code == 410
+
+
+def _link_path(smtp_server, email):
+    (mail,) = smtp_server.bodies_to(email)
+    link = re.search(r"http://\S+/mina-sidor/lank/(\S+)/", mail)
+    return link.group(1), "/" + link.group(0).split("://", 1)[1].split("/", 1)[1]
+
+
+def test_the_link_carries_no_address_and_works_once(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    confirmed_report(title="Min lampa")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/mina-sidor/", {"email": "anna@example.org"})
+    token, path = _link_path(smtp_server, "anna@example.org")
+    # An opaque random token: no address, readable or encoded, and only its
+    # hash is stored.
+    assert "anna" not in token and "example" not in token
+    for part in token.replace("-", "+").replace("_", "/").split(":"):
+        try:
+            decoded = base64.b64decode(part + "==")
+        except ValueError:
+            continue
+        assert b"anna" not in decoded
+    (stored,) = MyReportsLink.objects.all()
+    assert stored.token_hash != token and token not in stored.token_hash
+    first = Client()
+    assert first.post(path, follow=True).content.decode().count("Min lampa") == 1
+    stored.refresh_from_db()
+    assert stored.used_at is not None
+    # A second opening, in any browser: the link is used; a form asks for a new one.
+    second = Client()
+    for answer in (second.get(path), second.post(path)):
+        page = answer.content.decode()
+        assert answer.status_code == 410
+        assert "Min lampa" not in page
+        assert "Send me a link" in page
+    assert "already been used" in page
+    assert second.get("/mina-sidor/").content.decode().count("Min lampa") == 0
+
+
+def test_the_link_expires_after_the_configured_minutes(
+    client, smtp_server, django_capture_on_commit_callbacks, settings
+):
+    settings.KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
+    confirmed_report(title="Min lampa")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/mina-sidor/", {"email": "anna@example.org"})
+    _token, path = _link_path(smtp_server, "anna@example.org")
+    (stored,) = MyReportsLink.objects.all()
+    lifetime = stored.expires_at - stored.created_at
+    assert timedelta(minutes=29) < lifetime <= timedelta(minutes=30)
+    assert "within 30 minutes" in smtp_server.bodies_to("anna@example.org")[0]
+    MyReportsLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    answer = Client().post(path)
+    assert answer.status_code == 410
+    assert "has expired" in answer.content.decode()
+    stored.refresh_from_db()
+    assert stored.used_at is None
+
+
+def test_link_requests_are_limited_per_address_and_per_email(
+    client, smtp_server, django_capture_on_commit_callbacks, settings
+):
+    settings.KNUTPUNKT_RATE_LIMITS = {
+        **settings.KNUTPUNKT_RATE_LIMITS,
+        "my_reports_link": (4, 3600),
+        "my_reports_link_email": (2, 3600),
+    }
+    cache.clear()
+    confirmed_report(title="Min lampa")
+    answers = []
+    with django_capture_on_commit_callbacks(execute=True):
+        # Three requests for one address, each from another client address.
+        for n in range(3):
+            answers.append(
+                client.post(
+                    "/mina-sidor/",
+                    {"email": "anna@example.org"},
+                    REMOTE_ADDR=f"198.51.100.{n + 1}",
+                )
+            )
+    # The answer is the same each time; the third sends nothing.
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all("a link to them is on its way" in a.content.decode() for a in answers)
+    assert len(smtp_server.bodies_to("anna@example.org")) == 2
+    # Per client address: the fifth request from one address is refused.
+    with django_capture_on_commit_callbacks(execute=True):
+        codes = [
+            client.post(
+                "/mina-sidor/",
+                {"email": f"x{n}@example.org"},
+                REMOTE_ADDR="203.0.113.9",
+                HTTP_ACCEPT="text/html",
+            )
+            for n in range(5)
+        ]
+    assert [c.status_code for c in codes] == [200, 200, 200, 200, 429]
+    refused = codes[-1]
+    assert int(refused["Retry-After"]) > 0
+    assert refused["Content-Type"].startswith("text/html")
+    assert "Too many requests" in refused.content.decode()
 
 
 def client_class_fresh():

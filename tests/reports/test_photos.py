@@ -11,7 +11,6 @@ import random
 import struct
 import time
 import warnings
-import zlib
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -28,6 +27,7 @@ from reports.photos import (
     ProcessedPhoto,
     process_photo,
 )
+from tests.support.photos import png_header_only
 
 RED = (255, 0, 0)
 GREEN = (0, 255, 0)
@@ -116,23 +116,6 @@ def noisy(size: tuple[int, int], seed: int = 1) -> Image.Image:
     width, height = size
     return Image.frombytes(
         "RGB", size, random.Random(seed).randbytes(width * height * 3)
-    )
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 1024)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", idat)
-        + chunk(b"IEND", b"")
     )
 
 
@@ -635,3 +618,47 @@ def test_pixel_message_does_not_round_down_to_the_limit(no_decoding):
     with pytest.raises(PhotoError) as exc:
         process_photo(png_header_only(MAX_PIXELS // 1000 + 1, 1000), name="b.png")
     assert "(50.1 megapixels; at most 50 megapixels)" in str(exc.value)
+
+
+# --- all photos of one request together --------------------------------------
+
+
+def test_photos_of_one_request_are_bounded_together_before_any_is_decoded(
+    no_decoding, settings
+):
+    """Two 49-megapixel PNGs of a few hundred bytes: each passes the check of
+    one photo, together they are refused from their headers alone."""
+    settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST = 60_000_000
+    bombs = [(png_header_only(7000, 7000), f"{n}.png") for n in (1, 2)]
+    with pytest.raises(photos.PhotoErrors) as exc:
+        photos.process_photos(bombs)
+    assert exc.value.messages == [
+        "Together the photos have too many pixels (98 megapixels; at most 60 "
+        "megapixels). Send fewer or smaller photos."
+    ]
+
+
+def test_a_large_jpeg_counts_at_the_scale_it_is_decoded_at():
+    big = Image.open(io.BytesIO(encode(Image.new("RGB", (8000, 6000)), "JPEG")))
+    # 8000 x 6000 to fit 1600 x 1200: libjpeg decodes at 1/4, 2000 x 1500.
+    assert photos.decoded_pixels(big) == 2000 * 1500
+    png = Image.open(io.BytesIO(png_header_only(8000, 6000)))
+    assert photos.decoded_pixels(png) == 8000 * 6000
+
+
+def test_photos_within_the_request_budget_are_all_processed(settings):
+    settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST = 3 * 400 * 300
+    uploads = [(encode(marked((400, 300)), "PNG"), f"{n}.png") for n in range(3)]
+    assert [p.width for p in photos.process_photos(uploads)] == [400] * 3
+    settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST = 3 * 400 * 300 - 1
+    with pytest.raises(photos.PhotoErrors, match="too many pixels"):
+        photos.process_photos(uploads)
+
+
+def test_each_refused_photo_of_a_request_is_named():
+    uploads = [(b"not an image", "a.jpg"), (encode(marked((40, 30)), "PNG"), "b.png")]
+    uploads.append((b"", "c.png"))
+    with pytest.raises(photos.PhotoErrors) as exc:
+        photos.process_photos(uploads)
+    assert len(exc.value.messages) == 2
+    assert "“a.jpg”" in exc.value.messages[0] and "“c.png”" in exc.value.messages[1]

@@ -10,7 +10,7 @@ from municipalities.models import Category, CategoryQuestion
 from reports.choices import ReportStatus
 from reports.models import EmailToken, Report, ReportEvent, Subscription
 from tests.support.people import citizen
-from tests.support.photos import jpeg
+from tests.support.photos import jpeg, png_claiming
 
 MALMO = {"lat": "55.6059", "lon": "13.0007"}
 KIRUNA = {"lat": "67.8557", "lon": "20.2253"}
@@ -142,6 +142,20 @@ def test_a_file_that_is_not_an_image_is_named_and_nothing_else_lost(client):
     assert response.status_code == 400
     page = response.content.decode()
     assert "lykta.jpg" in page
+    assert "Lyktan vid busshållplatsen" in page and 'value="Anna Andersson"' in page
+    assert not Report.objects.exists()
+
+
+@pytest.mark.django_db
+def test_photos_with_too_many_pixels_together_are_refused_and_the_form_kept(
+    client, settings
+):
+    settings.KNUTPUNKT_PHOTO_MAX_PIXELS_PER_REQUEST = 60_000_000
+    photos = [png_claiming(f"{n}.png", 7000, 7000) for n in (1, 2)]
+    response = client.post("/rapportera/", form(photos=photos))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Together the photos have too many pixels (98 megapixels" in page
     assert "Lyktan vid busshållplatsen" in page and 'value="Anna Andersson"' in page
     assert not Report.objects.exists()
 

@@ -1,0 +1,87 @@
+"""The Wagtail admin works under its Content Security Policy: an editor signs
+in, opens the dashboard, edits and saves a page, and uploads an image, and the
+browser reports no violation of the policy on the way."""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from config.security import ADMIN_POLICY
+from devkit.instance import free_port, profile_env, running_site, shell
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PASSWORD = "csp-test-password-1"  # noqa: S105 (a throwaway instance's account)
+
+
+def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
+    port = free_port()
+    with (
+        profile_env(
+            tmp_path / "var",
+            KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
+        ) as env,
+        running_site(env, port),
+    ):
+        (page_id,) = shell(
+            env,
+            "from django.contrib.auth import get_user_model; "
+            "from wagtail.models import Page; "
+            "get_user_model().objects.create_superuser("
+            f"'csp-editor', 'csp-editor@example.org', '{PASSWORD}'); "
+            "print(Page.objects.filter(depth=2).first().pk)",
+        )
+        context = browser.new_context(locale="sv-SE")
+        violations = []
+
+        def remember(message):
+            text = message.text
+            if "Content Security Policy" in text or "Refused to" in text:
+                violations.append(f"{message.page.url if message.page else ''}: {text}")
+
+        context.on("console", remember)
+        page = context.new_page()
+        base = f"http://localhost:{port}"
+
+        login = page.goto(f"{base}/admin/login/")
+        assert login.headers["content-security-policy"] == ADMIN_POLICY
+        page.fill("#id_username", "csp-editor")
+        page.fill("#id_password", PASSWORD)
+        page.locator("form button[type=submit]").click()
+        page.wait_for_url(f"{base}/admin/")
+        # The dashboard: its sidebar is drawn by the admin's scripts.
+        expect(page.locator("nav.sidebar-main-menu")).to_be_visible()
+
+        # A page editor: change the title and save a draft.
+        page.goto(f"{base}/admin/pages/{page_id}/edit/")
+        title = page.locator("#id_title")
+        expect(title).to_be_visible()
+        title.fill(title.input_value() + " (ändrad)")
+        page.get_by_role("button", name="Spara utkast").click()
+        expect(page.locator(".messages .success")).to_be_visible(timeout=10_000)
+        expect(title).to_have_value(re.compile(r"\(ändrad\)$"))
+        page.screenshot(path=str(artifacts / "admin-csp-editor.png"), full_page=True)
+
+        # An image upload, through the admin's script-driven multiple upload.
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), (30, 120, 200)).save(buffer, "PNG")
+        page.goto(f"{base}/admin/images/multiple/add/")
+        page.set_input_files(
+            "#fileupload",
+            files=[
+                {
+                    "name": "lykta.png",
+                    "mimeType": "image/png",
+                    "buffer": buffer.getvalue(),
+                }
+            ],
+        )
+        expect(page.locator("#upload-list li.upload-success")).to_have_count(
+            1, timeout=15_000
+        )
+        page.screenshot(path=str(artifacts / "admin-csp-upload.png"), full_page=True)
+        context.close()
+    assert violations == []
