@@ -25,5 +25,7 @@ def site_chrome(request) -> dict:
     )
     return {
         "site_brand": brand,
-        "accessibility_statement_url": statement.get_url(request) if statement else None,
+        "accessibility_statement_url": statement.get_url(request)
+        if statement
+        else None,
     }
