@@ -53,12 +53,33 @@ def _address_of(hop: str) -> str | None:
         return None
 
 
+def rate_hit(scope: str, ident: str) -> int:
+    """Count one request of ``ident`` (an address, or a hashed account) in the
+    scope's current window: 0 while within ``KNUTPUNKT_RATE_LIMITS[scope] =
+    (requests, window_seconds)``, else the seconds until the window ends.
+
+    The count lives in the cache, so every process of the scaled profile shares it.
+    """
+    limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
+    now = int(time.time())
+    window_start = now - now % window
+    key = f"ratelimit:{scope}:{ident}:{window_start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        return max(1, window_start + window - now)
+    return 0
+
+
 def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
     """Answer 429 with ``Retry-After`` once a client exceeds the scope's limit.
 
-    Limits are ``KNUTPUNKT_RATE_LIMITS[scope] = (requests, window_seconds)``;
-    the count lives in the cache, so every process of the scaled profile shares it.
-    With ``methods``, only requests of those methods count.
+    Limits are ``KNUTPUNKT_RATE_LIMITS[scope]``, counted by ``rate_hit``. With
+    ``methods``, only requests of those methods count.
     """
 
     def decorator(view):
@@ -66,17 +87,9 @@ def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
         def wrapped(request, *args, **kwargs):
             if methods is not None and request.method not in methods:
                 return view(request, *args, **kwargs)
-            limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
-            now = int(time.time())
-            window_start = now - now % window
-            key = f"ratelimit:{scope}:{client_address(request)}:{window_start}"
-            cache.add(key, 0, timeout=window + 1)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # evicted between add and incr
-                cache.set(key, 1, timeout=window + 1)
-                count = 1
-            if count > limit:
+            wait = rate_hit(scope, client_address(request))
+            if wait:
+                limit, window = settings.KNUTPUNKT_RATE_LIMITS[scope]
                 response = JsonResponse(
                     {
                         "error": "rate_limited",
@@ -84,7 +97,7 @@ def rate_limited(scope: str, *, methods: tuple[str, ...] | None = None):
                     },
                     status=429,
                 )
-                response["Retry-After"] = str(window_start + window - now)
+                response["Retry-After"] = str(wait)
                 return response
             return view(request, *args, **kwargs)
 

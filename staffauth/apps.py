@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class StaffauthConfig(AppConfig):
+    """Staff sign-in: throttled passwords, TOTP two-factor, and sign-in through a
+    kommun's own identity provider (OpenID Connect)."""
+
+    name = "staffauth"
+    verbose_name = "Staff sign-in"
