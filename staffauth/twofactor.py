@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -54,9 +56,21 @@ def second_factor_satisfied(request) -> bool:
     user = request.user
     if not user.is_authenticated:
         return True
-    if request.session.get(OIDC_SESSION_KEY):
+    return _satisfied(user, request.session, verified=user.is_verified())
+
+
+def second_factor_satisfied_in_session(user, session) -> bool:
+    """The same for a user and session without a request (a websocket): verified
+    when the session names one of the user's confirmed devices."""
+    if user is None or not user.is_authenticated:
         return True
-    if user.is_verified():
+    device = Device.from_persistent_id(session.get(DEVICE_ID_SESSION_KEY) or "")
+    verified = device is not None and device.user_id == user.pk and device.confirmed
+    return _satisfied(user, session, verified=verified)
+
+
+def _satisfied(user, session, *, verified: bool) -> bool:
+    if session.get(OIDC_SESSION_KEY) or verified:
         return True
     return not second_factor_enrolled(user) and not second_factor_required(user)
 

@@ -383,6 +383,9 @@ KNUTPUNKT_RATE_LIMITS.update(
         "geocode": (60, 60),
         "follow": (30, 3600),
         "my_reports_link": (10, 3600),
+        # The admin's password reset (staffauth): per address, per e-mail address.
+        "password_reset_address": (10, 3600),
+        "password_reset_account": (3, 3600),
     }
 )
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")

@@ -1,15 +1,21 @@
 """TOTP two-factor sign-in: codes computed here from the device's key (RFC 6238)."""
 
+import base64
+import os
 import re
 import time
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.auth import AuthMiddleware
+from django.contrib.sessions.backends.db import SessionStore
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from municipalities.choices import StaffRole
+from staffauth.channels import SecondFactorScopeMiddleware
 from tests.support.people import PASSWORD, case_handler, staff_user, superuser
 
 LOGIN = "/admin/login/"
@@ -61,8 +67,6 @@ def test_a_kommun_administrator_without_an_authenticator_must_enrol_first():
     assert "<svg" in text  # the QR code, inline
     device = TOTPDevice.objects.get(user=admin, confirmed=False)
     secret = re.search(r'class="staffauth-secret">([A-Z2-7]+)<', text).group(1)
-    import base64
-
     assert base64.b32decode(secret + "=" * (-len(secret) % 8)) == device.bin_key
     # Nothing from another origin on the page.
     assert "https://" not in re.sub(r'xmlns="[^"]+"', "", text.split("<svg")[1])
@@ -165,3 +169,35 @@ def test_staff_turn_it_off_for_themselves_unless_required():
     refused = admin_client.post("/admin/two-factor/off/", follow=True)
     assert "required for your account" in refused.content.decode()
     assert TOTPDevice.objects.filter(user=admin, confirmed=True).count() == 1
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="in-process ASGI calls share the embedded profile's test database",
+)
+@pytest.mark.django_db
+def test_on_websockets_a_session_owing_its_code_is_nobody():
+    """Channels' AuthMiddleware, then ours, as config.asgi stacks them."""
+    handler = case_handler()
+    enrolled(Client(), handler)
+    half = Client()
+    sign_in(half, handler)  # the password only
+    whole = Client()
+    sign_in(whole, handler)
+    device = TOTPDevice.objects.get(user=handler)
+    assert whole.post(VERIFY, {"code": code(device, 1)}).status_code == 302
+    seen = []
+
+    async def inner(scope, receive, send):
+        seen.append(scope["user"].is_authenticated)
+
+    app = AuthMiddleware(SecondFactorScopeMiddleware(inner))
+
+    async def scenario():
+        for client in (half, whole):
+            store = SessionStore(session_key=client.session.session_key)
+            await app({"type": "websocket", "session": store}, None, None)
+
+    # The test's own thread (and its transaction) serves the database calls.
+    async_to_sync(scenario)()
+    assert seen == [False, True]
