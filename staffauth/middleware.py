@@ -14,7 +14,8 @@ from .twofactor import (
 )
 
 # What a signed-in member of staff may reach before the second factor: signing in
-# and out, a password reset, and the second-factor pages themselves.
+# and out, a password reset, the second-factor pages themselves, and what those
+# pages load (the admin's translations for scripts and its icons).
 OPEN_URL_NAMES = frozenset(
     {
         "wagtailadmin_login",
@@ -24,6 +25,7 @@ OPEN_URL_NAMES = frozenset(
         "wagtailadmin_password_reset_confirm",
         "wagtailadmin_password_reset_complete",
         "wagtailadmin_javascript_catalog",
+        "wagtailadmin_sprite",
         "staffauth_verify",
         "staffauth_enrol",
         "staffauth_oidc_start",

@@ -59,8 +59,9 @@ def test_a_kommun_administrator_without_an_authenticator_must_enrol_first():
     home = client.get("/admin/")
     assert home.status_code == 302
     assert home["Location"] == f"{ENROL}?next=%2Fadmin%2F"
-    # Everything else in the admin is closed too.
+    # Everything else in the admin is closed too, but what the page itself loads.
     assert client.get("/admin/connections/")["Location"].startswith(ENROL)
+    assert client.get("/admin/sprite/").status_code == 200
     page = client.get(home["Location"])
     assert page.status_code == 200
     text = page.content.decode()
