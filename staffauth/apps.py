@@ -7,3 +7,7 @@ class StaffauthConfig(AppConfig):
 
     name = "staffauth"
     verbose_name = "Staff sign-in"
+
+    def ready(self) -> None:
+        # Registers the configuration check (checks register on import).
+        from . import checks  # noqa: F401

@@ -17,6 +17,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from wagtail.admin.views.account import PasswordResetView
 
+from infra.ratelimit import rate_limited
+
 from . import oidc, twofactor
 from .forms import CodeForm, EnrolForm
 from .throttle import password_reset_refused_message, password_reset_wait
@@ -161,6 +163,9 @@ def two_factor_disable(request):
     return redirect("staffauth_two_factor")
 
 
+# Starting a sign-in may fetch the provider's discovery document: counted per
+# address, like the callback.
+@rate_limited("staff_oidc")
 def oidc_start(request, slug: str):
     provider = oidc.provider_for(slug)
     if provider is None:
@@ -174,6 +179,7 @@ def oidc_start(request, slug: str):
     return redirect(url)
 
 
+@rate_limited("staff_oidc")
 def oidc_callback(request, slug: str):
     provider = oidc.provider_for(slug)
     if provider is None:

@@ -386,6 +386,8 @@ KNUTPUNKT_RATE_LIMITS.update(
         # The admin's password reset (staffauth): per address, per e-mail address.
         "password_reset_address": (10, 3600),
         "password_reset_account": (3, 3600),
+        # Sign-ins through a kommun's identity provider, started or finished.
+        "staff_oidc": (60, 600),
     }
 )
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/admin/", "/documents/")

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.checks import run_checks
 from django.test import Client
 
 from devkit.servers import OIDCProvider
@@ -285,3 +286,28 @@ def test_the_provider_saying_no_signs_nobody_in(provider, handler):
     assert response.status_code == 302
     assert signed_in_as(client) is None
     assert "/token" not in provider.requests
+
+
+def test_starting_sign_ins_is_rate_limited(provider, settings):
+    settings.KNUTPUNKT_RATE_LIMITS = {
+        **settings.KNUTPUNKT_RATE_LIMITS,
+        "staff_oidc": (2, 600),
+    }
+    client = Client(REMOTE_ADDR="198.51.100.90")
+    assert [client.get(START).status_code for _ in range(2)] == [302, 302]
+    pending = client.session["staffauth_oidc_pending"]
+    refused = client.get(START)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == "rate_limited"
+    assert client.session["staffauth_oidc_pending"] == pending
+
+
+def test_a_wrong_configuration_is_reported_at_start_up(settings):
+    settings.KNUTPUNKT_STAFF_OIDC = {
+        "malmo": {"client_id": "x", "email_domains": []},
+    }
+    errors = [e for e in run_checks() if e.id.startswith("staffauth.")]
+    assert [e.msg for e in errors] == [
+        "KNUTPUNKT_STAFF_OIDC['malmo'] lacks client_secret, issuer or "
+        "discovery_url, email_domains (a non-empty list)"
+    ]
