@@ -20,6 +20,7 @@ from django.conf import settings  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from infra.asgi import BodyLimitMiddleware  # noqa: E402
 from infra.live import remember_server_loop  # noqa: E402
+from staffauth.channels import SecondFactorScopeMiddleware  # noqa: E402
 
 
 class ReadOnlySessionMiddleware:
@@ -52,7 +53,9 @@ router = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             CookieMiddleware(
                 ReadOnlySessionMiddleware(
-                    AuthMiddleware(URLRouter(websocket_urlpatterns))
+                    AuthMiddleware(
+                        SecondFactorScopeMiddleware(URLRouter(websocket_urlpatterns))
+                    )
                 )
             )
         ),

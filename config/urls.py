@@ -11,6 +11,8 @@ from reports import api as reports_api
 from reports import views as reports_views
 
 urlpatterns = [
+    # Staff sign-in: its pages, and the throttled password reset (before Wagtail's).
+    path("admin/", include("staffauth.urls")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
 import socket
 import threading
 import time
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+import jwt
 from aiosmtpd.controller import Controller
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import webhooks
 from .webhooks import make_secret  # noqa: F401 (offered here too)
@@ -622,4 +627,150 @@ class WebhookReceiver(_LoopbackService):
             status,
             response,
             headers={"Retry-After": retry_after} if retry_after is not None else None,
+        )
+
+
+class OIDCProvider(_LoopbackService):
+    """An OpenID Connect provider (Authorization Code flow with PKCE) on loopback:
+    the discovery document, ``/authorize`` (which signs in ``user`` at once and
+    redirects back with a code), ``/token`` (an RS256-signed ID token), ``/jwks``
+    and ``/userinfo``.
+
+    Tests set ``user`` (the claims of whoever "signs in" next) and may spoil the
+    next ID token through ``id_token_changes`` (claims to replace, e.g. ``aud`` or
+    ``exp``) or ``sign_with_other_key``. ``requests`` lists the paths asked for.
+    """
+
+    def __init__(self, *, client_id: str, client_secret: str):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "loopback-1"
+        self.user: dict = {"sub": "subject-1", "email": "someone@example.org"}
+        self.id_token_changes: dict = {}
+        self.sign_with_other_key = False
+        self.email_in_id_token = True
+        self.requests: list[str] = []
+        self._codes: dict[str, dict] = {}
+        self._access_tokens: dict[str, dict] = {}
+        self._serve()
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _get(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(h.path)
+        self.requests.append(url.path)
+        if url.path == "/.well-known/openid-configuration":
+            _send_json(
+                h,
+                200,
+                {
+                    "issuer": self.issuer,
+                    "authorization_endpoint": f"{self.issuer}/authorize",
+                    "token_endpoint": f"{self.issuer}/token",
+                    "jwks_uri": f"{self.issuer}/jwks",
+                    "userinfo_endpoint": f"{self.issuer}/userinfo",
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "code_challenge_methods_supported": ["S256"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                },
+            )
+        elif url.path == "/jwks":
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(
+                self.key.public_key(), as_dict=True
+            )
+            _send_json(h, 200, {"keys": [{**jwk, "kid": self.kid, "use": "sig"}]})
+        elif url.path == "/authorize":
+            self._authorize(h, {k: v[0] for k, v in parse_qs(url.query).items()})
+        elif url.path == "/userinfo":
+            token = h.headers.get("Authorization", "").removeprefix("Bearer ")
+            claims = self._access_tokens.get(token)
+            if claims is None:
+                _send_json(h, 401, {"error": "invalid_token"})
+            else:
+                _send_json(h, 200, claims)
+        else:
+            _send_json(h, 404, {"error": "not_found"})
+
+    def _authorize(self, h: BaseHTTPRequestHandler, q: dict[str, str]) -> None:
+        required = ("client_id", "redirect_uri", "state", "nonce", "code_challenge")
+        if (
+            q.get("response_type") != "code"
+            or q.get("client_id") != self.client_id
+            or q.get("code_challenge_method") != "S256"
+            or "openid" not in q.get("scope", "").split()
+            or any(not q.get(name) for name in required)
+        ):
+            _send_json(h, 400, {"error": "invalid_request"})
+            return
+        code = os.urandom(16).hex()
+        self._codes[code] = {
+            "redirect_uri": q["redirect_uri"],
+            "nonce": q["nonce"],
+            "challenge": q["code_challenge"],
+            "user": dict(self.user),
+        }
+        separator = "&" if "?" in q["redirect_uri"] else "?"
+        location = f"{q['redirect_uri']}{separator}" + urlencode(
+            {"code": code, "state": q["state"]}
+        )
+        _send(h, 302, b"", "text/plain", headers={"Location": location})
+
+    def _post(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(h.path)
+        self.requests.append(url.path)
+        if url.path != "/token":
+            _send_json(h, 404, {"error": "not_found"})
+            return
+        form = {k: v[0] for k, v in parse_qs(_read_body(h).decode()).items()}
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            _send_json(h, 401, {"error": "invalid_client"})
+            return
+        grant = self._codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .decode()
+            .rstrip("=")
+        )
+        if (
+            grant is None
+            or form.get("grant_type") != "authorization_code"
+            or form.get("redirect_uri") != grant["redirect_uri"]
+            or challenge != grant["challenge"]
+        ):
+            _send_json(h, 400, {"error": "invalid_grant"})
+            return
+        now = int(time.time())
+        user = grant["user"]
+        claims = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": grant["nonce"],
+            **(user if self.email_in_id_token else {"sub": user["sub"]}),
+            **self.id_token_changes,
+        }
+        key = self.other_key if self.sign_with_other_key else self.key
+        id_token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.kid})
+        access_token = os.urandom(16).hex()
+        self._access_tokens[access_token] = dict(user)
+        _send_json(
+            h,
+            200,
+            {
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "id_token": id_token,
+            },
         )

@@ -77,3 +77,18 @@ def staff_status_scope(user) -> Q:
         )
     )
     return staff_report_scope(user, CASEWORK_ROLES) & works_here
+
+
+def staff_is_kommun_admin(user) -> bool:
+    """Whether the user is a kommun administrator somewhere (the set-up role:
+    bodies, routes, case-system connections). Superusers are not counted here;
+    callers that treat them alike say so."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return StaffMembership.objects.filter(user=user, role__in=SETUP_ROLES).exists()
+
+
+def staff_in_municipality(user, municipality: Municipality) -> bool:
+    """Whether the user holds any staff role in the kommun (superusers: every
+    kommun)."""
+    return staff_municipalities(user).filter(pk=municipality.pk).exists()

@@ -1,7 +1,7 @@
-"""The house is built one way: infrastructure ← municipalities ← reports and cms ←
-casehub ← config. Read from the source: no import runs upward or sideways
-between apps, no import circle exists between or inside them, and an import
-placed inside a function says why in a comment."""
+"""The house is built one way: infrastructure ← municipalities ← reports, cms and
+staffauth ← casehub ← config. Read from the source: no import runs upward or
+sideways between apps, no import circle exists between or inside them, and an
+import placed inside a function says why in a comment."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ LAYERS = {
     "municipalities": 1,
     "reports": 2,
     "cms": 2,
+    "staffauth": 2,
     "casehub": 3,
     "config": 4,
 }

@@ -6,7 +6,9 @@ inside the server process) is what you get without ``DATABASE_URL`` and
 channel layer and cache, and task workers as separate processes.
 """
 
+import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -28,6 +30,12 @@ INSTALLED_APPS = [
     "reports",
     "cms",
     "casehub",
+    # Before wagtail.admin: it extends the admin's sign-in page.
+    "staffauth",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -65,9 +73,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "staffauth.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -193,6 +205,45 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "wagtailadmin_login"
+# django-axes refuses a locked-out sign-in before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Staff sign-in (staffauth) -----------------------------------------------
+# Failed sign-ins within the cool-off, per rule (see staffauth/throttle.py).
+KNUTPUNKT_STAFF_LOGIN_LIMITS = {
+    "account_address": int(os.environ.get("KNUTPUNKT_LOGIN_FAILURES_ACCOUNT", "5")),
+    "address": int(os.environ.get("KNUTPUNKT_LOGIN_FAILURES_ADDRESS", "20")),
+    "account": int(os.environ.get("KNUTPUNKT_LOGIN_FAILURES_ACCOUNT_ANYWHERE", "50")),
+    "cooloff_minutes": int(os.environ.get("KNUTPUNKT_LOGIN_COOLOFF_MINUTES", "15")),
+}
+AXES_HANDLER = "staffauth.throttle.StaffLoginHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
+# The handler counts the rules that are exhausted; one is enough to lock.
+AXES_FAILURE_LIMIT = 1
+AXES_COOLOFF_TIME = timedelta(minutes=KNUTPUNKT_STAFF_LOGIN_LIMITS["cooloff_minutes"])
+AXES_CLIENT_IP_CALLABLE = "infra.ratelimit.client_address"
+AXES_LOCKOUT_CALLABLE = "staffauth.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Guesses during a lockout do not lengthen it (nor are they recorded).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# No record of successful sign-ins (with their addresses) is kept; failures are
+# kept for the cool-off only.
+AXES_DISABLE_ACCESS_LOG = True
+# Two-factor sign-in (staffauth/twofactor.py): required for kommun administrators
+# and superusers unless this is "0".
+KNUTPUNKT_STAFF_TWO_FACTOR_REQUIRED = (
+    os.environ.get("KNUTPUNKT_STAFF_TWO_FACTOR_REQUIRED", "1") == "1"
+)
+OTP_TOTP_ISSUER = "Knutpunkt"
+# After a wrong code the next is refused for 1 s, then 2, 4, ... (django-otp).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Sign-in through each kommun's identity provider (staffauth/oidc.py): JSON, per
+# kommun slug, with the client secrets; only ever from the environment.
+KNUTPUNKT_STAFF_OIDC = json.loads(os.environ.get("KNUTPUNKT_STAFF_OIDC") or "{}")
 
 # --- Languages --------------------------------------------------------------
 LANGUAGE_CODE = "sv"
@@ -372,6 +423,11 @@ KNUTPUNKT_RATE_LIMITS.update(
         # address whoever asks.
         "my_reports_link": (10, 3600),
         "my_reports_link_email": (3, 3600),
+        # The admin's password reset (staffauth): per address, per e-mail address.
+        "password_reset_address": (10, 3600),
+        "password_reset_account": (3, 3600),
+        # Sign-ins through a kommun's identity provider, started or finished.
+        "staff_oidc": (60, 600),
     }
 )
 # How long a Mina sidor sign-in link works (it works once).

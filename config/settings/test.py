@@ -48,3 +48,6 @@ CACHES = {  # noqa: F405
     name: {**config, "KEY_PREFIX": f"test-{os.getpid()}"}
     for name, config in CACHES.items()  # noqa: F405
 }
+# Other tests sign staff in with force_login, which passes no second factor;
+# the tests of staff sign-in (tests/staffauth) turn this rule on.
+KNUTPUNKT_STAFF_TWO_FACTOR_REQUIRED = False
