@@ -94,9 +94,16 @@
       showQuestions();
     }
 
-    function setPoint(latlng, pan) {
+    var placeStatus = $("#place-status");
+    var placeInput = $("input[name=place]", form);
+    var pointRequest = 0;
+
+    // Puts the pin at a point and loads the kommun and categories there. The
+    // promise settles once they are on the page, and the place is announced.
+    function setPoint(latlng, pan, label) {
       lat.value = latlng.lat.toFixed(6);
       lon.value = latlng.lng.toFixed(6);
+      placeInput.value = label || "";
       if (!marker) {
         marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle }).addTo(map);
         marker.on("dragend", function () { setPoint(marker.getLatLng(), false); });
@@ -105,23 +112,46 @@
       }
       if (pan) { map.setView(latlng, Math.max(map.getZoom(), 16)); }
       var previous = selectedCategory();
-      fetch(categories.dataset.url + "?lat=" + lat.value + "&lon=" + lon.value)
+      var request = ++pointRequest;
+      var url = categories.dataset.url + "?lat=" + lat.value + "&lon=" + lon.value +
+        (label ? "&place=" + encodeURIComponent(label) : "");
+      return fetch(url)
         .then(function (r) { return r.text(); })
         .then(function (html) {
+          if (request !== pointRequest) { return false; }  // a newer point came
           categories.innerHTML = html;
           var same = previous && $("input[name=category][value='" + previous + "']", categories);
           if (same) { same.checked = true; }
           bindCategories();
           loadNearby();
+          var summary = $("#responsibility", categories);
+          placeStatus.textContent = summary ? summary.dataset.announce : "";
+          return true;
         });
+    }
+
+    // The first category choice (the chosen one if any), else the area.
+    function focusCategories() {
+      var target = $("input[name=category]:checked", form) || $("input[name=category]", form) || categories;
+      target.focus();
     }
 
     map.on("click", function (e) { setPoint(e.latlng, false); });
     if (lat.value && lon.value) {
-      setPoint(L.latLng(Number(lat.value), Number(lon.value)), true);
+      setPoint(L.latLng(Number(lat.value), Number(lon.value)), true, placeInput.value);
     }
     bindCategories();
 
+    // By keyboard: Leaflet pans the focused map with the arrow keys (and zooms
+    // with + and -); Enter or Space puts the pin at the cross in the middle.
+    // Only on the map itself: on the pin or a control the keys keep their use.
+    mapEl.addEventListener("keydown", function (e) {
+      if (e.target !== mapEl || e.altKey || e.ctrlKey || e.metaKey) { return; }
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        setPoint(map.getCenter(), false);
+      }
+    });
     var locate = $("#locate-me");
     if (navigator.geolocation) {
       locate.hidden = false;
@@ -155,8 +185,10 @@
             button.className = "link";
             button.textContent = place.label;
             button.addEventListener("click", function () {
-              setPoint(L.latLng(place.lat, place.lon), true);
-              $("input[name=category]", form) ? $("input[name=category]", form).focus() : categories.focus();
+              // Focus goes on once the choices for this place are there.
+              setPoint(L.latLng(place.lat, place.lon), true, place.label)
+                .then(function (current) { if (current) { focusCategories(); } })
+                .catch(function () { categories.focus(); });
             });
             item.appendChild(button);
             results.appendChild(item);
@@ -166,11 +198,53 @@
         .catch(function () { error.textContent = search.dataset.failed; });
     });
 
+    var errorSummary = $("#error-summary");
+
+    function clearErrors() {
+      $all("[aria-invalid]").forEach(function (el) {
+        el.removeAttribute("aria-invalid");
+        var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+          return id && !/(_error|^place-error)$/.test(id);
+        });
+        if (ids.length) { el.setAttribute("aria-describedby", ids.join(" ")); }
+        else { el.removeAttribute("aria-describedby"); }
+      });
+      $all(".field-error[id$='_error'], #place-error").forEach(function (p) { p.textContent = ""; });
+      errorSummary.hidden = true;
+    }
+
+    // The server's list of errors: each shown at its field (which is marked
+    // invalid and described by it) and, linked, in the summary, which takes focus.
+    function showErrors(summary) {
+      var list = $("ul", errorSummary);
+      list.textContent = "";
+      summary.forEach(function (error) {
+        var at = document.getElementById(error.error_id);
+        if (at) { at.textContent = (at.textContent ? at.textContent + " " : "") + error.message; }
+        var fields = error.field === "__all__" ? [$("#id_q")] : $all("[name='" + error.field + "']", form);
+        fields.forEach(function (el) {
+          if (!el || !at) { return; }
+          el.setAttribute("aria-invalid", "true");
+          var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+          if (ids.indexOf(error.error_id) < 0) { ids.push(error.error_id); }
+          el.setAttribute("aria-describedby", ids.join(" "));
+        });
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = error.href;
+        link.textContent = error.text;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      errorSummary.hidden = false;
+      errorSummary.focus();
+    }
+
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var progress = $("#upload-progress");
       var submit = $("button[type=submit]", form);
-      $all("[data-error-for]", form).forEach(function (p) { p.textContent = ""; });
+      clearErrors();
       var top = $("#form-errors");
       top.textContent = "";
       var xhr = new XMLHttpRequest();
@@ -185,22 +259,14 @@
         var data = null;
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
         if (xhr.status === 201 && data) { window.location.href = data.redirect; return; }
-        if (xhr.status === 400 && data && data.errors) {
-          Object.keys(data.errors).forEach(function (field) {
-            var text = data.errors[field].map(function (m) { return m.message; }).join(" ");
-            var target = field === "__all__" ? top : $("[data-error-for='" + field + "']", form);
-            (target || top).textContent = text;
-          });
-          var first = $("[data-error-for]:not(:empty), #form-errors:not(:empty)", form);
-          if (first) { first.scrollIntoView({ block: "center" }); }
-          return;
-        }
+        if (xhr.status === 400 && data && data.summary) { showErrors(data.summary); return; }
         top.textContent = form.dataset.failed;
       };
       xhr.onerror = function () { submit.disabled = false; progress.hidden = true; top.textContent = form.dataset.failed; };
       submit.disabled = true;
       xhr.send(new FormData(form));
     });
+    if (!errorSummary.hidden) { errorSummary.focus(); }
   }
 
   function reportPage(mapEl) {
