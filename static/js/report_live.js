@@ -24,6 +24,7 @@
     var holder = document.createElement("ol");
     holder.innerHTML = html;
     Array.prototype.forEach.call(holder.querySelectorAll("time"), function (t) { t.remove(); });
+    Array.prototype.forEach.call(holder.querySelectorAll("p"), function (p) { p.before(" "); });
     var text = holder.textContent.replace(/\s+/g, " ").trim();
     if (text) { live.textContent = live.dataset.prefix + " " + text; }
   }
