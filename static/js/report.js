@@ -28,6 +28,9 @@
     var categories = $("#categories");
     var nearby = $("#nearby");
     var marker = null;
+    // The map and its hint are for this script only: hidden without it.
+    mapEl.hidden = false;
+    $("#map-hint").hidden = false;
     var b = mapEl.dataset.bounds.split(",").map(Number);
     var map = L.map(mapEl, { tap: true }).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
     tileLayer(map, mapEl);

@@ -95,6 +95,8 @@ def test_without_javascript_search_choose_and_send(browser, site, artifacts):
     page.locator("#id_q").press("Enter")
     result = page.locator("#place-results a", has_text="Stortorget, Malmö")
     result.wait_for()
+    # The map needs the script: without it, neither it nor its hint is shown.
+    assert page.locator("#map").is_hidden() and page.locator("#map-hint").is_hidden()
     page.screenshot(path=str(artifacts / "nojs-1-results.png"), full_page=True)
     result.click()
     page.wait_for_url(re.compile(r"lat=55\.605900"))
