@@ -108,7 +108,7 @@
       lon.value = latlng.lng.toFixed(6);
       placeInput.value = label || "";
       if (!marker) {
-        marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle }).addTo(map);
+        marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle, alt: mapEl.dataset.pinTitle }).addTo(map);
         marker.on("dragend", function () { setPoint(marker.getLatLng(), false); });
       } else {
         marker.setLatLng(latlng);
@@ -276,7 +276,7 @@
     var p = mapEl.dataset.point.split(",").map(Number);
     var map = L.map(mapEl, { scrollWheelZoom: false }).setView(p, 16);
     tileLayer(map, mapEl);
-    L.marker(p).addTo(map);
+    L.marker(p, { keyboard: false, alt: "" }).addTo(map);  // the map's label says what it shows
   }
 
   document.addEventListener("DOMContentLoaded", function () {
