@@ -445,7 +445,7 @@ def test_the_list_beside_the_map_holds_every_report_a_page_at_a_time(
     # The pages link each other, keeping the filter, without JavaScript.
     assert 'href="?status=open&amp;page=2" rel="next"' in first
     assert 'href="?status=open&amp;page=1" rel="prev"' in second
-    assert 'aria-current="page" href="?status=open&amp;page=2"' in second
+    assert 'href="?status=open&amp;page=2" aria-current="page"' in second
     assert "53 reports with these choices." in first and "Page 2 of 2." in second
     # A page past the end shows the last; a page that is not a number, the first.
     assert listed(status="open", page="9")[1] == on_second
@@ -453,3 +453,21 @@ def test_the_list_beside_the_map_holds_every_report_a_page_at_a_time(
     # Without a filter, the fixed report is listed too; never the unconfirmed.
     everything = listed()[1] + listed(page="2")[1]
     assert sorted(everything) == sorted([*newest_first, fixed.pk])
+
+
+@pytest.mark.django_db
+def test_many_pages_of_the_list_are_linked_around_the_current_one(client, make_report):
+    Report.objects.bulk_create(
+        make_report(title=f"Rapport {n}", save=False)
+        for n in range(REPORTS_PER_PAGE * 12)
+    )
+    page = client.get("/rapporter/", {"page": "6"}).content.decode()
+    pager = page.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    numbers = re.findall(r'page=(\d+)"(?: aria-current="page")?><span', pager)
+    assert numbers == ["1", "4", "5", "6", "7", "8", "12"]
+    # The gaps are seen, not read: the page links say "Sida N".
+    assert pager.count('<li aria-hidden="true">…</li>') == 2
+    assert (
+        'page=6" aria-current="page"><span class="visually-hidden">Page </span>6'
+        in (pager)
+    )
