@@ -97,6 +97,20 @@
       showQuestions();
     }
 
+    // A place is chosen: the error asking for one no longer applies.
+    function placeChosen() {
+      var search = $("#id_q");
+      $("#place-error").textContent = "";
+      search.removeAttribute("aria-invalid");
+      if (search.getAttribute("aria-describedby") === "place-error") { search.removeAttribute("aria-describedby"); }
+    }
+
+    // The person chose a place (not the page restoring one it was sent back with).
+    function choosePoint(latlng, pan, label) {
+      placeChosen();
+      return setPoint(latlng, pan, label);
+    }
+
     var placeStatus = $("#place-status");
     var placeInput = $("input[name=place]", form);
     var pointRequest = 0;
@@ -109,7 +123,7 @@
       placeInput.value = label || "";
       if (!marker) {
         marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle, alt: mapEl.dataset.pinTitle }).addTo(map);
-        marker.on("dragend", function () { setPoint(marker.getLatLng(), false); });
+        marker.on("dragend", function () { choosePoint(marker.getLatLng(), false); });
       } else {
         marker.setLatLng(latlng);
       }
@@ -139,7 +153,7 @@
       target.focus();
     }
 
-    map.on("click", function (e) { setPoint(e.latlng, false); });
+    map.on("click", function (e) { choosePoint(e.latlng, false); });
     if (lat.value && lon.value) {
       setPoint(L.latLng(Number(lat.value), Number(lon.value)), true, placeInput.value);
     }
@@ -152,7 +166,7 @@
       if (e.target !== mapEl || e.altKey || e.ctrlKey || e.metaKey) { return; }
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        setPoint(map.getCenter(), false);
+        choosePoint(map.getCenter(), false);
       }
     });
     var locate = $("#locate-me");
@@ -160,7 +174,7 @@
       locate.hidden = false;
       locate.addEventListener("click", function () {
         navigator.geolocation.getCurrentPosition(
-          function (pos) { setPoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
+          function (pos) { choosePoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
           function () { $("#search-error").textContent = locate.dataset.failed; },
           { enableHighAccuracy: true, timeout: 10000 }
         );
@@ -189,7 +203,7 @@
             button.textContent = place.label;
             button.addEventListener("click", function () {
               // Focus goes on once the choices for this place are there.
-              setPoint(L.latLng(place.lat, place.lon), true, place.label)
+              choosePoint(L.latLng(place.lat, place.lon), true, place.label)
                 .then(function (current) { if (current) { focusCategories(); } })
                 .catch(function () { categories.focus(); });
             });
@@ -202,6 +216,7 @@
     });
 
     var errorSummary = $("#error-summary");
+    var titlePrefix = errorSummary.dataset.titlePrefix + " ";
 
     function clearErrors() {
       $all("[aria-invalid]").forEach(function (el) {
@@ -214,6 +229,7 @@
       });
       $all(".field-error[id$='_error'], #place-error").forEach(function (p) { p.textContent = ""; });
       errorSummary.hidden = true;
+      document.title = document.title.replace(titlePrefix, "");
     }
 
     // The server's list of errors: each shown at its field (which is marked
@@ -240,6 +256,8 @@
         list.appendChild(item);
       });
       errorSummary.hidden = false;
+      // As a page reload would say it: the title starts with "Error:".
+      if (document.title.indexOf(titlePrefix) !== 0) { document.title = titlePrefix + document.title; }
       errorSummary.focus();
     }
 

@@ -177,6 +177,7 @@ def test_a_pin_by_keyboard_alone_is_announced_then_errors_and_sending(
         == "Det här fältet är obligatoriskt"
     )
     assert page.locator("#id_q").get_attribute("aria-describedby") == "place-error"
+    assert page.title().startswith("Fel: ")
     page.screenshot(path=str(artifacts / "keyboard-1-errors.png"), full_page=True)
     summary.locator("a", has_text="Rubrik").press("Enter")
     assert active(page)["id"] == "id_title"
@@ -198,6 +199,9 @@ def test_a_pin_by_keyboard_alone_is_announced_then_errors_and_sending(
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('input[name=lat]').value")
     start = float(lat.input_value()), float(lon.input_value())
+    # The error that asked for a place is gone, from the field and its text.
+    assert page.locator("#place-error").inner_text() == ""
+    assert page.locator("#id_q").get_attribute("aria-invalid") is None
     status.filter(has_text="Platsen vald: i Malmö kommun.").wait_for()
     # Closer in (Leaflet's "+"), then pan: Space puts the pin at the new centre.
     # (West and north: towards the city, away from the kommun's eastern border.)
