@@ -34,8 +34,9 @@ class ReportForm(forms.Form):
     lat = forms.CharField(required=False, widget=forms.HiddenInput)
     lon = forms.CharField(required=False, widget=forms.HiddenInput)
     # The name of the place a search found, shown back while the form is filled
-    # in (without JavaScript the page is reloaded); it is not stored.
-    place = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    # in (without JavaScript the page is reloaded); it is not stored, and is
+    # shortened where it is read (reports.views), never refused.
+    place = forms.CharField(required=False, widget=forms.HiddenInput)
     category = forms.CharField(label=_("Category"), required=True)
     title = forms.CharField(label=_("Title"), max_length=120)
     description = forms.CharField(

@@ -125,8 +125,9 @@ def _answers_from_post(post, category: Category) -> dict:
     return answers
 
 
-def _question_errors(form: ReportForm, category: Category, exc: ValidationError):
-    """Put the errors of a category's extra questions at those questions."""
+def _errors_to_form(form: ReportForm, category: Category, exc: ValidationError):
+    """Put a service's errors on the form: those of the category's extra
+    questions at each question, the others at their field or at the top."""
     codes = {question.code for question in category.questions.all()}
     rest = {}
     for code, errors in exc.message_dict.items():
@@ -163,7 +164,7 @@ def _submit(request, form: ReportForm) -> Report | None:
         try:
             answers_clean(category=category, raw=answers)
         except ValidationError as exc:
-            _question_errors(form, category, exc)
+            _errors_to_form(form, category, exc)
     photos = []
     for upload in data.get("photos") or []:
         try:
@@ -194,7 +195,7 @@ def _submit(request, form: ReportForm) -> Report | None:
             language=get_language() or settings.LANGUAGE_CODE,
         )
     except ValidationError as exc:
-        _question_errors(form, category, exc)
+        _errors_to_form(form, category, exc)
         return None
 
 
@@ -324,7 +325,6 @@ def report_new(request):
             "posted": request.POST if request.method == "POST" else None,
             "question_errors": form.question_errors,
             "error_summary": summary,
-            "place_label": form["place"].value() or "",
             **point,
         },
         status=400 if request.method == "POST" else 200,
