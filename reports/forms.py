@@ -33,6 +33,10 @@ class MultipleFileField(forms.FileField):
 class ReportForm(forms.Form):
     lat = forms.CharField(required=False, widget=forms.HiddenInput)
     lon = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The name of the place a search found, shown back while the form is filled
+    # in (without JavaScript the page is reloaded); it is not stored, and is
+    # shortened where it is read (reports.views), never refused.
+    place = forms.CharField(required=False, widget=forms.HiddenInput)
     category = forms.CharField(label=_("Category"), required=True)
     title = forms.CharField(label=_("Title"), max_length=120)
     description = forms.CharField(
@@ -40,7 +44,14 @@ class ReportForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": 4000}),
     )
-    photos = MultipleFileField(label=_("Photos"), required=False)
+    photos = MultipleFileField(
+        label=_("Photos"),
+        required=False,
+        help_text=_(
+            "Up to 3 photos (JPEG, PNG, WebP or HEIC). Location data in photos is "
+            "removed."
+        ),
+    )
     name = forms.CharField(label=_("Your name"), max_length=100)
     email = forms.EmailField(label=_("Your e-mail"))
     phone = forms.CharField(
@@ -60,6 +71,11 @@ class ReportForm(forms.Form):
         required=False,
         initial=False,
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Errors of the chosen category's extra questions, by input name.
+        self.question_errors: dict[str, list[str]] = {}
 
 
 class FollowForm(forms.Form):

@@ -51,14 +51,20 @@ def answers_clean(*, category: Category, raw: dict[str, object]) -> dict[str, ob
     for question in category.questions.all():
         value = raw.get(question.code)
         empty = value in (None, "", [])
+        # Each message names its question: it is shown at the question and in
+        # the list of errors at the top of the form.
         if empty:
             if question.required:
-                errors[question.code] = _("This question must be answered.")
+                errors[question.code] = _("Answer the question “%(question)s”.") % {
+                    "question": question.label
+                }
             continue
         try:
             answers[question.code] = _answer_value(question, value)
         except ValueError as exc:
-            errors[question.code] = str(exc)
+            errors[question.code] = _(
+                "Answer the question “%(question)s”: %(problem)s"
+            ) % {"question": question.label, "problem": exc}
     if errors:
         raise ValidationError(errors)
     return answers

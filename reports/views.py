@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -40,6 +42,7 @@ from .my_reports import (
 from .photos import PhotoErrors, process_photos
 from .services import (
     Reporter,
+    answers_clean,
     report_confirm,
     report_follow,
     report_submit,
@@ -51,25 +54,53 @@ from .tasks import send_my_reports_link_task
 from .tokens import TokenInvalid, token_peek
 
 SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
+PLACE_LABEL_MAX = 200
+REPORTS_PER_PAGE = 50
 
 
 def _wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _point_context(lat, lon) -> dict:
-    """What the page says about a chosen point: the kommun and its categories."""
+def _point_context(lat, lon, place: str = "") -> dict:
+    """What the page says about a chosen point: the kommun and its categories,
+    and one sentence that sums it up (shown beside the map and announced)."""
     try:
         lat, lon = parse_point(lat, lon)
     except ValidationError as exc:
-        return {"point_errors": exc.message_dict}
+        return {
+            "point_errors": exc.message_dict,
+            "place_announcement": _("That is not a valid position."),
+        }
     located = municipality_for_point(lat=lat, lon=lon)
     responsibility = responsibility_at(municipality=located.municipality)
     return {
         "point": {"lat": lat, "lon": lon},
         "located": located,
         "responsibility": responsibility,
+        "place_announcement": _place_announcement(located, place),
     }
+
+
+def _place_announcement(located, place: str) -> str:
+    municipality = located.municipality
+    if municipality is None:
+        return _("This place is outside Sweden. Choose a place in Sweden.")
+    if place:
+        return _("Place chosen: %(place)s, in %(name)s kommun.") % {
+            "place": place,
+            "name": municipality.name,
+        }
+    if located.match == "nearest":
+        return _("Place chosen: nearest kommun is %(name)s.") % {
+            "name": municipality.name
+        }
+    return _("Place chosen: in %(name)s kommun.") % {"name": municipality.name}
+
+
+def _place_label(raw: str | None) -> str:
+    """The name of a place a search found, as carried in a link or the form."""
+    return (raw or "").strip()[:PLACE_LABEL_MAX]
 
 
 @rate_limited("categories")
@@ -78,7 +109,11 @@ def categories_fragment(request):
     return render(
         request,
         "reports/_categories.html",
-        _point_context(request.GET.get("lat"), request.GET.get("lon")),
+        _point_context(
+            request.GET.get("lat"),
+            request.GET.get("lon"),
+            _place_label(request.GET.get("place")),
+        ),
     )
 
 
@@ -92,25 +127,55 @@ def _answers_from_post(post, category: Category) -> dict:
     return answers
 
 
+def _errors_to_form(form: ReportForm, category: Category, exc: ValidationError):
+    """Put a service's errors on the form: those of the category's extra
+    questions at each question, the others at their field or at the top."""
+    codes = {question.code for question in category.questions.all()}
+    rest = {}
+    for code, errors in exc.message_dict.items():
+        if code in codes:
+            form.question_errors[f"q_{category.slug}_{code}"] = errors
+        else:
+            rest[code] = errors
+    for field, errors in rest.items():
+        target = field if field in form.fields else None
+        for error in errors:
+            form.add_error(target, error)
+
+
 def _submit(request, form: ReportForm) -> Report | None:
-    """Validate everything, process photos, submit; errors go onto the form."""
-    if not form.is_valid():
-        return None
+    """Validate everything, process photos, submit; errors go onto the form.
+
+    Every part is checked before answering, so that all errors show at once."""
+    form.is_valid()
     data = form.cleaned_data
     try:
-        lat, lon = parse_point(data["lat"], data["lon"])
+        lat, lon = parse_point(data.get("lat"), data.get("lon"))
     except ValidationError:
         form.add_error(None, _("Put a pin on the map or search for a place first."))
-        return None
-    category = Category.objects.filter(slug=data["category"], is_active=True).first()
-    if category is None:
-        form.add_error("category", _("Choose a category."))
-        return None
+    category = None
+    if data.get("category"):
+        category = Category.objects.filter(
+            slug=data["category"], is_active=True
+        ).first()
+        if category is None:
+            form.add_error("category", _("Choose a category."))
+    answers = {}
+    if category is not None:
+        answers = _answers_from_post(request.POST, category)
+        try:
+            answers_clean(category=category, raw=answers)
+        except ValidationError as exc:
+            _errors_to_form(form, category, exc)
+    photos = []
     try:
-        photos = process_photos((upload, upload.name) for upload in data["photos"])
+        photos = process_photos(
+            (upload, upload.name) for upload in data.get("photos") or []
+        )
     except PhotoErrors as exc:
         for message in exc.messages:
             form.add_error("photos", message)
+    if form.errors or form.question_errors:
         return None
     user = request.user if request.user.is_authenticated else None
     try:
@@ -129,22 +194,72 @@ def _submit(request, form: ReportForm) -> Report | None:
                 user=user,
             ),
             photos=photos,
-            answers=_answers_from_post(request.POST, category),
+            answers=answers,
             site_id=tenant_for_request(request).site_id,
             language=get_language() or settings.LANGUAGE_CODE,
         )
     except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error)
+        _errors_to_form(form, category, exc)
         return None
+
+
+def _error_summary(form: ReportForm, point: dict) -> list[dict]:
+    """Every error of a refused report, in the order of the page: the field's
+    input name, the element to go to (``href``), where the error is shown at
+    the field (``error_id``), the ``message`` shown there and the ``text`` of
+    the summary, which names the field."""
+
+    def entry(field, href, error_id, message, label=None):
+        text = f"{label}: {message}" if label else str(message)
+        return {
+            "field": field,
+            "href": href,
+            "error_id": error_id,
+            "message": str(message),
+            "text": text,
+        }
+
+    summary = [
+        entry("__all__", "#id_q", "place-error", message)
+        for message in form.non_field_errors()
+    ]
+    for name, field in form.fields.items():
+        if name in ("lat", "lon", "place"):
+            continue
+        if name == "category":
+            summary += [
+                entry(
+                    name, _category_anchor(point), "id_category_error", m, field.label
+                )
+                for m in form.errors.get(name, [])
+            ]
+            # The extra questions sit with the category, and name themselves.
+            summary += [
+                entry(key, f"#{key}", f"{key}_error", m)
+                for key, messages in form.question_errors.items()
+                for m in messages
+            ]
+            continue
+        summary += [
+            entry(name, f"#id_{name}", f"id_{name}_error", m, field.label)
+            for m in form.errors.get(name, [])
+        ]
+    return summary
+
+
+def _category_anchor(point: dict) -> str:
+    """The first category choice at the point, or where the choices would be."""
+    located, responsibility = point.get("located"), point.get("responsibility")
+    if located and located.municipality and responsibility.groups:
+        return f"#id_category_{responsibility.groups[0].categories[0].slug}"
+    return "#categories"
 
 
 @require_http_methods(["GET", "POST"])
 @rate_limited("report_submit", methods=("POST",))
 def report_new(request):
     municipality = tenant_for_request(request).municipality
+    summary = []
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES)
         report = _submit(request, form)
@@ -156,11 +271,19 @@ def report_new(request):
             if _wants_json(request):
                 return JsonResponse({"ok": True, "redirect": target}, status=201)
             return redirect(target)
+        point = _point_context(
+            request.POST.get("lat"),
+            request.POST.get("lon"),
+            _place_label(request.POST.get("place")),
+        )
+        summary = _error_summary(form, point)
         if _wants_json(request):
+            errors = form.errors.get_json_data()
+            for key, messages in form.question_errors.items():
+                errors[key] = [{"message": m, "code": "invalid"} for m in messages]
             return JsonResponse(
-                {"ok": False, "errors": form.errors.get_json_data()}, status=400
+                {"ok": False, "errors": errors, "summary": summary}, status=400
             )
-        point = _point_context(request.POST.get("lat"), request.POST.get("lon"))
     else:
         initial = {}
         if request.user.is_authenticated:
@@ -168,12 +291,19 @@ def report_new(request):
                 "name": request.user.get_full_name() or request.user.username,
                 "email": request.user.email,
             }
+        point = {}
+        if "lat" in request.GET:
+            place = _place_label(request.GET.get("place"))
+            point = _point_context(request.GET["lat"], request.GET.get("lon"), place)
+        if "point" in point:
+            # A place chosen without JavaScript (a search result's link): the
+            # form carries it on, as the map does with JavaScript.
+            initial.update(
+                lat=f"{point['point']['lat']:.6f}",
+                lon=f"{point['point']['lon']:.6f}",
+                place=place,
+            )
         form = ReportForm(initial=initial)
-        point = (
-            _point_context(request.GET["lat"], request.GET.get("lon"))
-            if "lat" in request.GET
-            else {}
-        )
     search = PlaceSearchForm(request.GET if "q" in request.GET else None)
     places, search_error, retry_after = [], "", None
     if search.is_bound and search.is_valid():
@@ -208,6 +338,9 @@ def report_new(request):
             "site_municipality": municipality,
             "map_bounds": list(bounds),
             "selected_category": request.POST.get("category", ""),
+            "posted": request.POST if request.method == "POST" else None,
+            "question_errors": form.question_errors,
+            "error_summary": summary,
             **point,
         },
         status=status,
@@ -388,10 +521,15 @@ def geocode_json(request):
 
 
 def reports_map_page(request):
-    """All public reports on a map, with a plain list of the newest beside it."""
+    """All public reports on a map, with a plain list of them, newest first,
+    beside it."""
     municipality = tenant_for_request(request).municipality
     bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
-    reports = Report.objects.public().select_related("category", "municipality")
+    reports = (
+        Report.objects.public()
+        .select_related("category", "municipality")
+        .order_by("-created_at", "-pk")
+    )
     if municipality is not None:
         reports = reports.filter(municipality=municipality)
     status = request.GET.get("status", "")
@@ -402,11 +540,23 @@ def reports_map_page(request):
     category = Category.objects.filter(slug=request.GET.get("category", "")).first()
     if category is not None:
         reports = reports.filter(category=category)
+    # Every report of the filter is in the list, a page at a time (links that
+    # work without JavaScript): the list is how the map is read by keyboard and
+    # screen reader.
+    page = Paginator(reports, REPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    filters = {
+        key: request.GET[key] for key in ("status", "category") if request.GET.get(key)
+    }
     return render(
         request,
         "reports/reports_map.html",
         {
-            "reports": reports[:50],
+            "reports": page.object_list,
+            "page": page,
+            "page_numbers": page.paginator.get_elided_page_range(
+                page.number, on_each_side=2, on_ends=1
+            ),
+            "filter_query": urlencode(filters),
             "map_bounds": list(bounds),
             "site_municipality": municipality,
             "categories": Category.objects.filter(is_active=True),

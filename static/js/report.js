@@ -28,6 +28,9 @@
     var categories = $("#categories");
     var nearby = $("#nearby");
     var marker = null;
+    // The map and its hint are for this script only: hidden without it.
+    mapEl.hidden = false;
+    $("#map-hint").hidden = false;
     var b = mapEl.dataset.bounds.split(",").map(Number);
     var map = L.map(mapEl, { tap: true }).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
     tileLayer(map, mapEl);
@@ -94,40 +97,84 @@
       showQuestions();
     }
 
-    function setPoint(latlng, pan) {
+    // A place is chosen: the error asking for one no longer applies.
+    function placeChosen() {
+      var search = $("#id_q");
+      $("#place-error").textContent = "";
+      search.removeAttribute("aria-invalid");
+      if (search.getAttribute("aria-describedby") === "place-error") { search.removeAttribute("aria-describedby"); }
+    }
+
+    // The person chose a place (not the page restoring one it was sent back with).
+    function choosePoint(latlng, pan, label) {
+      placeChosen();
+      return setPoint(latlng, pan, label);
+    }
+
+    var placeStatus = $("#place-status");
+    var placeInput = $("input[name=place]", form);
+    var pointRequest = 0;
+
+    // Puts the pin at a point and loads the kommun and categories there. The
+    // promise settles once they are on the page, and the place is announced.
+    function setPoint(latlng, pan, label) {
       lat.value = latlng.lat.toFixed(6);
       lon.value = latlng.lng.toFixed(6);
+      placeInput.value = label || "";
       if (!marker) {
-        marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle }).addTo(map);
-        marker.on("dragend", function () { setPoint(marker.getLatLng(), false); });
+        marker = L.marker(latlng, { draggable: true, keyboard: true, title: mapEl.dataset.pinTitle, alt: mapEl.dataset.pinTitle }).addTo(map);
+        marker.on("dragend", function () { choosePoint(marker.getLatLng(), false); });
       } else {
         marker.setLatLng(latlng);
       }
       if (pan) { map.setView(latlng, Math.max(map.getZoom(), 16)); }
       var previous = selectedCategory();
-      fetch(categories.dataset.url + "?lat=" + lat.value + "&lon=" + lon.value)
+      var request = ++pointRequest;
+      var url = categories.dataset.url + "?lat=" + lat.value + "&lon=" + lon.value +
+        (label ? "&place=" + encodeURIComponent(label) : "");
+      return fetch(url)
         .then(function (r) { return r.text(); })
         .then(function (html) {
+          if (request !== pointRequest) { return false; }  // a newer point came
           categories.innerHTML = html;
           var same = previous && $("input[name=category][value='" + previous + "']", categories);
           if (same) { same.checked = true; }
           bindCategories();
           loadNearby();
+          var summary = $("#responsibility", categories);
+          placeStatus.textContent = summary ? summary.dataset.announce : "";
+          return true;
         });
     }
 
-    map.on("click", function (e) { setPoint(e.latlng, false); });
+    // The first category choice (the chosen one if any), else the area.
+    function focusCategories() {
+      var target = $("input[name=category]:checked", form) || $("input[name=category]", form) || categories;
+      target.focus();
+    }
+
+    map.on("click", function (e) { choosePoint(e.latlng, false); });
     if (lat.value && lon.value) {
-      setPoint(L.latLng(Number(lat.value), Number(lon.value)), true);
+      setPoint(L.latLng(Number(lat.value), Number(lon.value)), true, placeInput.value);
     }
     bindCategories();
 
+    // By keyboard: Leaflet pans the focused map with the arrow keys (and zooms
+    // with + and -); Enter or Space puts the pin at the cross in the middle.
+    // Only on the map itself: on the pin or a control the keys keep their use.
+    mapEl.addEventListener("keydown", function (e) {
+      if (e.target !== mapEl || e.altKey || e.ctrlKey || e.metaKey) { return; }
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        choosePoint(map.getCenter(), false);
+      }
+    });
     var locate = $("#locate-me");
     if (navigator.geolocation) {
       locate.hidden = false;
       locate.addEventListener("click", function () {
         navigator.geolocation.getCurrentPosition(
-          function (pos) { setPoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
+          function (pos) { choosePoint(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
           function () { $("#search-error").textContent = locate.dataset.failed; },
           { enableHighAccuracy: true, timeout: 10000 }
         );
@@ -155,8 +202,10 @@
             button.className = "link";
             button.textContent = place.label;
             button.addEventListener("click", function () {
-              setPoint(L.latLng(place.lat, place.lon), true);
-              $("input[name=category]", form) ? $("input[name=category]", form).focus() : categories.focus();
+              // Focus goes on once the choices for this place are there.
+              choosePoint(L.latLng(place.lat, place.lon), true, place.label)
+                .then(function (current) { if (current) { focusCategories(); } })
+                .catch(function () { categories.focus(); });
             });
             item.appendChild(button);
             results.appendChild(item);
@@ -166,11 +215,57 @@
         .catch(function () { error.textContent = search.dataset.failed; });
     });
 
+    var errorSummary = $("#error-summary");
+    var titlePrefix = errorSummary.dataset.titlePrefix + " ";
+
+    function clearErrors() {
+      $all("[aria-invalid]").forEach(function (el) {
+        el.removeAttribute("aria-invalid");
+        var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+          return id && !/(_error|^place-error)$/.test(id);
+        });
+        if (ids.length) { el.setAttribute("aria-describedby", ids.join(" ")); }
+        else { el.removeAttribute("aria-describedby"); }
+      });
+      $all(".field-error[id$='_error'], #place-error").forEach(function (p) { p.textContent = ""; });
+      errorSummary.hidden = true;
+      document.title = document.title.replace(titlePrefix, "");
+    }
+
+    // The server's list of errors: each shown at its field (which is marked
+    // invalid and described by it) and, linked, in the summary, which takes focus.
+    function showErrors(summary) {
+      var list = $("ul", errorSummary);
+      list.textContent = "";
+      summary.forEach(function (error) {
+        var at = document.getElementById(error.error_id);
+        if (at) { at.textContent = (at.textContent ? at.textContent + " " : "") + error.message; }
+        var fields = error.field === "__all__" ? [$("#id_q")] : $all("[name='" + error.field + "']", form);
+        fields.forEach(function (el) {
+          if (!el || !at) { return; }
+          el.setAttribute("aria-invalid", "true");
+          var ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+          if (ids.indexOf(error.error_id) < 0) { ids.push(error.error_id); }
+          el.setAttribute("aria-describedby", ids.join(" "));
+        });
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = error.href;
+        link.textContent = error.text;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      errorSummary.hidden = false;
+      // As a page reload would say it: the title starts with "Error:".
+      if (document.title.indexOf(titlePrefix) !== 0) { document.title = titlePrefix + document.title; }
+      errorSummary.focus();
+    }
+
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var progress = $("#upload-progress");
       var submit = $("button[type=submit]", form);
-      $all("[data-error-for]", form).forEach(function (p) { p.textContent = ""; });
+      clearErrors();
       var top = $("#form-errors");
       top.textContent = "";
       var xhr = new XMLHttpRequest();
@@ -185,29 +280,21 @@
         var data = null;
         try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
         if (xhr.status === 201 && data) { window.location.href = data.redirect; return; }
-        if (xhr.status === 400 && data && data.errors) {
-          Object.keys(data.errors).forEach(function (field) {
-            var text = data.errors[field].map(function (m) { return m.message; }).join(" ");
-            var target = field === "__all__" ? top : $("[data-error-for='" + field + "']", form);
-            (target || top).textContent = text;
-          });
-          var first = $("[data-error-for]:not(:empty), #form-errors:not(:empty)", form);
-          if (first) { first.scrollIntoView({ block: "center" }); }
-          return;
-        }
+        if (xhr.status === 400 && data && data.summary) { showErrors(data.summary); return; }
         top.textContent = form.dataset.failed;
       };
       xhr.onerror = function () { submit.disabled = false; progress.hidden = true; top.textContent = form.dataset.failed; };
       submit.disabled = true;
       xhr.send(new FormData(form));
     });
+    if (!errorSummary.hidden) { errorSummary.focus(); }
   }
 
   function reportPage(mapEl) {
     var p = mapEl.dataset.point.split(",").map(Number);
     var map = L.map(mapEl, { scrollWheelZoom: false }).setView(p, 16);
     tileLayer(map, mapEl);
-    L.marker(p).addTo(map);
+    L.marker(p, { keyboard: false, alt: "" }).addTo(map);  // the map's label says what it shows
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -1,5 +1,6 @@
 /* Live updates on the report page: new events arrive over a websocket and are
-   shown as a reload would show them. Reconnects with growing pauses. */
+   shown as a reload would show them, and announced politely to screen readers.
+   Reconnects with growing pauses. */
 (function () {
   "use strict";
   var article = document.querySelector("article.report[data-live]");
@@ -15,10 +16,24 @@
     return Math.max.apply(null, [0].concat(ids));
   }
 
+  var live = document.getElementById("report-live");
+
+  // Says a new event politely, as the timeline shows it (status, note, case).
+  function announce(html) {
+    if (!live) { return; }
+    var holder = document.createElement("ol");
+    holder.innerHTML = html;
+    Array.prototype.forEach.call(holder.querySelectorAll("time"), function (t) { t.remove(); });
+    Array.prototype.forEach.call(holder.querySelectorAll("p"), function (p) { p.before(" "); });
+    var text = holder.textContent.replace(/\s+/g, " ").trim();
+    if (text) { live.textContent = live.dataset.prefix + " " + text; }
+  }
+
   function show(event) {
     var html = event.html[lang] || event.html.sv || "";
     if (timeline && !timeline.querySelector('[data-event-id="' + event.id + '"]')) {
       timeline.insertAdjacentHTML("beforeend", html);
+      announce(html);
     }
     if (event.changes_status) {
       var status = document.getElementById("report-status");

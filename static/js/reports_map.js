@@ -40,11 +40,14 @@
         var at = L.latLng(c[1], c[0]);
         if (p.cluster) {
           var size = p.count > 999 ? 48 : p.count > 99 ? 40 : 32;
-          L.marker(at, {
+          var label = (el.dataset.clusterTitle || "COUNT").replace("COUNT", String(p.count));
+          var cluster = L.marker(at, {
             icon: L.divIcon({ className: "report-cluster", html: String(p.count), iconSize: [size, size] }),
             keyboard: true,
-            title: String(p.count)
+            title: label
           }).on("click", function () { map.setView(at, Math.min(map.getZoom() + 3, 19)); }).addTo(reports);
+          // A button (Leaflet's role) named by what it holds and does, not the bare count.
+          cluster.getElement().setAttribute("aria-label", label);
           return;
         }
         var marker = L.circleMarker(at, {

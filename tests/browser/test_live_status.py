@@ -1,6 +1,6 @@
 """A visitor on a phone has a report's page open when Malmö's case system signals
 that work has started: the page shows the new status and the note at once,
-without a reload."""
+without a reload, and a screen reader announces them."""
 
 import pytest
 from playwright.sync_api import expect
@@ -53,6 +53,11 @@ def test_a_status_signal_shows_on_the_open_report_page(phone, artifacts, tmp_pat
         expect(event).to_contain_text(NOTE, timeout=5_000)
         expect(event).to_contain_text("Pågår")
         expect(page.locator("#timeline li", has_text=NOTE)).to_have_count(1)
+        # Screen readers hear it, politely, once.
+        live = page.locator("#report-live")
+        assert live.get_attribute("aria-live") == "polite"
+        expect(live).to_have_text(f"Nytt om rapporten: Ny status: Pågår {NOTE}")
+        assert page.locator("[aria-live]").count() == 1
         assert page.evaluate(
             "() => [window.liveMarker, performance.timeOrigin,"
             " performance.getEntriesByType('navigation').length]"

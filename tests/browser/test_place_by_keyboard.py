@@ -48,7 +48,9 @@ def test_search_pick_and_choose_by_keyboard_then_drag_the_pin(
         assert nominatim.queries[0]["countrycodes"] == "se"
 
         # Drag the pin 60 px east: the point moves east, and stays in Malmö.
+        # (Choosing the category scrolled the map away: back to it first.)
         marker = page.locator(".leaflet-marker-icon")
+        marker.scroll_into_view_if_needed()
         box = marker.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 4
         page.mouse.move(x, y)

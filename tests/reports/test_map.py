@@ -1,6 +1,7 @@
 import json
 import math
 import random
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from reports import map as reports_map
 from reports.choices import CLOSED_STATUSES, OPEN_STATUSES, ReportStatus
 from reports.models import LatBand, Report
 from reports.services import Reporter, report_submit
+from reports.views import REPORTS_PER_PAGE
 from tests.support import factories
 from tests.support.people import citizen
 
@@ -413,3 +415,59 @@ def test_clustered_answers_are_cached_until_the_public_set_changes(
             reporter=Reporter(name="Bo", email=user.email, user=user),
         )  # fmt: skip
     assert total() == before + 2
+
+
+@pytest.mark.django_db
+def test_the_list_beside_the_map_holds_every_report_a_page_at_a_time(
+    client, make_report
+):
+    """The list is how the map is read by keyboard and screen reader: every
+    report of the filter is on one of its pages, linked, newest first."""
+    reports = [
+        make_report(title=f"Rapport {n}", status=ReportStatus.OPEN)
+        for n in range(REPORTS_PER_PAGE + 3)
+    ]
+    fixed = make_report(title="Lagad", status=ReportStatus.FIXED)
+    make_report(title="Obekräftad", status=ReportStatus.UNCONFIRMED)
+    newest_first = [r.pk for r in reversed(reports)]
+
+    def listed(**params):
+        response = client.get("/rapporter/", params)
+        assert response.status_code == 200
+        page = response.content.decode()
+        items = page.split('id="report-list"', 1)[1].split("</ol>", 1)[0]
+        return page, [int(pk) for pk in re.findall(r'href="/rapporter/(\d+)/"', items)]
+
+    first, on_first = listed(status="open")
+    second, on_second = listed(status="open", page="2")
+    assert on_first == newest_first[:REPORTS_PER_PAGE]
+    assert on_second == newest_first[REPORTS_PER_PAGE:]
+    # The pages link each other, keeping the filter, without JavaScript.
+    assert 'href="?status=open&amp;page=2" rel="next"' in first
+    assert 'href="?status=open&amp;page=1" rel="prev"' in second
+    assert 'href="?status=open&amp;page=2" aria-current="page"' in second
+    assert "53 reports with these choices." in first and "Page 2 of 2." in second
+    # A page past the end shows the last; a page that is not a number, the first.
+    assert listed(status="open", page="9")[1] == on_second
+    assert listed(status="open", page="x")[1] == on_first
+    # Without a filter, the fixed report is listed too; never the unconfirmed.
+    everything = listed()[1] + listed(page="2")[1]
+    assert sorted(everything) == sorted([*newest_first, fixed.pk])
+
+
+@pytest.mark.django_db
+def test_many_pages_of_the_list_are_linked_around_the_current_one(client, make_report):
+    Report.objects.bulk_create(
+        make_report(title=f"Rapport {n}", save=False)
+        for n in range(REPORTS_PER_PAGE * 12)
+    )
+    page = client.get("/rapporter/", {"page": "6"}).content.decode()
+    pager = page.split('<nav class="pager"', 1)[1].split("</nav>", 1)[0]
+    numbers = re.findall(r'page=(\d+)"(?: aria-current="page")?><span', pager)
+    assert numbers == ["1", "4", "5", "6", "7", "8", "12"]
+    # The gaps are seen, not read: the page links say "Sida N".
+    assert pager.count('<li aria-hidden="true">…</li>') == 2
+    assert (
+        'page=6" aria-current="page"><span class="visually-hidden">Page </span>6'
+        in (pager)
+    )

@@ -1,10 +1,11 @@
+import html
 import re
 
 import pytest
 
 from devkit.servers import NominatimServer
 from reports.choices import ReportStatus
-from reports.models import Subscription
+from reports.models import Report, Subscription
 from tests.support import factories
 from tests.support.people import citizen
 
@@ -141,13 +142,47 @@ def test_place_search_says_clearly_when_the_geocoder_fails_or_is_slow(
 
 
 @pytest.mark.django_db
-def test_place_search_without_javascript_links_to_the_form_at_each_place(
+def test_place_search_without_javascript_carries_the_place_to_the_sent_report(
     client, nominatim
 ):
     page = client.get("/rapportera/", {"q": "Stortorget"}).content.decode()
-    assert '<a href="?lat=55.605900&amp;lon=13.000700">Stortorget, Malmö' in page
-    form = client.get("/rapportera/", {"lat": "55.605900", "lon": "13.000700"})
-    assert 'value="gatubelysning"' in form.content.decode()
+    link = re.search(r'<a href="(\?lat=[^"]+)">Stortorget, Malmö', page).group(1)
+    assert html.unescape(link) == (
+        "?lat=55.605900&lon=13.000700"
+        "&place=Stortorget%2C%20Malm%C3%B6%2C%20Sk%C3%A5ne%20l%C3%A4n%2C%20Sverige"
+    )
+    chosen = client.get("/rapportera/" + html.unescape(link)).content.decode()
+    # The form itself carries the place on, and the page says where it is.
+    hidden = dict(
+        re.findall(
+            r'<input type="hidden" name="(lat|lon|place)" value="([^"]*)"', chosen
+        )
+    )
+    assert hidden == {
+        "lat": "55.605900",
+        "lon": "13.000700",
+        "place": "Stortorget, Malmö, Skåne län, Sverige",
+    }
+    assert (
+        "Place chosen: Stortorget, Malmö, Skåne län, Sverige, in Malmö kommun."
+        in chosen
+    )
+    assert 'value="gatubelysning"' in chosen
+    sent = client.post(
+        "/rapportera/",
+        {
+            **hidden,
+            "category": "gatubelysning",
+            "title": "Släckt gatlykta",
+            "description": "Lyktan vid Stortorget är släckt.",
+            "name": "Sara Svensson",
+            "email": "sara@example.org",
+        },
+    )
+    assert sent.status_code == 302 and sent["Location"] == "/rapportera/tack/"
+    report = Report.objects.get()
+    assert (report.lat, report.lon) == (55.6059, 13.0007)
+    assert report.municipality.code == "1280"
 
 
 @pytest.mark.django_db

@@ -239,13 +239,27 @@ def test_category_questions_are_required_and_stored(client):
     )
     missing = client.post("/rapportera/", form(), HTTP_ACCEPT="application/json")
     assert missing.status_code == 400
-    assert "must be answered" in str(missing.json()["errors"])
+    # The error is the question's, and names it.
+    assert missing.json()["errors"] == {
+        "q_gatubelysning_stolpe": [
+            {"message": "Answer the question “Stolpnummer”.", "code": "invalid"}
+        ]
+    }
     wrong = client.post(
         "/rapportera/",
         form(q_gatubelysning_stolpe="A12", q_gatubelysning_fel="Trasig"),
         HTTP_ACCEPT="application/json",
     )
     assert wrong.status_code == 400
+    assert wrong.json()["errors"] == {
+        "q_gatubelysning_fel": [
+            {
+                "message": "Answer the question “Vad är fel?”: Choose one of the "
+                "options.",
+                "code": "invalid",
+            }
+        ]
+    }
     ok = client.post(
         "/rapportera/",
         form(q_gatubelysning_stolpe="A12", q_gatubelysning_fel="Blinkar"),
