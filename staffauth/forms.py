@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
 
 class CodeForm(forms.Form):
@@ -27,4 +28,15 @@ class EnrolForm(forms.Form):
                 "autofocus": True,
             }
         ),
+    )
+
+
+class LoginForm(WagtailLoginForm):
+    """Wagtail's sign-in form with a translated password label (Wagtail's field
+    has none, so Django names it from the field: "Password", in every language)."""
+
+    password = forms.CharField(
+        label=_("Password"),
+        widget=forms.PasswordInput(attrs={"placeholder": _("Enter password")}),
+        strip=False,
     )

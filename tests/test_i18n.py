@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,17 @@ def test_an_empty_admin_listing_speaks_swedish(client, swedish_default):
     assert "There are no" not in page
     page = client.get("/admin/inbox/").content.decode()
     assert "Det finns inga felanmälningar att visa." in page
+
+
+@pytest.mark.django_db
+def test_the_staff_sign_in_page_speaks_swedish(client, swedish_default):
+    page = client.get("/admin/login/").content.decode()
+    assert '<html lang="sv"' in page
+    labels = [
+        " ".join(label.split())
+        for label in re.findall(
+            r'<label class="w-field__label"[^>]*>(.*?)<', page, re.S
+        )
+    ]
+    assert labels == ["Användarnamn", "Lösenord"]
+    assert 'placeholder="Ange lösenord"' in page

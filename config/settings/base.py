@@ -278,6 +278,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 WAGTAIL_SITE_NAME = "Knutpunkt"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://localhost:8000")
 WAGTAIL_I18N_ENABLED = False
+# Wagtail's sign-in form, its password label translated (staffauth.forms).
+WAGTAILADMIN_USER_LOGIN_FORM = "staffauth.forms.LoginForm"
 # No Gravatar: it would send a hash of every staff member's e-mail address to a
 # third party (and the CSP blocks its images anyway).
 WAGTAIL_GRAVATAR_PROVIDER_URL = None

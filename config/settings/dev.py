@@ -5,7 +5,9 @@ import os
 from .base import *  # noqa: F403
 from .base import KNUTPUNKT_SITE_DOMAIN
 
-DEBUG = True
+# DJANGO_DEBUG=0 shows the site's own error pages (as in production), for
+# example to check them in a browser.
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 # A development-only key; production.py refuses to start without a real one.
 SECRET_KEY = "django-insecure-knutpunkt-development-only"  # noqa: S105
 ALLOWED_HOSTS = ["localhost", f".{KNUTPUNKT_SITE_DOMAIN}", "127.0.0.1", "[::1]"]

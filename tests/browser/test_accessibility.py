@@ -44,6 +44,8 @@ def site(tmp_path_factory):
             KNUTPUNKT_GEOCODER_DOMAIN=nominatim.domain,
             KNUTPUNKT_GEOCODER_SCHEME="http",
             KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
+            # The site's own error pages, not Django's debugging ones.
+            DJANGO_DEBUG="0",
         ) as env,
         running_site(env, port),
     ):
@@ -166,7 +168,10 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
 
     page.goto(f"{malmo}/tillganglighet/")
     audit.check(page, "accessibility statement")
-    page.goto(f"{malmo}/finns-inte/")
+    assert page.goto(f"{malmo}/finns-inte/").status == 404
+    assert page.locator("h1").inner_text() == (
+        "Sidan kunde inte hittas" if language == "sv" else "The page could not be found"
+    )
     audit.check(page, "not found")
     # A form that comes without its CSRF token (from another page) is refused.
     page.set_content(
@@ -174,6 +179,11 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     )
     with page.expect_navigation():
         page.locator("button").click()
+    assert page.locator("h1").inner_text() == (
+        "Formuläret kunde inte skickas"
+        if language == "sv"
+        else "The form could not be sent"
+    )
     audit.check(page, "form refused (CSRF)")
     scripted.close()
 

@@ -2,26 +2,17 @@
 administrator setting up two-factor sign-in, and a case handler signing in with
 Malmö's own account (a loopback OpenID Connect provider)."""
 
-import base64
 import json
 import re
-import time
 
 import pytest
-from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
 from devkit.instance import free_port, profile_env, running_site
 from devkit.servers import OIDCProvider
+from tests.support.twofactor import totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def totp_now(secret: str) -> str:
-    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    totp = TOTP(key)
-    totp.time = time.time()
-    return f"{totp.token():06d}"
 
 
 def test_staff_sign_in_pages(browser, artifacts, tmp_path):

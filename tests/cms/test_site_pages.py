@@ -14,7 +14,7 @@ from wagtail.models import Site
 from cms.models import AccessibilityStatementPage
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality
-from tests.support.people import PASSWORD, staff_user
+from tests.support.people import staff_user
 
 MALMO = "malmo.localhost"
 
@@ -80,11 +80,11 @@ def test_the_kommuns_editors_and_no_one_elses_edit_the_statement(swedish_default
     edit = f"/admin/pages/{statement.pk}/edit/"
 
     lund = Client()
-    lund.login(username=lund_editor.username, password=PASSWORD)
+    lund.force_login(lund_editor)
     assert lund.get(edit).status_code in (302, 403)
 
     malmo = Client()
-    malmo.login(username=malmo_editor.username, password=PASSWORD)
+    malmo.force_login(malmo_editor)
     form = malmo.get(edit)
     assert form.status_code == 200
     assert "E-post för tillgänglighetsfrågor" in form.content.decode()
