@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from municipalities.models import Category, CategoryQuestion
+from tests.support import factories
 
 MALMO = {"lat": "55.605900", "lon": "13.000700"}
 
@@ -85,22 +86,7 @@ def report(**overrides):
 
 @pytest.fixture
 def questions():
-    category = Category.objects.get(slug="gatubelysning")
-    CategoryQuestion.objects.create(
-        category=category,
-        code="stolpe",
-        label="Stolpnummer",
-        kind="text",
-        required=True,
-    )
-    CategoryQuestion.objects.create(
-        category=category,
-        code="fel",
-        label="Vad är fel?",
-        kind="single",
-        choices=["Släckt", "Blinkar"],
-        required=True,
-    )
+    factories.lamp_questions()
 
 
 @pytest.mark.django_db

@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from devkit.servers import NominatimServer
 from reports.choices import ReportStatus
 from reports.models import Report, Subscription
 from tests.support import factories
@@ -105,18 +104,6 @@ PLACES = [
     {"name": "Stortorget, Malmö, Skåne län, Sverige", "lat": 55.6059, "lon": 13.0007},
     {"name": "Stortorget, Stockholm, Sverige", "lat": 59.3250, "lon": 18.0707},
 ]
-
-
-@pytest.fixture
-def nominatim(settings):
-    with NominatimServer(PLACES) as server:
-        settings.KNUTPUNKT_GEOCODER = {
-            "domain": server.domain,
-            "scheme": "http",
-            "user_agent": "knutpunkt-tests",
-            "timeout": 2.0,
-        }
-        yield server
 
 
 @pytest.mark.django_db

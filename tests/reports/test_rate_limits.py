@@ -6,7 +6,6 @@ links. Past the limit: 429 with Retry-After, and nothing was done."""
 import pytest
 from django.core.cache import cache
 
-from devkit.servers import NominatimServer
 from reports.choices import ReportStatus, TokenPurpose
 from reports.models import EmailToken, Subscription
 from reports.tokens import token_issue
@@ -28,18 +27,6 @@ def limits(settings):
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def nominatim(settings):
-    with NominatimServer(PLACES) as server:
-        settings.KNUTPUNKT_GEOCODER = {
-            "domain": server.domain,
-            "scheme": "http",
-            "user_agent": "knutpunkt-tests",
-            "timeout": 2.0,
-        }
-        yield server
 
 
 def test_the_form_pages_place_search_shares_the_geocode_budget(

@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from municipalities.models import Category, CategoryQuestion
 from reports.choices import ReportStatus
 from reports.models import EmailToken, Report, ReportEvent, Subscription
+from tests.support import factories
 from tests.support.people import citizen
 from tests.support.photos import jpeg, png_claiming
 
@@ -222,21 +222,7 @@ def test_reporters_contact_details_are_not_public_and_name_only_by_choice(client
 
 @pytest.mark.django_db
 def test_category_questions_are_required_and_stored(client):
-    category = Category.objects.get(slug="gatubelysning")
-    CategoryQuestion.objects.create(
-        category=category,
-        code="stolpe",
-        label="Stolpnummer",
-        kind="text",
-        required=True,
-    )
-    CategoryQuestion.objects.create(
-        category=category,
-        code="fel",
-        label="Vad är fel?",
-        kind="single",
-        choices=["Släckt", "Blinkar"],
-    )
+    factories.lamp_questions(choice_required=False)
     missing = client.post("/rapportera/", form(), HTTP_ACCEPT="application/json")
     assert missing.status_code == 400
     # The error is the question's, and names it.

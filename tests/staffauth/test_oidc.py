@@ -174,10 +174,26 @@ def test_a_callback_is_used_once(provider, handler, caplog):
     assert provider.requests.count("/token") == 1
 
 
-def test_a_wrong_nonce_is_refused(provider, handler, caplog):
-    provider.id_token_changes = {"nonce": "annat"}
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"nonce": "annat"}, "nonce does not match"),
+        ({"iat": -7200, "exp": -3600}, "ID token refused: ExpiredSignatureError"),
+        ({"aud": "another-client"}, "ID token refused: InvalidAudienceError"),
+        ({"iss": "https://elsewhere.example"}, "ID token refused: InvalidIssuerError"),
+    ],
+    ids=["nonce", "expired", "audience", "issuer"],
+)
+def test_a_token_with_a_wrong_claim_is_refused(
+    provider, handler, caplog, claims, reason
+):
+    now = int(time.time())
+    provider.id_token_changes = {
+        name: now + value if name in ("iat", "exp") else value
+        for name, value in claims.items()
+    }
     client = Client()
-    refused(client, sign_in(client, provider), caplog, "nonce does not match")
+    refused(client, sign_in(client, provider), caplog, reason)
 
 
 def test_a_token_signed_with_another_key_is_refused(provider, handler, caplog):
@@ -188,40 +204,6 @@ def test_a_token_signed_with_another_key_is_refused(provider, handler, caplog):
         sign_in(client, provider),
         caplog,
         "ID token refused: InvalidSignatureError",
-    )
-
-
-def test_an_expired_token_is_refused(provider, handler, caplog):
-    now = int(time.time())
-    provider.id_token_changes = {"iat": now - 7200, "exp": now - 3600}
-    client = Client()
-    refused(
-        client,
-        sign_in(client, provider),
-        caplog,
-        "ID token refused: ExpiredSignatureError",
-    )
-
-
-def test_a_token_for_another_client_is_refused(provider, handler, caplog):
-    provider.id_token_changes = {"aud": "another-client"}
-    client = Client()
-    refused(
-        client,
-        sign_in(client, provider),
-        caplog,
-        "ID token refused: InvalidAudienceError",
-    )
-
-
-def test_a_token_from_another_issuer_is_refused(provider, handler, caplog):
-    provider.id_token_changes = {"iss": "https://elsewhere.example"}
-    client = Client()
-    refused(
-        client,
-        sign_in(client, provider),
-        caplog,
-        "ID token refused: InvalidIssuerError",
     )
 
 

@@ -18,6 +18,7 @@ from wagtail.models import Site
 from cms.services import municipality_ensure_site, national_site_ensure
 from municipalities.models import (
     Category,
+    CategoryQuestion,
     Municipality,
     Route,
 )
@@ -67,6 +68,24 @@ def small_world() -> None:
 def category(slug: str = "gatubelysning") -> Category:
     """One of the standard categories."""
     return Category.objects.get(slug=slug)
+
+
+def lamp_questions(*, choice_required: bool = True) -> Category:
+    """The street-light category with two extra questions: a required text
+    (the post's number, ``stolpe``) and a choice (what is wrong, ``fel``)."""
+    lamp = category("gatubelysning")
+    CategoryQuestion.objects.create(
+        category=lamp, code="stolpe", label="Stolpnummer", kind="text", required=True
+    )
+    CategoryQuestion.objects.create(
+        category=lamp,
+        code="fel",
+        label="Vad är fel?",
+        kind="single",
+        choices=["Släckt", "Blinkar"],
+        required=choice_required,
+    )
+    return lamp
 
 
 def report(
