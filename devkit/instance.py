@@ -214,7 +214,7 @@ def _template_dir(env: dict) -> Path:
         atexit.register(shutil.rmtree, template, True)
         made = {**env, "KNUTPUNKT_VAR_DIR": str(template)}
         manage(made, "migrate", "--no-input")
-        manage(made, "load_demo", "--port", "80")
+        manage(made, "load_demo", "--port", "80", "--no-history")
         _templates["sqlite"] = template
     return _templates["sqlite"]
 
@@ -243,7 +243,7 @@ def _postgres_template(env: dict) -> None:
         "DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}")),
     }
     manage(made, "migrate", "--no-input")
-    manage(made, "load_demo", "--port", "80")
+    manage(made, "load_demo", "--port", "80", "--no-history")
     _templates["postgres"] = name
     _templates["accounts"] = var / "demo-accounts.json"
 
