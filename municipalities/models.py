@@ -4,6 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -165,7 +166,7 @@ class Body(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("body")
+        verbose_name = pgettext_lazy("responsible organisation", "body")
         verbose_name_plural = _("bodies")
 
     def __str__(self) -> str:
