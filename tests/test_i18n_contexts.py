@@ -83,7 +83,7 @@ def test_the_report_form_and_language_switch_keep_their_words(client):
 
 
 @pytest.mark.django_db
-def _later_test_a_routes_body(client):
+def test_a_routes_body_is_the_responsible_organisation(client):
     client.force_login(superuser())
     page = client.get("/admin/routes/").content.decode()
     assert "Ansvarig organisation" in page
