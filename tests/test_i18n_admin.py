@@ -182,3 +182,37 @@ def test_the_check_finds_english():
         "Body",
         "Attempts",
     }
+
+
+@pytest.mark.django_db
+def test_the_two_factor_pages_speak_swedish(client):
+    client.force_login(staff_user("malmo-handler-sv", MALMO, StaffRole.CASE_HANDLER))
+    words = _english_words()
+    page = client.get("/admin/two-factor/enrol/").content.decode()
+    assert english_on(page, words) == set()
+    response = client.post("/admin/two-factor/enrol/", {"code": "000000"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Koden stämmer inte." in page
+    assert english_on(page, words) == set()
+    client.logout()
+    page = client.get("/admin/password_reset/").content.decode()
+    assert english_on(page, words) == set()
+
+
+@pytest.mark.django_db
+def test_the_admins_messages_speak_swedish(client, setup):
+    client.force_login(superuser())
+    retried = client.post(
+        f"/admin/connections/retry/{setup['connection'].pk}/", follow=True
+    )
+    resent = client.post(
+        f"/admin/deliveries/{setup['delivery'].pk}/resend/", follow=True
+    )
+    messages = [
+        str(m).strip() for r in (retried, resent) for m in r.context["messages"]
+    ]
+    assert messages == [
+        "Leveranser till Malmö kommun: Gatukontorets system försöks igen.",
+        f"Felanmälan {setup['delivery'].report_id} skickas igen inom kort.",
+    ]
