@@ -16,8 +16,9 @@ from django.utils.text import capfirst
 
 from casehub.choices import DeliveryState
 from casehub.models import Delivery, DeliveryAttempt
+from cms.models import AccessibilityStatementPage
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
-from municipalities.models import Body, Category, Connection, Route
+from municipalities.models import Body, Category, Connection, Municipality, Route
 from tests.support import factories
 from tests.support.people import staff_user, superuser
 from tests.test_i18n import swedish_default  # noqa: F401  (the fixture)
@@ -216,3 +217,23 @@ def test_the_admins_messages_speak_swedish(client, setup):
         "Leveranser till Malmö kommun: Gatukontorets system försöks igen.",
         f"Felanmälan {setup['delivery'].report_id} skickas igen inom kort.",
     ]
+
+
+@pytest.mark.django_db
+def test_the_page_editors_speak_swedish(client):
+    client.force_login(superuser())
+    words = _english_words()
+    home = Municipality.objects.get(code=MALMO).site.root_page
+    statement = AccessibilityStatementPage.objects.descendant_of(home).first()
+    found = {}
+    for path in [
+        f"/admin/pages/add/cms/contentpage/{home.pk}/",
+        f"/admin/pages/{home.pk}/edit/",
+        f"/admin/pages/{statement.pk}/edit/",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        english = english_on(response.content.decode(), words)
+        if english:
+            found[path] = sorted(english)
+    assert found == {}
