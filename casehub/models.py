@@ -71,7 +71,10 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
-        return f"Report #{self.report_id} → {self.connection_id} ({self.state})"
+        return _("Report #%(report)s to %(connection)s") % {
+            "report": self.report_id,
+            "connection": self.connection,
+        }
 
 
 class DeliveryAttempt(models.Model):
