@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.utils import timezone, translation
+from wagtail.users.models import UserProfile
 
 from casehub.models import Delivery
 from infra.moments import moment_format
@@ -119,3 +120,24 @@ def test_staff_cannot_choose_another_time_zone(client):
     client.force_login(superuser())
     page = client.get("/admin/account/").content.decode()
     assert "current_time_zone" not in page
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("swedish_default")
+def test_staff_who_choose_english_read_english_dates(client):
+    body = Body.objects.get(municipalities__code="1280", kind=BodyKind.MUNICIPAL)
+    Connection.objects.create(
+        body=body,
+        name="Gatukontorets system",
+        kind=ConnectionKind.WEBHOOK,
+        endpoint="https://cases.example.org/hook",
+        last_success_at=LATE_IN_WINTER,
+    )
+    user = superuser()
+    profile = UserProfile.get_for_user(user)
+    profile.preferred_language = "en"
+    profile.save()
+    client.force_login(user)
+    listing = client.get("/admin/connections/").content.decode()
+    assert "Dec. 7, 2026, 12:30 a.m." in listing
+    assert "Last success" in listing and "Senast lyckad" not in listing
