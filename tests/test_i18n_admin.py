@@ -142,17 +142,28 @@ def category_screens(o) -> list[str]:
     ]
 
 
+def casework_screens(o) -> list[str]:
+    return [
+        "/admin/",
+        "/admin/deliveries/",
+        f"/admin/deliveries/{o['delivery'].pk}/",
+        f"/admin/deliveries/{o['delivery'].pk}/resend/",
+        "/admin/two-factor/",
+    ]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("who", ["superuser", "kommun admin"])
-def test_the_admin_screens_speak_swedish(client, setup, who):
-    user = (
-        superuser()
-        if who == "superuser"
-        else staff_user("malmo-admin-sv", MALMO, StaffRole.ADMIN)
-    )
-    client.force_login(user)
+@pytest.mark.parametrize(
+    "role", [None, StaffRole.ADMIN, StaffRole.CASE_HANDLER, StaffRole.CONTACT_CENTRE]
+)
+def test_the_admin_screens_speak_swedish(client, setup, role):
+    if role is None:
+        client.force_login(superuser())
+        paths = screens(setup) + category_screens(setup)
+    else:
+        client.force_login(staff_user(f"malmo-{role}-sv", MALMO, role))
+        paths = screens(setup) if role == StaffRole.ADMIN else casework_screens(setup)
     words = _english_words()
-    paths = screens(setup) + (category_screens(setup) if who == "superuser" else [])
     found = {}
     for path in paths:
         response = client.get(path)
