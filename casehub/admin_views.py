@@ -53,6 +53,7 @@ from municipalities.staff import (
     staff_status_scope,
 )
 from municipalities.staff_admin import (
+    MomentColumn,
     ReadOnlyScopedViewSet,
     ScopedActionView,
     ScopedEditView,
@@ -149,12 +150,12 @@ class ConnectionIndexView(ScopedIndexView):
                 label=_("Failures in a row"),
                 sort_key="consecutive_failures",
             ),
-            DateColumn(
+            MomentColumn(
                 "circuit_open_until",
                 label=_("Paused until"),
                 sort_key="circuit_open_until",
             ),
-            DateColumn(
+            MomentColumn(
                 "last_success_at", label=_("Last success"), sort_key="last_success_at"
             ),
             Column(
@@ -290,7 +291,7 @@ class DeliveryIndexView(ScopedIndexView):
                 sort_key="state",
             ),
             Column("attempts", label=_("Attempts"), sort_key="attempts"),
-            DateColumn(
+            MomentColumn(
                 "next_attempt_at",
                 label=_("Next attempt"),
                 accessor=lambda d: (

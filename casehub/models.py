@@ -19,27 +19,39 @@ class Delivery(models.Model):
     """
 
     report = models.ForeignKey(
-        Report, on_delete=models.CASCADE, related_name="deliveries"
+        Report,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("report"),
     )
     connection = models.ForeignKey(
-        "municipalities.Connection", on_delete=models.PROTECT, related_name="deliveries"
+        "municipalities.Connection",
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("connection"),
     )
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     state = models.CharField(
-        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
+        _("state"),
+        max_length=20,
+        choices=DeliveryState.choices,
+        default=DeliveryState.PENDING,
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
     queued_at = models.DateTimeField(
-        help_text="Start of the window after which the outbox gives up."
+        _("queued"),
+        help_text=_("Start of the window after which the outbox gives up."),
     )
     lease_token = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    external_id = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    external_id = models.CharField(_("external reference"), max_length=200, blank=True)
     external_token = models.CharField(max_length=200, blank=True)
-    last_error = models.TextField(blank=True)
-    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_http_status = models.PositiveSmallIntegerField(
+        _("last HTTP status"), null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -59,7 +71,10 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
-        return f"Report #{self.report_id} → {self.connection_id} ({self.state})"
+        return _("Report #%(report)s to %(connection)s") % {
+            "report": self.report_id,
+            "connection": self.connection,
+        }
 
 
 class DeliveryAttempt(models.Model):

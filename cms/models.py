@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
@@ -51,7 +52,7 @@ class MunicipalityHomePage(Page):
 class ContentPage(Page):
     """A plain content page (about, contact, how we handle reports…)."""
 
-    body = RichTextField(_("body"), blank=True)
+    body = RichTextField(pgettext_lazy("page content", "body"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
     parent_page_types = ["cms.NationalHomePage", "cms.MunicipalityHomePage"]

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class StaffRole(models.TextChoices):
@@ -24,7 +25,7 @@ class LocateMatch(models.TextChoices):
 
 class QuestionKind(models.TextChoices):
     TEXT = "text", _("Text")
-    NUMBER = "number", _("Number")
+    NUMBER = "number", pgettext_lazy("question kind", "Number")
     SINGLE = "single", _("Single choice")
     MULTIPLE = "multiple", _("Multiple choice")
 

@@ -4,6 +4,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
@@ -154,9 +155,10 @@ class Body(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=BodyKind.choices)
+    kind = models.CharField(_("kind"), max_length=20, choices=BodyKind.choices)
     municipalities = models.ManyToManyField(
         Municipality,
+        verbose_name=_("kommuner"),
         blank=True,
         related_name="bodies",
         help_text=_("The kommuner this body covers; empty with nationwide set."),
@@ -165,7 +167,7 @@ class Body(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("body")
+        verbose_name = pgettext_lazy("responsible organisation", "body")
         verbose_name_plural = _("bodies")
 
     def __str__(self) -> str:
@@ -177,10 +179,11 @@ class Category(ClusterableModel):
 
     name = models.CharField(_("name"), max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
-    sort_order = models.PositiveIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
     body = models.ForeignKey(
         "Body",
+        verbose_name=pgettext_lazy("responsible organisation", "body"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
@@ -226,7 +229,12 @@ class Connection(ClusterableModel):
     The health fields are written by the outbox only (casehub.outbox).
     """
 
-    body = models.ForeignKey(Body, on_delete=models.CASCADE, related_name="connections")
+    body = models.ForeignKey(
+        Body,
+        on_delete=models.CASCADE,
+        related_name="connections",
+        verbose_name=pgettext_lazy("responsible organisation", "body"),
+    )
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=ConnectionKind.choices)
     endpoint = models.URLField(
@@ -325,12 +333,18 @@ class ConnectionService(models.Model):
         Connection, on_delete=models.CASCADE, related_name="services"
     )
     category = models.ForeignKey(
-        "Category", on_delete=models.CASCADE, related_name="service_codes"
+        "Category",
+        on_delete=models.CASCADE,
+        related_name="service_codes",
+        verbose_name=_("category"),
     )
-    service_code = models.CharField(max_length=100)
-    service_name = models.CharField(max_length=200, blank=True)
+    service_code = models.CharField(_("service code"), max_length=100)
+    service_name = models.CharField(_("service name"), max_length=200, blank=True)
     definition = models.JSONField(
-        default=dict, blank=True, help_text="The service definition, as last synced."
+        _("service definition"),
+        default=dict,
+        blank=True,
+        help_text=_("The service definition, as last synced."),
     )
     synced_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -354,19 +368,29 @@ class Route(models.Model):
     """Who handles a category in a kommun; a route without a kommun applies anywhere."""
 
     category = models.ForeignKey(
-        Category, on_delete=models.CASCADE, related_name="routes"
+        Category,
+        on_delete=models.CASCADE,
+        related_name="routes",
+        verbose_name=_("category"),
     )
     municipality = models.ForeignKey(
         Municipality,
+        verbose_name=_("kommun"),
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="routes",
         help_text=_("Empty for a nationwide route, such as state roads."),
     )
-    body = models.ForeignKey(Body, on_delete=models.PROTECT, related_name="routes")
+    body = models.ForeignKey(
+        Body,
+        on_delete=models.PROTECT,
+        related_name="routes",
+        verbose_name=pgettext_lazy("responsible organisation", "body"),
+    )
     connection = models.ForeignKey(
         Connection,
+        verbose_name=_("connection"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -375,6 +399,8 @@ class Route(models.Model):
     )
 
     class Meta:
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
         constraints = [
             models.UniqueConstraint(
                 fields=["municipality", "category"],
@@ -389,7 +415,11 @@ class Route(models.Model):
 
     def __str__(self) -> str:
         where = self.municipality or _("all of Sweden")
-        return f"{self.category} in {where} → {self.body}"
+        return _("%(category)s in %(where)s → %(body)s") % {
+            "category": self.category,
+            "where": where,
+            "body": self.body,
+        }
 
 
 class CategoryQuestion(models.Model):
@@ -397,18 +427,21 @@ class CategoryQuestion(models.Model):
 
     category = ParentalKey(Category, on_delete=models.CASCADE, related_name="questions")
     code = models.SlugField(
-        max_length=50, help_text=_("Key of the answer, also sent to case systems.")
+        _("code"),
+        max_length=50,
+        help_text=_("Key of the answer, also sent to case systems."),
     )
     label = models.CharField(_("question"), max_length=200)
-    kind = models.CharField(max_length=10, choices=QuestionKind.choices)
-    required = models.BooleanField(default=False)
-    help_text = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=QuestionKind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    help_text = models.CharField(_("help text"), max_length=300, blank=True)
     choices = models.JSONField(
+        _("choices"),
         default=list,
         blank=True,
         help_text=_("The options of a single or multiple choice question."),
     )
-    sort_order = models.PositiveIntegerField(default=0)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
 
     panels = [
         FieldPanel("code"),

@@ -11,6 +11,7 @@ casework screens (deliveries, the inbox) are built from these.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 
 from django.contrib.admin.utils import quote
@@ -30,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.generic import TemplateView
 from wagtail.admin import messages
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import BaseObjectMixin, WagtailAdminTemplateMixin
@@ -38,6 +40,8 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import BasePermissionPolicy
+
+from infra.moments import moment_format
 
 from .models import StaffMembership
 from .staff import staff_municipalities
@@ -317,7 +321,17 @@ class ScopedInspectView(generic.InspectView):
 
     def get_field_display_value(self, field_name, field):
         value = super().get_field_display_value(field_name, field)
+        if isinstance(value, datetime.date):
+            value = moment_format(value)
         return "–" if value is None or value == "" else value
+
+
+class MomentColumn(Column):
+    """A moment in a listing, as on every page: Stockholm time, in the
+    language's own form (infra.moments)."""
+
+    def get_value(self, instance):
+        return moment_format(super().get_value(instance))
 
 
 def short(text: str, length: int = 80) -> str:

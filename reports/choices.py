@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReportStatus(models.TextChoices):
@@ -8,7 +9,7 @@ class ReportStatus(models.TextChoices):
     UNCONFIRMED = "unconfirmed", _("Unconfirmed")
     OPEN = "open", _("Open")
     INVESTIGATING = "investigating", _("Investigating")
-    IN_PROGRESS = "in_progress", _("In progress")
+    IN_PROGRESS = "in_progress", pgettext_lazy("report status", "In progress")
     ACTION_SCHEDULED = "action_scheduled", _("Action scheduled")
     FIXED = "fixed", _("Fixed")
     CLOSED = "closed", _("Closed")
@@ -81,7 +82,7 @@ class ActorKind(models.TextChoices):
 class EventKind(models.TextChoices):
     CONFIRMED = "confirmed", _("Reported")
     STATUS = "status", _("Status changed")
-    NOTE = "note", _("Update")
+    NOTE = "note", pgettext_lazy("report event", "Update")
     SENT = "sent", _("Sent to the responsible body")
     HANDOVER = "handover", _("Handed over")
 

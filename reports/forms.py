@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -38,7 +39,9 @@ class ReportForm(forms.Form):
     # shortened where it is read (reports.views), never refused.
     place = forms.CharField(required=False, widget=forms.HiddenInput)
     category = forms.CharField(label=_("Category"), required=True)
-    title = forms.CharField(label=_("Title"), max_length=120)
+    title = forms.CharField(
+        label=pgettext_lazy("report field", "Title"), max_length=120
+    )
     description = forms.CharField(
         label=_("Description"),
         max_length=4000,

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     PUBLIC_STATUSES,
@@ -68,7 +69,7 @@ class Report(models.Model):
     body = models.ForeignKey(
         "municipalities.Body", on_delete=models.PROTECT, related_name="reports"
     )
-    title = models.CharField(_("title"), max_length=120)
+    title = models.CharField(pgettext_lazy("report field", "title"), max_length=120)
     description = models.TextField(_("description"), max_length=4000)
     extra = models.JSONField(_("answers to the category's questions"), default=dict)
 

@@ -101,6 +101,8 @@ TEMPLATES = [
                 "reports.context_processors.map_tiles",
                 "cms.context_processors.site_chrome",
             ],
+            # Every moment shown to a person goes through one formatter.
+            "libraries": {"moments": "infra.moments"},
         },
     },
 ]
@@ -252,6 +254,10 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Stockholm"
 USE_I18N = True
 USE_TZ = True
+# Staff read times in Stockholm too: the admin offers no other time zone, and
+# only the site's languages.
+WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]
+WAGTAILADMIN_PERMITTED_LANGUAGES = [("sv", "Svenska"), ("en", "English")]
 
 # --- Static and media -------------------------------------------------------
 STATIC_URL = "/static/"

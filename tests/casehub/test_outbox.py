@@ -2,7 +2,7 @@
 e-mail over SMTP, and the platform's own inbox."""
 
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -31,7 +31,7 @@ from municipalities.models import (
     Route,
 )
 from reports.choices import EventKind
-from reports.models import ReportEvent
+from reports.models import Report, ReportEvent
 from reports.photos import process_photo
 from tests.support.casehub import (
     LUND,
@@ -510,12 +510,16 @@ def test_private_addresses_are_refused_in_production_settings(open311, settings)
 def test_email_case_has_every_field_photos_and_a_reply_address(smtp_server):
     connect(ConnectionKind.EMAIL, email="gatukontoret@malmo.example")
     report = confirmed_report(photos=[process_photo(jpeg(), name="a.jpg")])
+    # Half past eleven at night in UTC: the next day in Stockholm.
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    Report.objects.filter(pk=report.pk).update(confirmed_at=late)
     assert deliver_due() == [DeliveryState.DELIVERED]
     (mail,) = [
         m for m in smtp_server.messages if "gatukontoret@malmo.example" in m["to"]
     ]
     message = mail["message"]
     body = message.get_body(("plain",)).get_content()
+    assert "Anmäld: 7 december 2026 00:30" in body
     for text in ("Gatubelysning", "Lampan är trasig", "Gatlampan blinkar", "55.605000"):
         assert text in body
     assert report.get_absolute_url() in body
