@@ -42,7 +42,9 @@ def handler(client):
 
 
 @pytest.mark.django_db
-def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases):
+def test_the_inbox_lists_the_kommuns_confirmed_reports_of_every_channel_only(
+    handler, cases
+):
     unconfirmed = make_report(
         MALMO, title="Obekräftad rapport", status=ReportStatus.UNCONFIRMED
     )
@@ -54,7 +56,9 @@ def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases
         endpoint="https://example.org/hook",
     )
     elsewhere = make_report(MALMO, title="Skickad till ärendesystemet")
-    make_delivery(elsewhere, webhook)
+    make_delivery(
+        elsewhere, webhook, DeliveryState.DELIVERED, external_id="GATA-2026-17"
+    )
 
     page = handler.get("/admin/inbox/")
     assert page.status_code == 200
@@ -64,7 +68,10 @@ def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases
     assert "Släckt lykta i Lund" not in html
     assert f"/admin/inbox/{cases[LUND].report_id}/" not in html
     assert "Obekräftad rapport" not in html
-    assert "Skickad till ärendesystemet" not in html
+    # Every channel: a report delivered to a case system of its own is listed,
+    # with its delivery's state and the case system's reference.
+    assert "Skickad till ärendesystemet" in html
+    assert "GATA-2026-17" in html
     # The reporter's details are not in the listing.
     assert "anna@example.org" not in html and "070-123 45 67" not in html
     assert "Inbox" in handler.get("/admin/").content.decode()
