@@ -1,12 +1,15 @@
 """The workspace's inbox and report screen: each kommun's staff see their own
 only."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from casehub.choices import DeliveryState
 from municipalities.choices import ConnectionKind, StaffRole
 from municipalities.models import Connection
-from reports.choices import ActorKind, EventKind, ReportStatus
+from reports.choices import ActorKind, EventKind, ReportPriority, ReportStatus
 from reports.models import Report, ReportEvent
 from tests.support.casework import (
     LUND,
@@ -149,3 +152,65 @@ def test_another_kommuns_report_cannot_be_seen_or_changed(client, cases):
     # The kommun's own is open to the contact centre.
     own = cases[MALMO].report
     assert client.get(f"/admin/inbox/{own.pk}/").status_code == 200
+
+
+# --- filters, search, sort and paging ------------------------------------------------
+
+
+def listed(client, **params) -> list[int]:
+    """The report ids the inbox lists, in order."""
+    page = client.get("/admin/inbox/", params)
+    assert page.status_code == 200
+    return [report.pk for report in page.context["object_list"]]
+
+
+@pytest.mark.django_db
+def test_the_inbox_filters_searches_and_sorts(handler, cases):
+    user = handler.get("/admin/").wsgi_request.user
+    street = cases[MALMO].report
+    webhook = Connection.objects.create(
+        body=kommun_body(MALMO),
+        name="Ärendesystem",
+        kind=ConnectionKind.WEBHOOK,
+        endpoint="https://example.org/hook",
+    )
+    hole = make_report(
+        MALMO,
+        title="Hål i asfalten",
+        description="Djupt hål vid busshållplatsen.",
+        category_slug="klotter",
+        priority=ReportPriority.URGENT,
+    )
+    make_delivery(hole, webhook, DeliveryState.DELIVERED, external_id="GATA-77")
+    old = make_report(MALMO, title="Gammal lykta", assigned_to=user)
+    Report.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+
+    assert listed(handler) == [hole.pk, street.pk, old.pk]  # newest first
+    assert listed(handler, q="GATA-77") == [hole.pk]  # the case system's reference
+    assert listed(handler, q="busshållplatsen") == [hole.pk]  # the description
+    assert listed(handler, q=f"#{old.pk}") == [old.pk]
+    assert listed(handler, q="Lund") == []  # another kommun's never
+    assert listed(handler, category=hole.category_id) == [hole.pk]
+    assert listed(handler, priority="urgent") == [hole.pk]
+    assert listed(handler, assigned="me") == [old.pk]
+    assert set(listed(handler, assigned="none")) == {hole.pk, street.pk}
+    assert listed(handler, age="30") == [old.pk]
+    assert listed(handler, body=kommun_body(MALMO).pk) == [hole.pk, street.pk, old.pk]
+    # Another kommun's body is no choice at all.
+    refused = handler.get("/admin/inbox/", {"body": kommun_body(LUND).pk})
+    assert "body" in refused.context["filters"].errors
+    # Sorted by priority, the urgent first; by age, the oldest first.
+    assert listed(handler, ordering="priority_rank")[0] == hole.pk
+    assert listed(handler, ordering="created_at")[0] == old.pk
+
+
+@pytest.mark.django_db
+def test_the_inbox_pages(handler, cases):
+    for n in range(51):
+        make_report(MALMO, title=f"Lykta {n}")
+    first = handler.get("/admin/inbox/")
+    assert len(first.context["object_list"]) == 50
+    second = handler.get("/admin/inbox/", {"p": 2})
+    assert len(second.context["object_list"]) == 2  # 52 in all
