@@ -341,6 +341,24 @@ class InboxReportView(ScopedInspectView):
             "confirmed_at",
         ]
 
+    # The report model's own verbose names are not all translated; the screen
+    # says these.
+    field_labels = {
+        "category": gettext_lazy("Category"),
+        "municipality": gettext_lazy("Municipality"),
+        "body": gettext_lazy("Body"),
+        "status": gettext_lazy("Status"),
+        "priority": gettext_lazy("Priority"),
+        "assigned_to": gettext_lazy("Assigned to"),
+        "created_at": gettext_lazy("Reported"),
+        "confirmed_at": gettext_lazy("Confirmed"),
+    }
+
+    def get_field_label(self, field_name, field):
+        return self.field_labels.get(field_name) or super().get_field_label(
+            field_name, field
+        )
+
     def get_scope(self):
         return (
             super()
