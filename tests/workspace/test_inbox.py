@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from casehub.choices import DeliveryState
 from municipalities.choices import ConnectionKind, StaffRole
-from municipalities.models import Connection
+from municipalities.models import Connection, Municipality
 from reports.choices import ActorKind, EventKind, ReportPriority, ReportStatus
 from reports.models import Report, ReportEvent
 from tests.support.casework import (
@@ -22,6 +22,7 @@ from tests.support.casework import (
 )
 from tests.support.people import staff_user as staff
 from tests.support.people import superuser
+from workspace.models import ResponseTemplate
 
 
 @pytest.fixture
@@ -214,3 +215,30 @@ def test_the_inbox_pages(handler, cases):
     assert len(first.context["object_list"]) == 50
     second = handler.get("/admin/inbox/", {"p": 2})
     assert len(second.context["object_list"]) == 2  # 52 in all
+
+
+@pytest.mark.django_db
+def test_bad_filter_values_are_refused_at_the_filter_not_with_an_error(handler, cases):
+    page = handler.get(
+        "/admin/inbox/",
+        {"age": "forever", "priority": "sky-high", "assigned": "x", "q": "\x00"},
+    )
+    assert page.status_code == 200
+    errors = page.context["filters"].errors
+    # A NUL never reaches the database (PostgreSQL refuses it).
+    assert {"age", "priority", "assigned", "q"} <= set(errors)
+
+
+@pytest.mark.django_db
+def test_another_kommuns_response_template_is_never_applied(handler, cases):
+    lund = ResponseTemplate.objects.create(
+        municipality=Municipality.objects.get(code=LUND),
+        name="Lunds svar",
+        text="Hemligt svar från Lund om {rapport}.",
+    )
+    report = cases[MALMO].report
+    page = handler.get(f"/admin/inbox/{report.pk}/", {"template": lund.pk})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Lunds svar" not in html and "Hemligt svar" not in html
+    assert page.context["form"].initial.get("note") is None
