@@ -28,7 +28,16 @@ def placeholders_in(text: str) -> list[str]:
             _("Braces must come in pairs around a placeholder, such as {kommun}."),
             code="braces",
         ) from error
-    return [field for _literal, field, _spec, _conv in parsed if field is not None]
+    names = []
+    for _literal, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if spec or conversion:
+            # "{kommun:>{x}}" or "{kommun!r}": only plain names are placeholders.
+            names.append(f"{field}{'!' + conversion if conversion else ''}:{spec}")
+        else:
+            names.append(field)
+    return names
 
 
 def validate_placeholders(text: str) -> None:

@@ -257,7 +257,21 @@ def test_a_template_with_an_unknown_placeholder_is_refused_when_saved(client):
     assert 'value="Åtgärdat"' in response.content.decode()  # what was typed
     assert not ResponseTemplate.objects.exists()
 
-    form["text"] = "Hej! {rapport} i {kommun} är nu: {status}."
+    for text in (
+        "{kommun:>{x}}",
+        "{kommun!r}",
+        "{0}",
+        "{}",
+        "{kommun.namn}",
+        "{kommun",
+    ):
+        form["text"] = text
+        refused = client.post("/admin/response_templates/new/", form)
+        assert refused.status_code == 200, text
+        assert "text" in refused.context["form"].errors, text
+    assert not ResponseTemplate.objects.exists()
+
+    form["text"] = "Hej! {rapport} i {kommun} är nu: {status}. {{Klamrar}}"
     assert client.post("/admin/response_templates/new/", form).status_code == 302
     assert ResponseTemplate.objects.get().name == "Åtgärdat"
 
