@@ -206,3 +206,20 @@ def test_administrators_work_every_report_of_their_scope(client, world, who):
     assert Report.objects.get(pk=building.pk).priority == ReportPriority.HIGH
     lund_visible = client.get(f"/admin/inbox/{world['lund'].pk}/").status_code
     assert lund_visible == (200 if who == "superuser" else 404)
+
+
+def test_a_body_with_its_own_case_system_changes_status_there(client, world):
+    """Its handler still sets priority and assignment and adds notes here."""
+    street = world["street"]
+    Connection.objects.filter(body=street.body, kind=ConnectionKind.INBOX).update(
+        is_active=False
+    )
+    as_user(client, handler_of("gata", street.body))
+    html = client.get(f"/admin/inbox/{street.pk}/").content.decode()
+    assert "This body works its reports in its own case system" in html
+    assert 'value="status"' not in html and 'name="priority-priority"' in html
+    response = client.post(
+        f"/admin/inbox/{street.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
+    )
+    assert response.status_code == 403
+    assert unchanged(street)
