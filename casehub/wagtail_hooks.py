@@ -4,32 +4,23 @@ from wagtail import hooks
 from wagtail.permissions import register_permission_policy
 
 from municipalities.models import Connection
-from reports.models import Report
 
 from .admin_views import (
     CaseSystemsGroup,
     DeliveryViewSet,
-    InboxViewSet,
     connection_policy,
     delivery_policy,
-    report_policy,
 )
 from .models import Delivery
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
 register_permission_policy(Connection, connection_policy)
 register_permission_policy(Delivery, delivery_policy)
-register_permission_policy(Report, report_policy)
 
 
 @hooks.register("register_admin_viewset")
 def register_case_systems():
     return CaseSystemsGroup()
-
-
-@hooks.register("register_admin_viewset")
-def register_inbox():
-    return InboxViewSet()
 
 
 @hooks.register("register_admin_viewset")

@@ -91,6 +91,18 @@ class StaffMembership(models.Model):
         Municipality, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=StaffRole.choices)
+    # A case handler works the reports of these bodies (none: every body of the
+    # kommun); see municipalities.staff.
+    bodies = models.ManyToManyField(
+        "Body",
+        blank=True,
+        related_name="staff_memberships",
+        verbose_name=_("bodies"),
+        help_text=_(
+            "For case handlers: the bodies whose reports they work. None: every "
+            "body of the kommun."
+        ),
+    )
 
     class Meta:
         constraints = [

@@ -135,12 +135,16 @@ def boundaries_ensure_packaged() -> BoundaryGeneration | None:
 
 @transaction.atomic
 def staff_membership_grant(
-    *, user, municipality: Municipality, role: StaffRole
+    *, user, municipality: Municipality, role: StaffRole, bodies=()
 ) -> StaffMembership:
-    """Give a user a role in a kommun; editors join the kommun's editors' group."""
+    """Give a user a role in a kommun; editors join the kommun's editors' group.
+    ``bodies``: for a case handler, the bodies whose reports they work (none:
+    every body of the kommun)."""
     membership, _ = StaffMembership.objects.get_or_create(
         user=user, municipality=municipality, role=role
     )
+    if bodies:
+        membership.bodies.add(*bodies)
     if role == StaffRole.EDITOR:
         if municipality.editors_group is None:
             raise ValueError(f"{municipality} has no site yet; create it first.")

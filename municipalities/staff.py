@@ -1,15 +1,31 @@
-"""The one place that says which kommuner a member of staff may work in.
+"""The one place that says which kommuner a member of staff may work in, and what
+each role may see and do with reports there.
 
 Every staff query is scoped through these functions (a leak test per screen checks
 it): a superuser sees everything; anyone else sees the kommuner they hold a role in,
 and, for roles that work reports or run the case-system set-up, the bodies, routes
 and connections of those kommuner.
+
+Reports in the staff workspace, by role:
+
+- a *national administrator* (superuser): every report, every action;
+- a *kommun administrator*: every report of the kommun, every action;
+- a *contact-centre agent*: sees every report of the kommun, whichever body and
+  case system handles it, and adds internal notes; changes nothing of a body's
+  (status, priority, assignment) unless also that body's case handler;
+- a *case handler*: sees and works the reports of their bodies in the kommun (the
+  membership's ``bodies``; none listed means every body of the kommun).
+
+Status changes are further limited to bodies that work their reports in
+Knutpunkt's own inbox (``staff_status_scope``): a body with a case system of its
+own changes them there, and the case system tells us.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .choices import ConnectionKind, StaffRole
@@ -19,6 +35,16 @@ from .models import Body, Connection, Municipality, Route, StaffMembership
 SETUP_ROLES = (StaffRole.ADMIN,)
 # Who may work reports and deliveries.
 CASEWORK_ROLES = (StaffRole.ADMIN, StaffRole.CASE_HANDLER, StaffRole.CONTACT_CENTRE)
+# Who sees every report of their kommun in the workspace, whatever its body.
+KOMMUN_WIDE_ROLES = (StaffRole.ADMIN, StaffRole.CONTACT_CENTRE)
+# Who may change a report's status, priority and assignment (in their scope).
+WORKING_ROLES = (StaffRole.ADMIN, StaffRole.CASE_HANDLER)
+
+NOTHING = Q(pk__in=[])
+
+
+def _active(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
 
 
 def staff_municipalities(
@@ -64,19 +90,74 @@ def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:
     return Q(municipality__in=staff_municipalities(user, roles))
 
 
+def staff_handler_scope(user) -> Q:
+    """A filter on the reports the user handles as a case handler: those of the
+    bodies of each case-handler membership in its kommun (every body of the
+    kommun when the membership lists none)."""
+    if not _active(user):
+        return NOTHING
+    scope = NOTHING
+    memberships = StaffMembership.objects.filter(
+        user=user, role=StaffRole.CASE_HANDLER
+    ).prefetch_related("bodies")
+    for membership in memberships:
+        bodies = [body.pk for body in membership.bodies.all()]
+        in_kommun = Q(municipality_id=membership.municipality_id)
+        scope |= in_kommun & Q(body_id__in=bodies) if bodies else in_kommun
+    return scope
+
+
+def staff_workspace_scope(user) -> Q:
+    """A filter on the reports the user sees in the staff workspace (and may add
+    internal notes to): every report of the kommuner where they are kommun
+    administrator or contact-centre agent, whichever body and case system handles
+    it, and the reports they handle as a case handler."""
+    if not _active(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    kommun_wide = Q(municipality__in=staff_municipalities(user, KOMMUN_WIDE_ROLES))
+    return kommun_wide | staff_handler_scope(user)
+
+
+def staff_work_scope(user) -> Q:
+    """A filter on the reports whose priority and assignment the user may change:
+    every report of the kommuner they administer, and the reports they handle as
+    a case handler. A contact-centre agent works none of a body's reports."""
+    if not _active(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    admin = Q(municipality__in=staff_municipalities(user, SETUP_ROLES))
+    return admin | staff_handler_scope(user)
+
+
 def staff_status_scope(user) -> Q:
-    """A filter on reports whose status the user may change: those of the user's
-    kommuner (casework roles) whose body works its reports in Knutpunkt's own
-    inbox. A body with a case system of its own changes them there, and the case
-    system tells us."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
+    """A filter on reports whose status the user may change: those the user works
+    (``staff_work_scope``) whose body works its reports in Knutpunkt's own inbox.
+    A body with a case system of its own changes them there, and the case system
+    tells us."""
+    if not _active(user):
+        return NOTHING
     works_here = Q(
         body__in=Body.objects.filter(
             connections__kind=ConnectionKind.INBOX, connections__is_active=True
         )
     )
-    return staff_report_scope(user, CASEWORK_ROLES) & works_here
+    return staff_work_scope(user) & works_here
+
+
+def staff_case_handlers(*, municipality_id: int, body_id: int) -> QuerySet:
+    """The active users who are case handlers of the body in the kommun: those a
+    report of that body may be assigned to."""
+    memberships = StaffMembership.objects.filter(
+        municipality_id=municipality_id, role=StaffRole.CASE_HANDLER
+    ).filter(Q(bodies=body_id) | Q(bodies__isnull=True))
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, pk__in=memberships.values("user_id"))
+        .order_by("first_name", "last_name", "username")
+    )
 
 
 def staff_is_kommun_admin(user) -> bool:

@@ -85,6 +85,18 @@ class EventKind(models.TextChoices):
     NOTE = "note", pgettext_lazy("report event", "Update")
     SENT = "sent", _("Sent to the responsible body")
     HANDOVER = "handover", _("Handed over")
+    # Staff only, never public: the workspace's priority and assignment.
+    PRIORITY = "priority", _("Priority changed")
+    ASSIGNED = "assigned", _("Assigned")
+
+
+class ReportPriority(models.TextChoices):
+    """How soon staff mean to act on a report; internal to the workspace."""
+
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class TokenPurpose(models.TextChoices):

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from infra.live import local_fanout
-from municipalities.staff import CASEWORK_ROLES, staff_report_scope
+from municipalities.staff import staff_workspace_scope
 
 from .live import EVENT_MESSAGE, event_frame, event_payload, report_group
 from .models import Report, ReportEvent
@@ -143,7 +143,7 @@ class MyReportsConsumer(_WatchingConsumer):
 
 
 class StaffReportConsumer(_WatchingConsumer):
-    """A report in the staff inbox: only for staff of the report's kommun."""
+    """A report in the staff workspace: only for staff who may see it there."""
 
     sees_hidden = True
 
@@ -154,7 +154,7 @@ class StaffReportConsumer(_WatchingConsumer):
         if user is None or not user.is_authenticated:
             return None
         allowed = (
-            Report.objects.filter(staff_report_scope(user, CASEWORK_ROLES))
+            Report.objects.filter(staff_workspace_scope(user))
             .filter(pk=report_id)
             .exists()
         )

@@ -64,9 +64,12 @@ def event_new(
     happened_at: datetime | None = None,
     superseded: bool = False,
     external_status_code: str = "",
+    is_public: bool = True,
 ) -> ReportEvent:
     """An unsaved event; ``event_record`` saves and announces it. Several at once:
-    ``ReportEvent.objects.bulk_create`` then ``reports.live.events_broadcast``."""
+    ``ReportEvent.objects.bulk_create`` then ``reports.live.events_broadcast``.
+    ``is_public=False``: an internal event of the staff workspace, never shown
+    publicly, broadcast or e-mailed."""
     user = (
         actor.user if actor.user is not None and actor.user.is_authenticated else None
     )
@@ -82,15 +85,19 @@ def event_new(
         actor_user=user,
         connection_id=actor.connection_id,
         external_status_code=external_status_code[:100],
+        is_public=is_public,
     )
 
 
 def event_record(*, report: Report, **fields) -> ReportEvent:
     """Save an event of the report (fields as ``event_new``) inside the caller's
     transaction: broadcast after commit; followers told of a change of status, a
-    note or a handover, in the next batch. Call with the report's row locked."""
+    note or a handover, in the next batch. Call with the report's row locked.
+    An internal event (``is_public=False``) is neither broadcast nor told."""
     event = event_new(report=report, **fields)
     event.save()
+    if not event.is_public:
+        return event
     transaction.on_commit(lambda: event_broadcast(event))
     if event.kind in NOTIFIED_KINDS:
         followers_notify_soon(report)

@@ -8,6 +8,7 @@ from .choices import (
     PUBLIC_STATUSES,
     ActorKind,
     EventKind,
+    ReportPriority,
     ReportStatus,
     TokenPurpose,
 )
@@ -93,6 +94,21 @@ class Report(models.Model):
         max_length=20, choices=ReportStatus.choices, default=ReportStatus.UNCONFIRMED
     )
     is_hidden = models.BooleanField(default=False)
+    # The staff workspace's: never shown publicly.
+    priority = models.CharField(
+        _("priority"),
+        max_length=10,
+        choices=ReportPriority.choices,
+        default=ReportPriority.NORMAL,
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reports",
+        verbose_name=_("assigned to"),
+    )
     filed_on_site = models.ForeignKey(
         "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL
     )

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "reports",
     "cms",
     "casehub",
+    "workspace",
     # Before wagtail.admin: it extends the admin's sign-in page.
     "staffauth",
     "axes",

@@ -1,5 +1,5 @@
-"""Casework in the admin: deliveries to case systems, and the inbox of reports
-that in-platform bodies work here. Each kommun's staff see their own only."""
+"""Casework in the admin: deliveries to case systems (the inbox is the
+workspace's, tested in tests/workspace). Each kommun's staff see their own only."""
 
 from datetime import timedelta
 
@@ -10,8 +10,7 @@ from casehub.choices import DeliveryState
 from casehub.models import Delivery, DeliveryAttempt
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Connection
-from reports.choices import ActorKind, EventKind, ReportStatus
-from reports.models import Report, ReportEvent
+from reports.choices import ReportStatus
 from tests.support import factories
 from tests.support.people import staff_user as staff
 from tests.support.people import superuser
@@ -195,109 +194,3 @@ def test_deliveries_filter_by_state_and_list_the_stuck_first(handler, cases):
     delivered = handler.get("/admin/deliveries/", {"state": "delivered"})
     assert done in delivered.content.decode()
     assert stuck not in delivered.content.decode()
-
-
-# --- the inbox ---------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_the_inbox_lists_the_kommuns_confirmed_inbox_reports_only(handler, cases):
-    unconfirmed = make_report(
-        MALMO, title="Obekräftad rapport", status=ReportStatus.UNCONFIRMED
-    )
-    make_delivery(unconfirmed, inbox(MALMO))
-    webhook = Connection.objects.create(
-        body=kommun_body(MALMO),
-        name="Ärendesystem",
-        kind=ConnectionKind.WEBHOOK,
-        endpoint="https://example.org/hook",
-    )
-    elsewhere = make_report(MALMO, title="Skickad till ärendesystemet")
-    make_delivery(elsewhere, webhook)
-
-    page = handler.get("/admin/inbox/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "Släckt lykta i Malmö" in html
-    assert f"/admin/inbox/{cases[MALMO].report_id}/" in html
-    assert "Släckt lykta i Lund" not in html
-    assert f"/admin/inbox/{cases[LUND].report_id}/" not in html
-    assert "Obekräftad rapport" not in html
-    assert "Skickad till ärendesystemet" not in html
-    # The reporter's details are not in the listing.
-    assert "anna@example.org" not in html and "070-123 45 67" not in html
-    assert "Inbox" in handler.get("/admin/").content.decode()
-
-    fixed = handler.get("/admin/inbox/", {"status": "fixed"}).content.decode()
-    assert "Släckt lykta i Malmö" not in fixed
-    open_ = handler.get("/admin/inbox/", {"status": "open"}).content.decode()
-    assert "Släckt lykta i Malmö" in open_
-
-
-@pytest.mark.django_db
-def test_a_superuser_sees_every_kommuns_inbox(client, cases):
-    as_user(client, superuser())
-    html = client.get("/admin/inbox/").content.decode()
-    assert "Släckt lykta i Malmö" in html and "Släckt lykta i Lund" in html
-
-
-@pytest.mark.django_db
-def test_contact_details_show_only_with_the_reporters_consent(handler, cases):
-    report = cases[MALMO].report
-    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
-    assert "Släckt lykta i Malmö" in html
-    assert "anna@example.org" not in html and "070-123 45 67" not in html
-
-    Report.objects.filter(pk=report.pk).update(share_contact=True)
-    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
-    assert "anna@example.org" in html and "070-123 45 67" in html
-
-
-@pytest.mark.django_db
-def test_the_status_form_changes_the_status_and_records_who_did(handler, cases):
-    report = cases[MALMO].report
-    response = handler.post(
-        f"/admin/inbox/{report.pk}/",
-        {"status": ReportStatus.IN_PROGRESS, "note": "Vi byter lampan i veckan."},
-    )
-    assert response.status_code == 302
-    report.refresh_from_db()
-    assert report.status == ReportStatus.IN_PROGRESS
-    event = ReportEvent.objects.get(report=report)
-    assert event.kind == EventKind.STATUS
-    assert event.status == ReportStatus.IN_PROGRESS
-    assert event.note == "Vi byter lampan i veckan."
-    assert event.actor_kind == ActorKind.STAFF
-    assert event.actor_user == response.wsgi_request.user
-
-
-@pytest.mark.django_db
-def test_the_status_form_does_not_offer_unconfirmed(handler, cases):
-    report = cases[MALMO].report
-    page = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
-    assert 'value="in_progress"' in page and 'value="unconfirmed"' not in page
-    response = handler.post(
-        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.UNCONFIRMED}
-    )
-    assert response.status_code == 200
-    assert "status" in response.context["form"].errors
-    report.refresh_from_db()
-    assert report.status == ReportStatus.OPEN
-    assert not ReportEvent.objects.filter(report=report).exists()
-
-
-@pytest.mark.django_db
-def test_another_kommuns_report_cannot_be_seen_or_changed(client, cases):
-    as_user(client, staff("malmo-kundcenter-test", MALMO, StaffRole.CONTACT_CENTRE))
-    report = cases[LUND].report
-    assert client.get(f"/admin/inbox/{report.pk}/").status_code == 404
-    response = client.post(
-        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
-    )
-    assert response.status_code == 404
-    report.refresh_from_db()
-    assert report.status == ReportStatus.OPEN
-    assert not ReportEvent.objects.filter(report=report).exists()
-    # The kommun's own is open to the contact centre.
-    own = cases[MALMO].report
-    assert client.get(f"/admin/inbox/{own.pk}/").status_code == 200

@@ -12,7 +12,7 @@ import pytest
 import uvicorn
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.urls import reverse
+from django.urls import clear_url_caches, reverse
 from django.utils import translation
 
 from config.asgi import application
@@ -358,9 +358,14 @@ def test_an_api_asking_for_html_still_gets_json():
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])
-def test_the_report_forms_cap_is_on_its_address_in_every_language(settings, language):
+def test_the_report_forms_cap_is_on_its_address_in_every_language(
+    settings, request, language
+):
     """The caps name paths; the report form's must be where its URL is."""
     settings.LANGUAGE_CODE = "sv"
+    # URL resolvers cache the language prefix by the default language.
+    clear_url_caches()
+    request.addfinalizer(clear_url_caches)
     middleware = BodyLimitMiddleware(
         None,
         limits=settings.KNUTPUNKT_BODY_LIMITS,

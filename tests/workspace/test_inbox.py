@@ -1,0 +1,244 @@
+"""The workspace's inbox and report screen: each kommun's staff see their own
+only."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from casehub.choices import DeliveryState
+from municipalities.choices import ConnectionKind, StaffRole
+from municipalities.models import Connection, Municipality
+from reports.choices import ActorKind, EventKind, ReportPriority, ReportStatus
+from reports.models import Report, ReportEvent
+from tests.support.casework import (
+    LUND,
+    MALMO,
+    as_user,
+    inbox,
+    kommun_body,
+    make_delivery,
+    make_report,
+)
+from tests.support.people import staff_user as staff
+from tests.support.people import superuser
+from workspace.models import ResponseTemplate
+
+
+@pytest.fixture
+def cases():
+    """A dead delivery in Malmö and one in Lund, each to the kommun's inbox."""
+    malmo = make_report(MALMO, title="Släckt lykta i Malmö")
+    lund = make_report(LUND, title="Släckt lykta i Lund")
+    return {
+        MALMO: make_delivery(
+            malmo, inbox(MALMO), DeliveryState.DEAD, attempts=9, last_error="boom"
+        ),
+        LUND: make_delivery(
+            lund, inbox(LUND), DeliveryState.DEAD, attempts=9, last_error="boom"
+        ),
+    }
+
+
+@pytest.fixture
+def handler(client):
+    return as_user(client, staff("malmo-handler-test", MALMO, StaffRole.CASE_HANDLER))
+
+
+@pytest.mark.django_db
+def test_the_inbox_lists_the_kommuns_confirmed_reports_of_every_channel_only(
+    handler, cases
+):
+    unconfirmed = make_report(
+        MALMO, title="Obekräftad rapport", status=ReportStatus.UNCONFIRMED
+    )
+    make_delivery(unconfirmed, inbox(MALMO))
+    webhook = Connection.objects.create(
+        body=kommun_body(MALMO),
+        name="Ärendesystem",
+        kind=ConnectionKind.WEBHOOK,
+        endpoint="https://example.org/hook",
+    )
+    elsewhere = make_report(MALMO, title="Skickad till ärendesystemet")
+    make_delivery(
+        elsewhere, webhook, DeliveryState.DELIVERED, external_id="GATA-2026-17"
+    )
+
+    page = handler.get("/admin/inbox/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Släckt lykta i Malmö" in html
+    assert f"/admin/inbox/{cases[MALMO].report_id}/" in html
+    assert "Släckt lykta i Lund" not in html
+    assert f"/admin/inbox/{cases[LUND].report_id}/" not in html
+    assert "Obekräftad rapport" not in html
+    # Every channel: a report delivered to a case system of its own is listed,
+    # with its delivery's state and the case system's reference.
+    assert "Skickad till ärendesystemet" in html
+    assert "GATA-2026-17" in html
+    # The reporter's details are not in the listing.
+    assert "anna@example.org" not in html and "070-123 45 67" not in html
+    assert "Inbox" in handler.get("/admin/").content.decode()
+
+    fixed = handler.get("/admin/inbox/", {"status": "fixed"}).content.decode()
+    assert "Släckt lykta i Malmö" not in fixed
+    open_ = handler.get("/admin/inbox/", {"status": "open"}).content.decode()
+    assert "Släckt lykta i Malmö" in open_
+
+
+@pytest.mark.django_db
+def test_a_superuser_sees_every_kommuns_inbox(client, cases):
+    as_user(client, superuser())
+    html = client.get("/admin/inbox/").content.decode()
+    assert "Släckt lykta i Malmö" in html and "Släckt lykta i Lund" in html
+
+
+@pytest.mark.django_db
+def test_contact_details_show_only_with_the_reporters_consent(handler, cases):
+    report = cases[MALMO].report
+    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert "Släckt lykta i Malmö" in html
+    assert "anna@example.org" not in html and "070-123 45 67" not in html
+
+    Report.objects.filter(pk=report.pk).update(share_contact=True)
+    html = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert "anna@example.org" in html and "070-123 45 67" in html
+
+
+@pytest.mark.django_db
+def test_the_status_form_changes_the_status_and_records_who_did(handler, cases):
+    report = cases[MALMO].report
+    response = handler.post(
+        f"/admin/inbox/{report.pk}/",
+        {"status": ReportStatus.IN_PROGRESS, "note": "Vi byter lampan i veckan."},
+    )
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.status == ReportStatus.IN_PROGRESS
+    event = ReportEvent.objects.get(report=report)
+    assert event.kind == EventKind.STATUS
+    assert event.status == ReportStatus.IN_PROGRESS
+    assert event.note == "Vi byter lampan i veckan."
+    assert event.actor_kind == ActorKind.STAFF
+    assert event.actor_user == response.wsgi_request.user
+
+
+@pytest.mark.django_db
+def test_the_status_form_does_not_offer_unconfirmed(handler, cases):
+    report = cases[MALMO].report
+    page = handler.get(f"/admin/inbox/{report.pk}/").content.decode()
+    assert 'value="in_progress"' in page and 'value="unconfirmed"' not in page
+    response = handler.post(
+        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.UNCONFIRMED}
+    )
+    assert response.status_code == 200
+    assert "status" in response.context["form"].errors
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+    assert not ReportEvent.objects.filter(report=report).exists()
+
+
+@pytest.mark.django_db
+def test_another_kommuns_report_cannot_be_seen_or_changed(client, cases):
+    as_user(client, staff("malmo-kundcenter-test", MALMO, StaffRole.CONTACT_CENTRE))
+    report = cases[LUND].report
+    assert client.get(f"/admin/inbox/{report.pk}/").status_code == 404
+    response = client.post(
+        f"/admin/inbox/{report.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
+    )
+    assert response.status_code == 404
+    report.refresh_from_db()
+    assert report.status == ReportStatus.OPEN
+    assert not ReportEvent.objects.filter(report=report).exists()
+    # The kommun's own is open to the contact centre.
+    own = cases[MALMO].report
+    assert client.get(f"/admin/inbox/{own.pk}/").status_code == 200
+
+
+# --- filters, search, sort and paging ------------------------------------------------
+
+
+def listed(client, **params) -> list[int]:
+    """The report ids the inbox lists, in order."""
+    page = client.get("/admin/inbox/", params)
+    assert page.status_code == 200
+    return [report.pk for report in page.context["object_list"]]
+
+
+@pytest.mark.django_db
+def test_the_inbox_filters_searches_and_sorts(handler, cases):
+    user = handler.get("/admin/").wsgi_request.user
+    street = cases[MALMO].report
+    webhook = Connection.objects.create(
+        body=kommun_body(MALMO),
+        name="Ärendesystem",
+        kind=ConnectionKind.WEBHOOK,
+        endpoint="https://example.org/hook",
+    )
+    hole = make_report(
+        MALMO,
+        title="Hål i asfalten",
+        description="Djupt hål vid busshållplatsen.",
+        category_slug="klotter",
+        priority=ReportPriority.URGENT,
+    )
+    make_delivery(hole, webhook, DeliveryState.DELIVERED, external_id="GATA-77")
+    old = make_report(MALMO, title="Gammal lykta", assigned_to=user)
+    Report.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+
+    assert listed(handler) == [hole.pk, street.pk, old.pk]  # newest first
+    assert listed(handler, q="GATA-77") == [hole.pk]  # the case system's reference
+    assert listed(handler, q="busshållplatsen") == [hole.pk]  # the description
+    assert listed(handler, q=f"#{old.pk}") == [old.pk]
+    assert listed(handler, q="Lund") == []  # another kommun's never
+    assert listed(handler, category=hole.category_id) == [hole.pk]
+    assert listed(handler, priority="urgent") == [hole.pk]
+    assert listed(handler, assigned="me") == [old.pk]
+    assert set(listed(handler, assigned="none")) == {hole.pk, street.pk}
+    assert listed(handler, age="30") == [old.pk]
+    assert listed(handler, body=kommun_body(MALMO).pk) == [hole.pk, street.pk, old.pk]
+    # Another kommun's body is no choice at all.
+    refused = handler.get("/admin/inbox/", {"body": kommun_body(LUND).pk})
+    assert "body" in refused.context["filters"].errors
+    # Sorted by priority, the urgent first; by age, the oldest first.
+    assert listed(handler, ordering="priority_rank")[0] == hole.pk
+    assert listed(handler, ordering="created_at")[0] == old.pk
+
+
+@pytest.mark.django_db
+def test_the_inbox_pages(handler, cases):
+    for n in range(51):
+        make_report(MALMO, title=f"Lykta {n}")
+    first = handler.get("/admin/inbox/")
+    assert len(first.context["object_list"]) == 50
+    second = handler.get("/admin/inbox/", {"p": 2})
+    assert len(second.context["object_list"]) == 2  # 52 in all
+
+
+@pytest.mark.django_db
+def test_bad_filter_values_are_refused_at_the_filter_not_with_an_error(handler, cases):
+    page = handler.get(
+        "/admin/inbox/",
+        {"age": "forever", "priority": "sky-high", "assigned": "x", "q": "\x00"},
+    )
+    assert page.status_code == 200
+    errors = page.context["filters"].errors
+    # A NUL never reaches the database (PostgreSQL refuses it).
+    assert {"age", "priority", "assigned", "q"} <= set(errors)
+
+
+@pytest.mark.django_db
+def test_another_kommuns_response_template_is_never_applied(handler, cases):
+    lund = ResponseTemplate.objects.create(
+        municipality=Municipality.objects.get(code=LUND),
+        name="Lunds svar",
+        text="Hemligt svar från Lund om {rapport}.",
+    )
+    report = cases[MALMO].report
+    page = handler.get(f"/admin/inbox/{report.pk}/", {"template": lund.pk})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Lunds svar" not in html and "Hemligt svar" not in html
+    assert page.context["form"].initial.get("note") is None

@@ -1,0 +1,620 @@
+"""The staff workspace's admin screens: the inbox of every report in the user's
+scope, whatever body and case system handles it, and a report's screen where
+staff act on it; and the kommun's response templates.
+
+What each role sees and may do is said in municipalities.staff alone; these
+screens fetch through the scoped admin kit (municipalities.staff_admin), so
+another kommun's report is a 404 whatever the URL, and each action goes through
+a service of workspace.services that checks permission itself.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.admin import messages
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import ObjectList
+from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+
+from casehub.models import Delivery
+from municipalities.models import Category
+from municipalities.staff import (
+    CASEWORK_ROLES,
+    SETUP_ROLES,
+    staff_bodies,
+    staff_case_handlers,
+    staff_municipalities,
+    staff_status_scope,
+    staff_work_scope,
+    staff_workspace_scope,
+)
+from municipalities.staff_admin import (
+    ReadOnlyScopedViewSet,
+    ScopedIndexView,
+    ScopedInspectView,
+    ScopedModelViewSet,
+    StaffScopePolicy,
+)
+from reports.choices import ReportPriority, ReportStatus
+from reports.models import Report
+
+from .models import PLACEHOLDERS, ResponseTemplate
+from .services import (
+    StaleReport,
+    report_assign,
+    report_note_add,
+    report_priority_set,
+    report_status_change,
+    report_version,
+)
+
+STAFF_STATUS_CHOICES = [
+    (value, label)
+    for value, label in ReportStatus.choices
+    if value != ReportStatus.UNCONFIRMED
+]
+
+# Most urgent first when the inbox is sorted by priority.
+PRIORITY_RANK = Case(
+    When(priority=ReportPriority.URGENT, then=Value(0)),
+    When(priority=ReportPriority.HIGH, then=Value(1)),
+    When(priority=ReportPriority.NORMAL, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+
+def inbox_reports(user, roles=None) -> QuerySet[Report]:
+    """Confirmed reports the user sees in the workspace
+    (municipalities.staff.staff_workspace_scope), whatever their delivery
+    channel, with their newest delivery's state and external reference."""
+    newest = Delivery.objects.filter(report=OuterRef("pk")).order_by("-pk")
+    return (
+        Report.objects.filter(staff_workspace_scope(user))
+        .exclude(status=ReportStatus.UNCONFIRMED)
+        .annotate(
+            delivery_state=Subquery(newest.values("state")[:1]),
+            delivery_reference=Subquery(newest.values("external_id")[:1]),
+            priority_rank=PRIORITY_RANK,
+        )
+    )
+
+
+report_policy = StaffScopePolicy(
+    Report,
+    scope=inbox_reports,
+    roles=CASEWORK_ROLES,
+    actions={"view"},
+)
+
+
+AGE_CHOICES = [
+    ("1", gettext_lazy("Older than a day")),
+    ("7", gettext_lazy("Older than a week")),
+    ("30", gettext_lazy("Older than 30 days")),
+    ("90", gettext_lazy("Older than 90 days")),
+]
+ASSIGNED_CHOICES = [
+    ("me", gettext_lazy("Assigned to me")),
+    ("none", gettext_lazy("Unassigned")),
+]
+
+
+def _scoped_bodies(request):
+    return staff_bodies(request.user if request else None, CASEWORK_ROLES)
+
+
+class InboxFilterSet(WagtailFilterSet):
+    q = django_filters.CharFilter(
+        label=gettext_lazy("Search"),
+        method="search",
+        help_text=gettext_lazy(
+            "Title, description, report number or the case system's reference."
+        ),
+    )
+    status = django_filters.MultipleChoiceFilter(
+        label=gettext_lazy("Status"),
+        choices=STAFF_STATUS_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    category = django_filters.ModelMultipleChoiceFilter(
+        label=gettext_lazy("Category"),
+        queryset=Category.objects.order_by("name"),
+    )
+    body = django_filters.ModelChoiceFilter(
+        label=gettext_lazy("Body"), queryset=_scoped_bodies
+    )
+    assigned = django_filters.ChoiceFilter(
+        label=gettext_lazy("Assigned"),
+        choices=ASSIGNED_CHOICES,
+        method="filter_assigned",
+        empty_label=gettext_lazy("Anyone"),
+    )
+    priority = django_filters.MultipleChoiceFilter(
+        label=gettext_lazy("Priority"),
+        choices=ReportPriority.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    age = django_filters.ChoiceFilter(
+        label=gettext_lazy("Age"),
+        choices=AGE_CHOICES,
+        method="filter_age",
+        empty_label=gettext_lazy("Any age"),
+    )
+
+    class Meta:
+        model = Report
+        fields = ["q", "status", "category", "body", "assigned", "priority", "age"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        reference = Delivery.objects.filter(
+            report=OuterRef("pk"), external_id__icontains=value
+        )
+        found = (
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(Exists(reference))
+        )
+        number = value.removeprefix("#")
+        if number.isdigit() and len(number) < 19:
+            found |= Q(pk=int(number))
+        return queryset.filter(found)
+
+    def filter_assigned(self, queryset, name, value):
+        if value == "me":
+            return queryset.filter(assigned_to=self.request.user)
+        if value == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        return queryset
+
+    def filter_age(self, queryset, name, value):
+        return queryset.filter(
+            created_at__lt=timezone.now() - timedelta(days=int(value))
+        )
+
+
+class InboxIndexView(ScopedIndexView):
+    page_title = gettext_lazy("Inbox")
+    default_ordering = "-created_at"
+
+    @cached_property
+    def columns(self):
+        # No reporter's name, e-mail or phone here: the detail page shows them,
+        # and only with the reporter's consent.
+        title_column = self._get_title_column_class(TitleColumn)
+        return [
+            title_column(
+                "title",
+                label=_("Report"),
+                accessor=lambda r: f"#{r.pk} {r.title}",
+                get_url=self.get_inspect_url,
+                sort_key="pk",
+            ),
+            Column("category", label=_("Category"), sort_key="category__name"),
+            Column("municipality", label=_("Municipality")),
+            Column("body", label=_("Body"), sort_key="body__name"),
+            Column(
+                "status",
+                label=_("Status"),
+                accessor="get_status_display",
+                sort_key="status",
+            ),
+            Column(
+                "priority",
+                label=_("Priority"),
+                accessor="get_priority_display",
+                sort_key="priority_rank",
+            ),
+            Column(
+                "assigned_to",
+                label=_("Assigned to"),
+                accessor=lambda r: person(r.assigned_to) if r.assigned_to else "–",
+            ),
+            Column(
+                "delivery",
+                label=_("Delivery"),
+                accessor=delivery_summary,
+            ),
+            DateColumn("created_at", label=_("Reported"), sort_key="created_at"),
+        ]
+
+
+def person(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def delivery_summary(report) -> str:
+    state = getattr(report, "delivery_state", None)
+    if not state:
+        return "–"
+    label = str(Delivery(state=state).get_state_display())
+    reference = getattr(report, "delivery_reference", "")
+    return f"{label} ({reference})" if reference else label
+
+
+# --- a report's screen -------------------------------------------------------
+
+
+class VersionedForm(forms.Form):
+    """A form that carries the report's version when it was shown
+    (workspace.services.report_version)."""
+
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class StatusForm(VersionedForm):
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"), choices=STAFF_STATUS_CHOICES
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Public reply"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy(
+            "Shown on the report's public page and e-mailed to its followers."
+        ),
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("Internal note"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Seen by staff only: never shown publicly or sent to the reporter."
+        ),
+    )
+
+
+class PriorityForm(VersionedForm):
+    priority = forms.ChoiceField(
+        label=gettext_lazy("Priority"), choices=ReportPriority.choices
+    )
+
+
+class AssignForm(VersionedForm):
+    assigned_to = forms.ModelChoiceField(
+        label=gettext_lazy("Assigned to"),
+        queryset=None,
+        required=False,
+        empty_label=gettext_lazy("No one"),
+    )
+
+    def __init__(self, *args, report: Report, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = staff_case_handlers(
+            municipality_id=report.municipality_id, body_id=report.body_id
+        )
+        self.fields["assigned_to"].label_from_instance = person
+
+
+# The forms of the report's screen, by the "action" their submit button sends;
+# a post without one is a status change.
+ACTIONS = ("status", "note", "priority", "assign")
+
+
+class InboxReportView(ScopedInspectView):
+    """A report on one screen: where it is, what the reporter said and (with
+    consent) how to reach them, its delivery, its whole timeline with internal
+    events, and the forms that act on it through workspace.services."""
+
+    template_name = "workspace/admin/inbox_report.html"
+    page_title = gettext_lazy("Report")
+    index_label = gettext_lazy("Inbox")
+
+    def get_fields(self):
+        # The reporter's name and contact details are shown apart, with consent.
+        return [
+            "category",
+            "municipality",
+            "body",
+            "status",
+            "priority",
+            "assigned_to",
+            "created_at",
+            "confirmed_at",
+        ]
+
+    # The report model's own verbose names are not all translated; the screen
+    # says these.
+    field_labels = {
+        "category": gettext_lazy("Category"),
+        "municipality": gettext_lazy("Municipality"),
+        "body": gettext_lazy("Body"),
+        "status": gettext_lazy("Status"),
+        "priority": gettext_lazy("Priority"),
+        "assigned_to": gettext_lazy("Assigned to"),
+        "created_at": gettext_lazy("Reported"),
+        "confirmed_at": gettext_lazy("Confirmed"),
+    }
+
+    def get_field_label(self, field_name, field):
+        return self.field_labels.get(field_name) or super().get_field_label(
+            field_name, field
+        )
+
+    def get_scope(self):
+        return (
+            super()
+            .get_scope()
+            .select_related("category", "municipality", "body", "assigned_to")
+        )
+
+    def get_page_subtitle(self):
+        return f"#{self.object.pk} {self.object.title}"
+
+    def _may(self, scope) -> bool:
+        """The services check this themselves; here it decides which forms to
+        offer."""
+        return Report.objects.filter(scope, pk=self.object.pk).exists()
+
+    @cached_property
+    def can_change_status(self) -> bool:
+        return self._may(staff_status_scope(self.request.user))
+
+    @cached_property
+    def can_work(self) -> bool:
+        return self._may(staff_work_scope(self.request.user))
+
+    @cached_property
+    def version(self) -> int:
+        return report_version(self.object.pk)
+
+    def response_templates(self):
+        report = self.object
+        return (
+            ResponseTemplate.objects.filter(municipality_id=report.municipality_id)
+            .filter(Q(category__isnull=True) | Q(category_id=report.category_id))
+            .select_related("category")
+        )
+
+    def initial_status_form(self) -> StatusForm:
+        initial = {"status": self.object.status, "version": self.version}
+        chosen = self.request.GET.get("template", "")
+        if chosen.isdigit() and len(chosen) < 19:
+            template = self.response_templates().filter(pk=int(chosen)).first()
+            if template is not None:
+                status = template.status or self.object.status
+                initial.update(
+                    status=status,
+                    note=template.render(report=self.object, status=status),
+                )
+        return StatusForm(initial=initial)
+
+    def get_context_data(self, forms_bound=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = self.object
+        bound = forms_bound or {}
+        version = self.version
+        context.update(
+            report=report,
+            events=report.events.select_related("actor_user", "connection"),
+            photos=report.photos.all(),
+            deliveries=report.deliveries.select_related(
+                "connection__body"
+            ).prefetch_related("attempt_log"),
+            show_contact=report.share_contact,
+            can_change_status=self.can_change_status,
+            can_work=self.can_work,
+            form=bound.get("status") or self.initial_status_form(),
+            note_form=bound.get("note") or NoteForm(prefix="note"),
+            priority_form=bound.get("priority")
+            or PriorityForm(
+                prefix="priority",
+                initial={"priority": report.priority, "version": version},
+            ),
+            assign_form=bound.get("assign")
+            or AssignForm(
+                prefix="assign",
+                report=report,
+                initial={"assigned_to": report.assigned_to_id, "version": version},
+            ),
+            response_templates=(
+                self.response_templates() if self.can_change_status else []
+            ),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action", "status")
+        if action not in ACTIONS:
+            action = "status"
+        form = self.bound_form(action, request.POST)
+        if form.is_valid():
+            try:
+                changed = self.perform(action, form.cleaned_data)
+            except PermissionDenied as refusal:
+                return self.refused(action, form, str(refusal))
+            except StaleReport as stale:
+                return self.stale(action, form, stale)
+            except ValidationError as error:
+                self.add_errors(form, error)
+            else:
+                if changed is None:
+                    messages.warning(request, _("Nothing changed."))
+                else:
+                    messages.success(request, _("The report was updated."))
+                return redirect("inbox:inspect", self.object.pk)
+        return self.render_to_response(
+            self.get_context_data(forms_bound={action: form})
+        )
+
+    def bound_form(self, action: str, data) -> forms.Form:
+        if action == "note":
+            return NoteForm(data, prefix="note")
+        if action == "priority":
+            return PriorityForm(data, prefix="priority")
+        if action == "assign":
+            return AssignForm(data, prefix="assign", report=self.object)
+        return StatusForm(data)
+
+    def perform(self, action: str, data: dict):
+        user, report_id = self.request.user, self.object.pk
+        version = data.get("version")
+        if action == "note":
+            return report_note_add(actor=user, report_id=report_id, note=data["note"])
+        if action == "priority":
+            return report_priority_set(
+                actor=user,
+                report_id=report_id,
+                priority=ReportPriority(data["priority"]),
+                version=version,
+            )
+        if action == "assign":
+            assignee = data["assigned_to"]
+            return report_assign(
+                actor=user,
+                report_id=report_id,
+                assignee_id=assignee.pk if assignee else None,
+                version=version,
+            )
+        return report_status_change(
+            actor=user,
+            report_id=report_id,
+            status=ReportStatus(data["status"]),
+            reply=data["note"],
+            version=version,
+        )
+
+    @staticmethod
+    def add_errors(form: forms.Form, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            for message in error.messages:
+                form.add_error(None, message)
+
+    def refused(self, action, form, reason: str):
+        """Seen but not the user's to change: say so; nothing was changed."""
+        messages.error(self.request, reason)
+        form.add_error(None, reason)
+        response = self.render_to_response(
+            self.get_context_data(forms_bound={action: form})
+        )
+        response.status_code = 403
+        return response
+
+    def stale(self, action, form, stale: StaleReport):
+        """Tell what changed meanwhile; keep what was typed, with the version
+        now shown, so that sending again is a deliberate choice."""
+        data = form.data.copy()
+        data[form.add_prefix("version")] = str(self.version)
+        fresh = self.bound_form(action, data)
+        fresh.is_valid()
+        fresh.add_error(
+            None,
+            _(
+                "Someone changed this report after you opened it, so nothing was "
+                "saved. Check the changes below, then send again if you still "
+                "mean it."
+            ),
+        )
+        response = self.render_to_response(
+            self.get_context_data(forms_bound={action: fresh}, meanwhile=stale.events)
+        )
+        response.status_code = 409
+        return response
+
+
+class InboxViewSet(ReadOnlyScopedViewSet):
+    model = Report
+    name = "inbox"
+    icon = "tasks"
+    menu_label = gettext_lazy("Inbox")
+    menu_order = 200
+    add_to_admin_menu = True
+    index_view_class = InboxIndexView
+    inspect_view_class = InboxReportView
+    list_select_related = ("category", "municipality", "body", "assigned_to")
+    filterset_class = InboxFilterSet
+    list_per_page = 50
+
+
+# --- response templates ----------------------------------------------------------
+
+
+def kommun_templates(user, roles) -> QuerySet[ResponseTemplate]:
+    return ResponseTemplate.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
+
+
+template_policy = StaffScopePolicy(
+    ResponseTemplate,
+    scope=kommun_templates,
+    roles=SETUP_ROLES,
+    actions={"add", "change", "delete"},
+)
+
+
+class ResponseTemplateForm(WagtailAdminModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.for_user
+        if user is not None and not user.is_superuser:
+            self.fields["municipality"].queryset = staff_municipalities(
+                user, SETUP_ROLES
+            )
+        self.fields["category"].queryset = Category.objects.order_by("name")
+        self.fields["text"].help_text = _(
+            "The public reply. Placeholders: %(placeholders)s."
+        ) % {
+            "placeholders": ", ".join(
+                f"{{{name}}} ({label})" for name, label in PLACEHOLDERS.items()
+            )
+        }
+
+
+class ResponseTemplateIndexView(ScopedIndexView):
+    @cached_property
+    def columns(self):
+        title_column = self._get_title_column_class(TitleColumn)
+        return [
+            title_column(
+                "name", label=_("Name"), get_url=self.get_edit_url, sort_key="name"
+            ),
+            Column("municipality", label=_("Municipality")),
+            Column("category", label=_("Category")),
+            Column("status", label=_("Status"), accessor="get_status_display"),
+        ]
+
+
+class ResponseTemplateViewSet(ScopedModelViewSet):
+    model = ResponseTemplate
+    name = "response_templates"
+    icon = "doc-full"
+    menu_label = gettext_lazy("Response templates")
+    menu_order = 205
+    add_to_admin_menu = True
+    index_view_class = ResponseTemplateIndexView
+    list_select_related = ("municipality", "category")
+    edit_handler = ObjectList(
+        ResponseTemplate.panels, base_form_class=ResponseTemplateForm
+    )

@@ -1,0 +1,28 @@
+"""The workspace's admin menus, and the permission policies its screens use."""
+
+from wagtail import hooks
+from wagtail.permissions import register_permission_policy
+
+from reports.models import Report
+
+from .admin_views import (
+    InboxViewSet,
+    ResponseTemplateViewSet,
+    report_policy,
+    template_policy,
+)
+from .models import ResponseTemplate
+
+# Before any viewset asks the registry, or it would settle on a fallback policy.
+register_permission_policy(Report, report_policy)
+register_permission_policy(ResponseTemplate, template_policy)
+
+
+@hooks.register("register_admin_viewset")
+def register_inbox():
+    return InboxViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_response_templates():
+    return ResponseTemplateViewSet()
