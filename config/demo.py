@@ -43,6 +43,9 @@ DEMO_ACCOUNTS = (
         "malmo-handlaggare", "Malmö case handler", "1280", StaffRole.CASE_HANDLER
     ),
     DemoAccount("malmo-redaktor", "Malmö editor", "1280", StaffRole.EDITOR),
+    DemoAccount(
+        "lund-handlaggare", "Lund case handler", "1281", StaffRole.CASE_HANDLER
+    ),
     DemoAccount("malmo-admin", "Malmö administrator", "1280", StaffRole.ADMIN),
     DemoAccount(
         "malmo-kundcenter",

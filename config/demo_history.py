@@ -1,7 +1,8 @@
 """Months of history for the demo, so that a fresh run looks alive: reports in
 Malmö and Lund over the past half year, in every status, each with the events
 it would have had (confirmed, delivered to the kommun's inbox, then worked by the
-kommun's staff), through the same services a real report goes through. Times are
+kommun's staff: assigned, prioritised, noted internally, answered), through the
+same services a real report and a real case handler go through. Times are
 moved back afterwards, event by event, in the order they happened.
 
 Deterministic (one seed), and made once: a database that holds reports already
@@ -22,9 +23,15 @@ from casehub.outbox import deliveries_claim, delivery_attempt
 from municipalities.choices import StaffRole
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, Municipality, Route
-from reports.choices import EventKind, ReportStatus
+from reports.choices import EventKind, ReportPriority, ReportStatus
 from reports.models import Report, ReportEvent
-from reports.services import Reporter, report_submit, report_transition
+from reports.services import Reporter, report_submit
+from workspace.services import (
+    report_assign,
+    report_note_add,
+    report_priority_set,
+    report_status_change,
+)
 
 HISTORY_KOMMUNER = {
     "1280": (55.55, 12.93, 55.63, 13.10),
@@ -133,9 +140,10 @@ PATHS = {
         [ReportStatus.INVESTIGATING, ReportStatus.ACTION_SCHEDULED],
     ],
     "done": [
-        [ReportStatus.IN_PROGRESS, ReportStatus.FIXED],
-        [ReportStatus.INVESTIGATING, ReportStatus.IN_PROGRESS, ReportStatus.FIXED],
-        [ReportStatus.FIXED],
+        *[[ReportStatus.IN_PROGRESS, ReportStatus.FIXED]] * 3,
+        *[[ReportStatus.INVESTIGATING, ReportStatus.IN_PROGRESS, ReportStatus.FIXED]]
+        * 2,
+        *[[ReportStatus.FIXED]] * 2,
         [ReportStatus.CLOSED],
         [ReportStatus.NOT_RESPONSIBLE],
         [ReportStatus.INVESTIGATING, ReportStatus.UNABLE_TO_FIX],
@@ -154,6 +162,12 @@ NOTES = {
     ReportStatus.NO_FURTHER_ACTION: "Vi har tittat på platsen och gör ingen åtgärd.",
     ReportStatus.DUPLICATE: "Det här felet är redan anmält och åtgärdas i ett annat ärende.",
 }
+INTERNAL_NOTES = (
+    "Ringde anmälaren, platsen stämmer.",
+    "Beställt hos entreprenören.",
+    "Väntar på material, leverans nästa vecka.",
+    "Kolla med parkavdelningen om ansvaret.",
+)
 FIRST_NAMES = (
     "Anna",
     "Erik",
@@ -274,9 +288,21 @@ def _one_report(rng, now, municipality, bbox, categories, reporters, handler) ->
         stage = "new"
     if stage == "done" and rng.random() < 0.15:
         stage = "working"
-    for status in rng.choice(PATHS[stage]):
-        report_transition(
-            actor=handler, report_id=report.pk, status=status, note=NOTES[status]
+    path = rng.choice(PATHS[stage])
+    if path and rng.random() < 0.5:  # the handler takes it on
+        report_assign(actor=handler, report_id=report.pk, assignee_id=handler.pk)
+    if rng.random() < 0.2:
+        priority = rng.choice(
+            [ReportPriority.HIGH, ReportPriority.URGENT, ReportPriority.LOW]
+        )
+        report_priority_set(actor=handler, report_id=report.pk, priority=priority)
+    for status in path:
+        if rng.random() < 0.25:
+            report_note_add(
+                actor=handler, report_id=report.pk, note=rng.choice(INTERNAL_NOTES)
+            )
+        report_status_change(
+            actor=handler, report_id=report.pk, status=status, reply=NOTES[status]
         )
     _move_back(report, now - timedelta(days=age), now, rng)
     return report

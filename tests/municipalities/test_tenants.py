@@ -138,6 +138,7 @@ def test_the_demo_gives_every_kommun_a_site_and_loads_idempotently(client, mailo
     assert {a["username"] for a in accounts} == {
         "medborgare",
         "malmo-handlaggare",
+        "lund-handlaggare",
         "malmo-redaktor",
         "malmo-kundcenter",
         "malmo-admin",
@@ -193,6 +194,11 @@ def _the_history_looks_alive(client):
         statuses = [e.status for e in events if e.kind == EventKind.STATUS]
         assert report.status == (statuses[-1] if statuses else ReportStatus.OPEN)
     assert not Delivery.objects.exclude(state="delivered").exists()
+    # Worked as a case handler works: some taken on, prioritised, noted internally.
+    assert reports.filter(assigned_to__isnull=False).count() > 50
+    assert reports.exclude(priority="normal").count() > 20
+    internal = ReportEvent.objects.filter(report__in=reports, is_public=False)
+    assert internal.filter(kind=EventKind.NOTE).count() > 20
     # It shows: on the public map, and in Malmö's case handler's inbox.
     bbox = "12.9,55.5,13.3,55.8"
     features = client.get(f"/api/v1/reports?bbox={bbox}&zoom=18").json()["features"]
