@@ -109,4 +109,5 @@ def test_the_staff_sign_in_page_speaks_swedish(client, swedish_default):
         )
     ]
     assert labels == ["Användarnamn", "Lösenord"]
+    assert "<h1>Logga in till Knutpunkt</h1>" in page
     assert 'placeholder="Ange lösenord"' in page
