@@ -484,3 +484,55 @@ class CategoryQuestion(models.Model):
             raise ValidationError(
                 {"choices": _("A choice question needs a list of options.")}
             )
+
+
+class AuditEntry(models.Model):
+    """One staff action: who, what, when, on what, before and after. Append-only:
+    written by ``municipalities.audit.audit_record`` alone, never changed or
+    deleted (``save`` refuses an update, ``delete`` refuses)."""
+
+    at = models.DateTimeField(_("when"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    # Kept as written, so the entry still says who acted after the account is gone.
+    actor_name = models.CharField(_("who"), max_length=200)
+    municipality = models.ForeignKey(
+        Municipality,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("kommun"),
+    )
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=255, blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["municipality", "-at"], name="audit_kommun_at"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("An audit entry is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("An audit entry is never deleted.")
