@@ -32,6 +32,8 @@ from wagtail.admin.widgets.button import Button
 
 from municipalities.admin_views import (
     BodyViewSet,
+    CategoryViewSet,
+    QuestionViewSet,
     RouteViewSet,
     categories_for,
     restricted,
@@ -209,7 +211,13 @@ class CaseSystemsGroup(ViewSetGroup):
     menu_label = gettext_lazy("Case systems")
     menu_icon = "cogs"
     menu_order = 220
-    items = (BodyViewSet, RouteViewSet, ConnectionViewSet)
+    items = (
+        BodyViewSet,
+        CategoryViewSet,
+        QuestionViewSet,
+        RouteViewSet,
+        ConnectionViewSet,
+    )
 
 
 # --- deliveries ------------------------------------------------------------------

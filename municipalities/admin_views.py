@@ -1,5 +1,6 @@
 """Staff screens for who is responsible where: categories with their extra
-questions, bodies and routes.
+questions, a kommun's own extra questions, bodies and routes, and the kommun's
+staff with their roles.
 
 A kommun's administrators set up their own kommun's bodies and routes;
 superusers everything, including nationwide bodies such as Trafikverket. Who sees
@@ -12,25 +13,40 @@ the connections.
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
-from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column
+from wagtail.admin.views import generic
 from wagtail.permissions import register_permission_policy
-from wagtail.snippets.views.snippets import SnippetViewSet
 
-from .models import Body, Category, Route
+from .choices import StaffRole
+from .models import Body, Category, CategoryQuestion, Route, StaffMembership
+from .services import (
+    staff_member_add,
+    staff_membership_bodies_set,
+    staff_membership_revoke,
+)
 from .staff import (
     SETUP_ROLES,
     staff_bodies,
+    staff_categories,
+    staff_category_choices,
+    staff_category_questions,
     staff_connections,
+    staff_memberships,
     staff_municipalities,
     staff_routes,
 )
-from .staff_admin import ScopedModelViewSet, StaffScopePolicy
+from .staff_admin import (
+    ScopedDeleteView,
+    ScopedEditView,
+    ScopedModelViewSet,
+    StaffScopePolicy,
+)
 
 SETUP_ACTIONS = {"add", "change", "delete"}
 # The slugs services.municipality_join gives a kommun's own body.
@@ -43,17 +59,23 @@ body_policy = StaffScopePolicy(
 route_policy = StaffScopePolicy(
     Route, scope=staff_routes, roles=SETUP_ROLES, actions=SETUP_ACTIONS
 )
+category_policy = StaffScopePolicy(
+    Category, scope=staff_categories, roles=SETUP_ROLES, actions=SETUP_ACTIONS
+)
+question_policy = StaffScopePolicy(
+    CategoryQuestion,
+    scope=staff_category_questions,
+    roles=SETUP_ROLES,
+    actions=SETUP_ACTIONS,
+)
+membership_policy = StaffScopePolicy(
+    StaffMembership, scope=staff_memberships, roles=SETUP_ROLES, actions=SETUP_ACTIONS
+)
 register_permission_policy(Body, body_policy)
 register_permission_policy(Route, route_policy)
-
-
-class CategoryViewSet(SnippetViewSet):
-    model = Category
-    icon = "list-ul"
-    menu_label = gettext_lazy("Categories")
-    add_to_admin_menu = True
-    list_display = ["name", "sort_order", "is_active"]
-    search_fields = ["name"]
+register_permission_policy(Category, category_policy)
+register_permission_policy(CategoryQuestion, question_policy)
+register_permission_policy(StaffMembership, membership_policy)
 
 
 # --- forms: only the user's own to choose from -----------------------------------
@@ -67,9 +89,7 @@ def restricted(user) -> bool:
 
 def categories_for(user):
     """The shared categories, and those of the user's own bodies' case systems."""
-    return Category.objects.filter(
-        Q(body__isnull=True) | Q(body__in=staff_bodies(user, SETUP_ROLES))
-    )
+    return Category.objects.filter(staff_category_choices(user, SETUP_ROLES))
 
 
 class BodyForm(WagtailAdminModelForm):
@@ -211,3 +231,238 @@ class RouteViewSet(ScopedModelViewSet):
         ],
         base_form_class=RouteForm,
     )
+
+
+# --- categories and extra questions ---------------------------------------------
+
+
+def _with_municipalities(form_class, municipalities):
+    """``form_class`` offering only ``municipalities`` for its kommun."""
+
+    class Restricted(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.fields["municipality"].queryset = municipalities
+
+    return Restricted
+
+
+class CategoryForm(WagtailAdminModelForm):
+    """A kommun's administrators make categories for their own bodies' case
+    systems; the shared national list (no body) is the superusers'. The inline
+    extra questions offer only the user's own kommuner."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not restricted(self.for_user):
+            return
+        body = self.fields["body"]
+        body.queryset = staff_bodies(self.for_user, SETUP_ROLES)
+        body.required = True
+        body.help_text = ""
+        own = staff_municipalities(self.for_user, SETUP_ROLES)
+        questions = self.formsets.get("questions")
+        if questions is not None:
+            # The formset builds its forms (and the empty one) when first asked.
+            questions.form = _with_municipalities(questions.form, own)
+
+
+class CategoryViewSet(ScopedModelViewSet):
+    model = Category
+    name = "categories"
+    icon = "list-ul"
+    menu_label = gettext_lazy("Categories")
+    list_display = [
+        "name",
+        Column("body", label=pgettext_lazy("responsible organisation", "Body")),
+        "sort_order",
+        BooleanColumn("is_active", label=gettext_lazy("active")),
+    ]
+    search_fields = ["name"]
+    ordering = ["sort_order", "name"]
+    list_select_related = ("body",)
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("slug"),
+            FieldPanel("body"),
+            FieldPanel("sort_order"),
+            FieldPanel("is_active"),
+            InlinePanel("questions", label=gettext_lazy("Extra questions")),
+        ],
+        base_form_class=CategoryForm,
+    )
+
+
+class QuestionForm(WagtailAdminModelForm):
+    """A kommun's own extra question, on a category its reports may have."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        category = self.fields["category"]
+        category.queryset = Category.objects.filter(
+            staff_category_choices(self.for_user, SETUP_ROLES), is_active=True
+        )
+        if not restricted(self.for_user):
+            return
+        municipality = self.fields["municipality"]
+        municipality.queryset = staff_municipalities(self.for_user, SETUP_ROLES)
+        municipality.required = True
+        municipality.help_text = ""
+
+
+class QuestionViewSet(ScopedModelViewSet):
+    """The kommun's own extra questions, asked only for reports in the kommun
+    (beside those asked everywhere)."""
+
+    model = CategoryQuestion
+    name = "questions"
+    icon = "help"
+    menu_label = gettext_lazy("Extra questions")
+    list_display = ["label", "category", "municipality", "kind", "required"]
+    ordering = ["category__name", "sort_order"]
+    list_select_related = ("category", "municipality")
+    edit_handler = ObjectList(
+        [
+            FieldPanel("category", widget=forms.Select),
+            FieldPanel("municipality"),
+            FieldPanel("code"),
+            FieldPanel("label"),
+            FieldPanel("kind"),
+            FieldPanel("required"),
+            FieldPanel("help_text"),
+            FieldPanel("choices"),
+            FieldPanel("sort_order"),
+        ],
+        base_form_class=QuestionForm,
+    )
+
+
+# --- the kommun's staff ----------------------------------------------------------
+
+
+class MembershipForm(WagtailAdminModelForm):
+    """A role in a kommun. Added by e-mail address (an account is made when
+    none has it); afterwards only a case handler's bodies change."""
+
+    email = forms.EmailField(label=gettext_lazy("E-mail address"))
+    first_name = forms.CharField(
+        label=gettext_lazy("First name"), max_length=150, required=False
+    )
+    last_name = forms.CharField(
+        label=gettext_lazy("Last name"), max_length=150, required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.for_user
+        own = staff_municipalities(user, SETUP_ROLES)
+        if "municipality" in self.fields:
+            self.fields["municipality"].queryset = own
+        self.fields["bodies"].queryset = staff_bodies(user, SETUP_ROLES)
+        if self.instance.pk:
+            for name in ("email", "first_name", "last_name"):
+                del self.fields[name]
+
+    def clean(self):
+        cleaned = super().clean()
+        municipality = cleaned.get("municipality") or getattr(
+            self.instance, "municipality", None
+        )
+        role = cleaned.get("role") or self.instance.role
+        bodies = cleaned.get("bodies") or []
+        if bodies and role != StaffRole.CASE_HANDLER:
+            self.add_error("bodies", _("Only a case handler's role lists bodies."))
+        elif municipality is not None:
+            outside = [
+                body
+                for body in bodies
+                if not body.municipalities.filter(pk=municipality.pk).exists()
+            ]
+            if outside:
+                self.add_error(
+                    "bodies",
+                    _("%(body)s does not cover the kommun.") % {"body": outside[0]},
+                )
+        return cleaned
+
+
+class MembershipCreateView(generic.CreateView):
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return staff_member_add(
+            actor=self.request.user,
+            email=data["email"],
+            first_name=data.get("first_name", ""),
+            last_name=data.get("last_name", ""),
+            municipality=data["municipality"],
+            role=data["role"],
+            bodies=list(data.get("bodies") or []),
+        )
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except ValidationError as error:
+            for field, messages_ in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
+
+
+class MembershipEditView(ScopedEditView):
+    def save_instance(self):
+        return staff_membership_bodies_set(
+            actor=self.request.user,
+            membership=self.object,
+            bodies=list(self.form.cleaned_data.get("bodies") or []),
+        )
+
+
+class MembershipDeleteView(ScopedDeleteView):
+    def delete_action(self):
+        staff_membership_revoke(actor=self.request.user, membership=self.object)
+
+
+class StaffMembershipViewSet(ScopedModelViewSet):
+    """The kommun's staff and their roles, kept by its administrators."""
+
+    model = StaffMembership
+    name = "staff"
+    icon = "user"
+    menu_label = gettext_lazy("Staff")
+    add_to_admin_menu = True
+    menu_order = 230
+    add_view_class = MembershipCreateView
+    edit_view_class = MembershipEditView
+    delete_view_class = MembershipDeleteView
+    list_display = [
+        Column(
+            "user",
+            label=gettext_lazy("Name"),
+            accessor=lambda m: m.user.get_full_name() or m.user.get_username(),
+        ),
+        Column("email", label=gettext_lazy("E-mail address"), accessor="user.email"),
+        "municipality",
+        Column("role", label=gettext_lazy("Role"), accessor="get_role_display"),
+        Column(
+            "bodies",
+            label=gettext_lazy("Bodies"),
+            accessor=lambda m: (
+                ", ".join(b.name for b in m.bodies.all()) or _("every body")
+            ),
+        ),
+    ]
+    search_fields = ["user__first_name", "user__last_name", "user__email"]
+    ordering = ["municipality__name", "user__last_name", "user__first_name", "role"]
+    list_select_related = ("user", "municipality")
+    list_prefetch_related = ("bodies",)
+
+    def get_form_class(self, for_update=False):
+        fields = ["bodies"] if for_update else ["municipality", "role", "bodies"]
+        return forms.modelform_factory(
+            StaffMembership,
+            form=MembershipForm,
+            fields=fields,
+            widgets={"bodies": forms.CheckboxSelectMultiple},
+        )

@@ -234,6 +234,13 @@ class Category(ClusterableModel):
     def __str__(self) -> str:
         return self.name
 
+    def questions_for(self, municipality_id: int | None):
+        """The extra questions asked for a report of this category in the
+        kommun: those asked everywhere, then the kommun's own."""
+        return self.questions.filter(
+            Q(municipality__isnull=True) | Q(municipality_id=municipality_id)
+        ).order_by(models.F("municipality").asc(nulls_first=True), "sort_order", "pk")
+
 
 class Connection(ClusterableModel):
     """How one body's case system takes reports, and how well it is doing.
@@ -438,6 +445,18 @@ class CategoryQuestion(models.Model):
     """An extra question staff attach to a category (\"Which lamp post number?\")."""
 
     category = ParentalKey(Category, on_delete=models.CASCADE, related_name="questions")
+    # Empty: asked in every kommun (the national list's questions, and those a
+    # case system's service definition asks); set: a kommun's own question,
+    # asked only for reports in that kommun.
+    municipality = models.ForeignKey(
+        Municipality,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="category_questions",
+        verbose_name=_("kommun"),
+        help_text=_("Empty: asked in every kommun."),
+    )
     code = models.SlugField(
         _("code"),
         max_length=50,
@@ -462,14 +481,22 @@ class CategoryQuestion(models.Model):
         FieldPanel("required"),
         FieldPanel("help_text"),
         FieldPanel("choices"),
+        FieldPanel("municipality"),
     ]
 
     class Meta:
         ordering = ["sort_order", "pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["category", "code"], name="unique_question_code"
-            )
+                fields=["category", "code"],
+                condition=Q(municipality__isnull=True),
+                name="unique_question_code",
+            ),
+            models.UniqueConstraint(
+                fields=["category", "municipality", "code"],
+                condition=Q(municipality__isnull=False),
+                name="unique_kommun_question_code",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -484,6 +511,22 @@ class CategoryQuestion(models.Model):
             raise ValidationError(
                 {"choices": _("A choice question needs a list of options.")}
             )
+        # Answers are kept by code: a kommun's question cannot take the code of
+        # one asked everywhere, nor the other way round.
+        if self.category_id and self.code:
+            others = CategoryQuestion.objects.filter(
+                category_id=self.category_id, code=self.code
+            ).exclude(pk=self.pk)
+            if self.municipality_id is None:
+                clash = others.exists()
+            else:
+                clash = others.filter(
+                    Q(municipality__isnull=True) | Q(municipality=self.municipality_id)
+                ).exists()
+            if clash:
+                raise ValidationError(
+                    {"code": _("The category already asks a question with this code.")}
+                )
 
 
 class AuditEntry(models.Model):

@@ -8,11 +8,15 @@ from collections.abc import Iterable
 
 import shapely
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
+from .audit import audit_record
 from .boundaries import (
     PACKAGED_SOURCE,
     BoundaryFeature,
@@ -41,6 +45,7 @@ from .reference import (
     county_code_for,
     municipality_slugs,
 )
+from .staff import SETUP_ROLES, staff_memberships, staff_municipalities
 
 logger = logging.getLogger("knutpunkt.municipalities")
 
@@ -153,6 +158,121 @@ def staff_membership_grant(
         # Into the admin; what they see there is scoped by municipalities.staff.
         user.groups.add(_staff_group())
     return membership
+
+
+@transaction.atomic
+def staff_member_add(
+    *,
+    actor,
+    email: str,
+    first_name: str,
+    last_name: str,
+    municipality: Municipality,
+    role: StaffRole,
+    bodies=(),
+) -> StaffMembership:
+    """A kommun administrator gives someone a role in their kommun: the account
+    with that e-mail address, or a new one without a password (they set one
+    through "forgot password", or sign in through the kommun's identity
+    provider). Refused unless the actor administers the kommun."""
+    if not staff_municipalities(actor, SETUP_ROLES).filter(pk=municipality.pk).exists():
+        raise PermissionDenied(_("Only the kommun's administrators add its staff."))
+    email = email.strip()
+    users = get_user_model().objects.filter(email__iexact=email)
+    if users.count() > 1:
+        raise ValidationError(
+            {
+                "email": _(
+                    "Several accounts have this address; ask the national administrators."
+                )
+            }
+        )
+    user = users.first()
+    if user is None:
+        user = get_user_model()(
+            username=email.lower()[:150],
+            email=email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+        )
+        user.set_unusable_password()
+        user.full_clean(exclude=["password"])
+        user.save()
+    elif user.is_superuser:
+        raise ValidationError(
+            {"email": _("This account is a national administrator's.")}
+        )
+    if StaffMembership.objects.filter(
+        user=user, municipality=municipality, role=role
+    ).exists():
+        raise ValidationError({"role": _("This person already has this role here.")})
+    membership = staff_membership_grant(
+        user=user, municipality=municipality, role=role, bodies=bodies
+    )
+    audit_record(
+        actor=actor,
+        action="staff.grant",
+        target=membership,
+        municipality=municipality,
+        after={
+            "user": user.pk,
+            "email": user.email,
+            "role": role,
+            "bodies": list(bodies),
+        },
+    )
+    return membership
+
+
+@transaction.atomic
+def staff_membership_bodies_set(
+    *, actor, membership: StaffMembership, bodies
+) -> StaffMembership:
+    """The bodies whose reports a case handler works (none: every body of the
+    kommun)."""
+    if not staff_memberships(actor, SETUP_ROLES).filter(pk=membership.pk).exists():
+        raise PermissionDenied(_("Only the kommun's administrators change its staff."))
+    before = sorted(membership.bodies.values_list("pk", flat=True))
+    after = sorted(body.pk for body in bodies)
+    if before != after:
+        membership.bodies.set(bodies)
+        audit_record(
+            actor=actor,
+            action="staff.bodies",
+            target=membership,
+            municipality=membership.municipality_id,
+            before={"bodies": before},
+            after={"bodies": after},
+        )
+    return membership
+
+
+@transaction.atomic
+def staff_membership_revoke(*, actor, membership: StaffMembership) -> None:
+    """Take a role back. The account keeps its other roles; one left with none
+    loses the way into the admin."""
+    if not staff_memberships(actor, SETUP_ROLES).filter(pk=membership.pk).exists():
+        raise PermissionDenied(_("Only the kommun's administrators remove its staff."))
+    user, municipality, role = membership.user, membership.municipality, membership.role
+    before = {
+        "user": user.pk,
+        "email": user.email,
+        "role": role,
+        "bodies": list(membership.bodies.values_list("pk", flat=True)),
+    }
+    audit_record(
+        actor=actor,
+        action="staff.revoke",
+        target=membership,
+        municipality=municipality,
+        before=before,
+    )
+    membership.delete()
+    if role == StaffRole.EDITOR and municipality.editors_group_id:
+        user.groups.remove(municipality.editors_group)
+    remaining = StaffMembership.objects.filter(user=user).exclude(role=StaffRole.EDITOR)
+    if not remaining.exists():
+        user.groups.remove(_staff_group())
 
 
 STAFF_GROUP_NAME = "Kommunpersonal"

@@ -29,7 +29,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .choices import ConnectionKind, StaffRole
-from .models import Body, Connection, Municipality, Route, StaffMembership
+from .models import (
+    Body,
+    Category,
+    CategoryQuestion,
+    Connection,
+    Municipality,
+    Route,
+    StaffMembership,
+)
 
 # Who may change bodies, routes and connections (the case-system set-up).
 SETUP_ROLES = (StaffRole.ADMIN,)
@@ -80,6 +88,48 @@ def staff_connections(
     user, roles: Iterable[StaffRole] | None = None
 ) -> QuerySet[Connection]:
     return Connection.objects.filter(body__in=staff_bodies(user, roles))
+
+
+def staff_categories(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[Category]:
+    """Categories the user manages: a kommun's staff those of their own bodies'
+    case systems; the shared national list is the superusers'."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Category.objects.all()
+    return Category.objects.filter(body__in=staff_bodies(user, roles))
+
+
+def staff_category_choices(user, roles: Iterable[StaffRole] | None = None) -> Q:
+    """A filter on the categories the user's kommuner offer: the shared list and
+    their own bodies' (those a kommun question may be put on)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return Q()
+    return Q(body__isnull=True) | Q(body__in=staff_bodies(user, roles))
+
+
+def staff_category_questions(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[CategoryQuestion]:
+    """Extra questions the user manages: the kommun's own questions of the
+    kommuner they administer (superusers: every question)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return CategoryQuestion.objects.all()
+    return CategoryQuestion.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
+
+
+def staff_memberships(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[StaffMembership]:
+    """The staff roles of the kommuner the user administers: those the kommun's
+    administrators grant and take back (superusers: every role)."""
+    if user is not None and user.is_authenticated and user.is_superuser:
+        return StaffMembership.objects.all()
+    return StaffMembership.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
 
 
 def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:

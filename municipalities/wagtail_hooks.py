@@ -1,8 +1,12 @@
-"""Admin screens of municipalities: the categories. Bodies and routes are shown in
-the case hub's "Case systems" menu (casehub.wagtail_hooks)."""
+"""Admin screens of municipalities: the kommun's staff. Categories, extra
+questions, bodies and routes are shown in the case hub's "Case systems" menu
+(casehub.wagtail_hooks)."""
 
-from wagtail.snippets.models import register_snippet
+from wagtail import hooks
 
-from .admin_views import CategoryViewSet
+from .admin_views import StaffMembershipViewSet
 
-register_snippet(CategoryViewSet)
+
+@hooks.register("register_admin_viewset")
+def register_staff():
+    return StaffMembershipViewSet()

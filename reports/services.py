@@ -44,11 +44,14 @@ class Reporter:
     user: object | None = None  # a logged-in user, whose report needs no e-mail
 
 
-def answers_clean(*, category: Category, raw: dict[str, object]) -> dict[str, object]:
-    """Validate answers to the category's extra questions, keyed by question code."""
+def answers_clean(
+    *, category: Category, municipality_id: int | None, raw: dict[str, object]
+) -> dict[str, object]:
+    """Validate answers to the category's extra questions in the kommun, keyed by
+    question code."""
     answers: dict[str, object] = {}
     errors: dict[str, str] = {}
-    for question in category.questions.all():
+    for question in category.questions_for(municipality_id):
         value = raw.get(question.code)
         empty = value in (None, "", [])
         # Each message names its question: it is shown at the question and in
@@ -123,7 +126,9 @@ def report_submit(
                 % {"category": category.name}
             }
         )
-    answers = answers_clean(category=category, raw=answers or {})
+    answers = answers_clean(
+        category=category, municipality_id=municipality.pk, raw=answers or {}
+    )
     confirmed = reporter.user is not None
     with transaction.atomic():
         report = Report.objects.create(

@@ -117,9 +117,9 @@ def categories_fragment(request):
     )
 
 
-def _answers_from_post(post, category: Category) -> dict:
+def _answers_from_post(post, category: Category, municipality_id) -> dict:
     answers = {}
-    for question in category.questions.all():
+    for question in category.questions_for(municipality_id):
         key = f"q_{category.slug}_{question.code}"
         answers[question.code] = (
             post.getlist(key) if question.kind == "multiple" else post.get(key, "")
@@ -130,7 +130,7 @@ def _answers_from_post(post, category: Category) -> dict:
 def _errors_to_form(form: ReportForm, category: Category, exc: ValidationError):
     """Put a service's errors on the form: those of the category's extra
     questions at each question, the others at their field or at the top."""
-    codes = {question.code for question in category.questions.all()}
+    codes = set(category.questions.values_list("code", flat=True))
     rest = {}
     for code, errors in exc.message_dict.items():
         if code in codes:
@@ -149,10 +149,15 @@ def _submit(request, form: ReportForm) -> Report | None:
     Every part is checked before answering, so that all errors show at once."""
     form.is_valid()
     data = form.cleaned_data
+    municipality_id = None
     try:
         lat, lon = parse_point(data.get("lat"), data.get("lon"))
     except ValidationError:
         form.add_error(None, _("Put a pin on the map or search for a place first."))
+    else:
+        # The kommun decides which extra questions are asked.
+        located = municipality_for_point(lat=lat, lon=lon).municipality
+        municipality_id = located.pk if located else None
     category = None
     if data.get("category"):
         category = Category.objects.filter(
@@ -162,9 +167,11 @@ def _submit(request, form: ReportForm) -> Report | None:
             form.add_error("category", _("Choose a category."))
     answers = {}
     if category is not None:
-        answers = _answers_from_post(request.POST, category)
+        answers = _answers_from_post(request.POST, category, municipality_id)
         try:
-            answers_clean(category=category, raw=answers)
+            answers_clean(
+                category=category, municipality_id=municipality_id, raw=answers
+            )
         except ValidationError as exc:
             _errors_to_form(form, category, exc)
     photos = []

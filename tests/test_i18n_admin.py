@@ -136,9 +136,9 @@ def screens(o) -> list[str]:
 
 def category_screens(o) -> list[str]:
     return [
-        "/admin/snippets/municipalities/category/",
-        "/admin/snippets/municipalities/category/add/",
-        f"/admin/snippets/municipalities/category/edit/{o['category'].pk}/",
+        "/admin/categories/",
+        "/admin/categories/new/",
+        f"/admin/categories/edit/{o['category'].pk}/",
     ]
 
 

@@ -24,3 +24,9 @@ def posted_values(posted, name: str) -> list[str]:
 def errors_for(errors, name: str) -> list[str]:
     """The errors of the extra question whose input is ``name``."""
     return errors.get(name, []) if isinstance(errors, dict) else []
+
+
+@register.filter
+def questions_in(category, municipality):
+    """The category's extra questions asked in the kommun (its own included)."""
+    return category.questions_for(municipality.pk if municipality else None)

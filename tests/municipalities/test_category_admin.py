@@ -10,7 +10,7 @@ from tests.support.people import staff_user, superuser
 def test_staff_edit_a_category_with_its_extra_questions_in_the_admin(client):
     client.force_login(superuser())
     category = Category.objects.get(slug="gatubelysning")
-    page = client.get(f"/admin/snippets/municipalities/category/edit/{category.pk}/")
+    page = client.get(f"/admin/categories/edit/{category.pk}/")
     assert page.status_code == 200
     html = page.content.decode()
     assert 'name="questions-TOTAL_FORMS"' in html
@@ -21,7 +21,7 @@ def test_staff_edit_a_category_with_its_extra_questions_in_the_admin(client):
 def test_kommun_editors_cannot_change_the_national_categories(client):
     client.force_login(staff_user("malmo-redaktor", "1280", StaffRole.EDITOR))
     category = Category.objects.get(slug="gatubelysning")
-    page = client.get(f"/admin/snippets/municipalities/category/edit/{category.pk}/")
+    page = client.get(f"/admin/categories/edit/{category.pk}/")
     assert page.status_code in (302, 403)
 
 
