@@ -202,7 +202,13 @@ class Open311Connector(Connector):
             ("update_id", request.update_id),
             ("status", status),
             ("updated_datetime", _w3c(request.happened_at)),
-            ("description", request.description.strip()[:4000]),
+            # The extension requires a text: a bare change of status says it.
+            (
+                "description",
+                (request.description.strip() or f"Status: {request.status_label}")[
+                    :4000
+                ],
+            ),
             ("email", request.reply_to),
             ("first_name", UPDATE_FIRST_NAME),
             ("last_name", "-"),  # as FixMyStreet sends when there is none
