@@ -195,3 +195,22 @@ def test_an_update_is_emailed_to_the_body_as_a_reply_to_the_case(smtp_server, ad
     assert "Status: Åtgärdad" in body or "Åtgärdad" in body
     assert "Klart." in body and report.get_absolute_url() in body
     assert parseaddr(update["Reply-To"])[1].startswith("svar+")
+
+
+def test_the_deliveries_screen_shows_updates_by_kind(client, open311, admin):
+    connect(ConnectionKind.OPEN311, endpoint=open311.url)
+    report = confirmed_report()
+    assert deliver_due() == [DeliveryState.DELIVERED]
+    report_status_change(actor=admin, report_id=report.pk, status=ReportStatus.FIXED)
+    (update,) = updates_of(report)
+    client.force_login(admin)
+    html = client.get("/admin/deliveries/", {"kind": "update"}).content.decode()
+    assert f"/admin/deliveries/{update.pk}/" in html
+    assert f"/admin/deliveries/{delivery_of(report).pk}/" not in html
+    assert "Update" in html
+    detail = client.get(f"/admin/deliveries/{update.pk}/").content.decode()
+    assert f"Update of report #{report.pk}" in detail
+    assert "Status changed" in detail
+    lund = staff_user("lund-admin", "1281", StaffRole.ADMIN)
+    client.force_login(lund)
+    assert client.get(f"/admin/deliveries/{update.pk}/").status_code == 404
