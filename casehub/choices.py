@@ -11,6 +11,8 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("Failed, will retry")
     DELIVERED = "delivered", _("Delivered")
     DEAD = "dead", _("Given up")
+    # Not sent: the report was handed over to another body first.
+    WITHDRAWN = "withdrawn", _("Withdrawn, handed over")
 
 
 class DeliveryKind(models.TextChoices):

@@ -160,6 +160,7 @@ def updates_queue(*, event: ReportEvent) -> list[Delivery]:
             connection__kind__in=UPDATED_CONNECTION_KINDS,
         )
         .exclude(connection_id=event.connection_id)
+        .exclude(state=DeliveryState.WITHDRAWN)
         .order_by("pk")
         .values_list("connection_id", flat=True)
     )
@@ -180,6 +181,29 @@ def updates_queue(*, event: ReportEvent) -> list[Delivery]:
     if updates:
         transaction.on_commit(outbox_wake.set)
     return updates
+
+
+def cases_withdraw(*, report_id: int, keep_connection_id: int | None) -> int:
+    """A report handed over before its case reached the body it left: its cases
+    not yet sent (waiting, failed or given up) to any connection but
+    ``keep_connection_id`` are withdrawn, with their updates, so that the body it
+    left never receives it. One being sent goes on; the body is then told of the
+    handover. Call in the handover's transaction; how many were withdrawn."""
+    unsent = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.DEAD)
+    withdrawn = (
+        Delivery.objects.filter(
+            report_id=report_id, kind=DeliveryKind.CASE, state__in=unsent
+        )
+        .exclude(connection_id=keep_connection_id)
+        .values_list("connection_id", flat=True)
+    )
+    connections = list(withdrawn)
+    if not connections:
+        return 0
+    Delivery.objects.filter(
+        report_id=report_id, connection_id__in=connections, state__in=unsent
+    ).update(state=DeliveryState.WITHDRAWN, lease_token=None, lease_until=None)
+    return len(connections)
 
 
 @transaction.atomic

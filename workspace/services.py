@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
-from casehub.outbox import deliveries_create, updates_queue
+from casehub.outbox import cases_withdraw, deliveries_create, updates_queue
 from municipalities.audit import audit_record
 from municipalities.models import Body, Category, Municipality
 from municipalities.routing import delivery_connection, route_body_id, routes_at
@@ -267,12 +267,10 @@ def report_reassign(
         report.municipality_id,
     ):
         return None
-    if (
-        delivery_connection(
-            municipality=municipality, category=category, body_id=body.pk
-        )
-        is None
-    ):
+    connection = delivery_connection(
+        municipality=municipality, category=category, body_id=body.pk
+    )
+    if connection is None:
         raise ValidationError(
             {"body": _("%(body)s takes no reports yet.") % {"body": body.name}}
         )
@@ -308,6 +306,8 @@ def report_reassign(
             "category": category.name,
         },
     )
+    # Not yet sent where it was going: it never goes there.
+    cases_withdraw(report_id=report.pk, keep_connection_id=connection.pk)
     updates_queue(event=event)
     deliveries_create(report=report)
     audit_record(

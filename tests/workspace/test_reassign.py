@@ -213,3 +213,25 @@ def test_the_contact_centre_sees_no_handover_form_and_may_not(client, outside):
     )
     assert response.status_code == 403
     assert Report.objects.get(pk=report.pk).body_id == report.body_id
+
+
+def test_handed_over_before_its_case_was_sent_it_never_reaches_the_old_body(
+    malmo_admin, outside
+):
+    """The old case, still waiting, is withdrawn with nothing to tell; the new
+    body's case is queued."""
+    report = make_report(MALMO, title="Ännu inte skickad")
+    waiting = make_delivery(report, outside["webhook"], DeliveryState.FAILED)
+    event = report_reassign(
+        actor=malmo_admin, report_id=report.pk, category_id=outside["schools"].pk
+    )
+    assert event.kind == EventKind.HANDOVER
+    waiting.refresh_from_db()
+    assert waiting.state == DeliveryState.WITHDRAWN
+    assert not Delivery.objects.filter(report=report, kind=DeliveryKind.UPDATE)
+    assert (
+        Delivery.objects.get(
+            report=report, kind=DeliveryKind.CASE, state=DeliveryState.PENDING
+        ).connection.body
+        == outside["property"]
+    )
