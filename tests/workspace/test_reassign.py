@@ -4,11 +4,16 @@ leaves told through the outbox, a public event saying where it went, audited;
 bad input shown at its field, a stale form refused, another kommun's staff
 refused with a 404 (and, after a move, the old kommun's staff too)."""
 
+import os
+
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ValidationError
 
 from casehub.choices import DeliveryKind, DeliveryState
 from casehub.models import Delivery
+from config.asgi import application
 from municipalities.choices import ConnectionKind, StaffRole
 from municipalities.models import AuditEntry, Category, Connection, Municipality, Route
 from reports.choices import EventKind
@@ -235,3 +240,38 @@ def test_handed_over_before_its_case_was_sent_it_never_reaches_the_old_body(
         ).connection.body
         == outside["property"]
     )
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("DATABASE_URL")),
+    reason="in-process sockets need the embedded profile's shared test database",
+)
+def test_the_handover_reaches_the_reports_watchers_live(
+    malmo_admin, outside, django_capture_on_commit_callbacks
+):
+    report = outside["report"]
+
+    def hand_over():
+        with django_capture_on_commit_callbacks(execute=True):
+            report_reassign(
+                actor=malmo_admin,
+                report_id=report.pk,
+                category_id=outside["schools"].pk,
+            )
+
+    async def scenario():
+        watcher = WebsocketCommunicator(
+            application,
+            f"/ws/reports/{report.pk}/",
+            headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")],
+        )
+        connected, _ = await watcher.connect()
+        assert connected
+        await sync_to_async(hand_over)()
+        frame = await watcher.receive_json_from(timeout=10)
+        await watcher.disconnect()
+        return frame
+
+    frame = async_to_sync(scenario)()
+    assert frame["kind"] == EventKind.HANDOVER
+    assert "Fastighetskontoret, Malmö" in str(frame)
