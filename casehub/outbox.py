@@ -6,9 +6,10 @@ confirms the report (kind "case"). One per (event, connection) is written in the
 transaction of a staff member's status change, public reply or handover (kind
 "update", ``updates_queue``): it tells the case system that holds the case, and
 is not due until that case is delivered with its id there. Both kinds are
-worked alike, with the same key, retry, health and give-up rules. Dispatchers (a thread of the server process in the embedded
-profile, of ``manage.py worker`` processes in the scaled one) work it in rounds,
-each a few statements for many deliveries:
+worked alike, with the same key, retry, health and give-up rules. Dispatchers
+(a thread of the server process in the embedded profile, of ``manage.py worker``
+processes in the scaled one) work it in rounds, each a few statements for many
+deliveries:
 
 - claim (``deliveries_claim``): one transaction leases up to a batch of due
   deliveries, within each connection's cap and circuit;
@@ -117,6 +118,12 @@ def deliveries_create(*, report: Report) -> Delivery | None:
         kind=DeliveryKind.CASE,
         defaults={"next_attempt_at": now, "queued_at": now},
     )
+    if not created and delivery.state == DeliveryState.WITHDRAWN:
+        # Handed back to a body it was withdrawn from: it goes after all.
+        delivery.state = DeliveryState.PENDING
+        delivery.next_attempt_at = delivery.queued_at = now
+        delivery.save(update_fields=["state", "next_attempt_at", "queued_at"])
+        created = True
     if created:
         transaction.on_commit(outbox_wake.set)
     return delivery
