@@ -59,7 +59,7 @@ from municipalities.staff_admin import (
     short,
 )
 
-from .choices import DELIVERY_DUE_STATES, DeliveryState
+from .choices import DELIVERY_DUE_STATES, DeliveryKind, DeliveryState
 from .models import Delivery
 from .outbox import connection_retry_now, delivery_resend
 
@@ -254,10 +254,15 @@ class DeliveryFilterSet(WagtailFilterSet):
         choices=DeliveryState.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+    kind = django_filters.MultipleChoiceFilter(
+        label=gettext_lazy("Kind"),
+        choices=DeliveryKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     class Meta:
         model = Delivery
-        fields = ["state"]
+        fields = ["state", "kind"]
 
 
 class DeliveryIndexView(ScopedIndexView):
@@ -279,6 +284,9 @@ class DeliveryIndexView(ScopedIndexView):
                 accessor=lambda d: f"#{d.report_id}",
                 get_url=self.get_inspect_url,
                 sort_key="report_id",
+            ),
+            Column(
+                "kind", label=_("Kind"), accessor="get_kind_display", sort_key="kind"
             ),
             Column("connection", label=_("Connection"), sort_key="connection__name"),
             Column(
@@ -327,6 +335,8 @@ class DeliveryDetailView(ScopedInspectView):
         # Not the key, lease or the case system's token: nothing staff act on.
         return [
             "report",
+            "kind",
+            "event",
             "connection",
             "state",
             "attempts",
@@ -339,13 +349,10 @@ class DeliveryDetailView(ScopedInspectView):
         ]
 
     def get_scope(self):
-        return super().get_scope().select_related("report", "connection__body")
+        return super().get_scope().select_related("report", "connection__body", "event")
 
     def get_page_subtitle(self):
-        return _("Report #%(report)s to %(connection)s") % {
-            "report": self.object.report_id,
-            "connection": self.object.connection,
-        }
+        return str(self.object)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -8,14 +8,16 @@ from django.utils.translation import gettext_lazy as _
 
 from reports.models import Report, ReportEvent
 
-from .choices import DeliveryState
+from .choices import DeliveryKind, DeliveryState
 
 
 class Delivery(models.Model):
-    """The outbox: one row per (report, connection), worked by casehub.outbox.
+    """The outbox, worked by casehub.outbox: one case per (report, connection),
+    and one update per (event, connection) telling the case system of a change
+    staff made in Knutpunkt (``kind``).
 
     ``key`` goes with every attempt (Idempotency-Key, webhook-id, Message-ID), so
-    that a retry after a crash cannot open a second case.
+    that a retry after a crash cannot open a second case or repeat an update.
     """
 
     report = models.ForeignKey(
@@ -29,6 +31,21 @@ class Delivery(models.Model):
         on_delete=models.PROTECT,
         related_name="deliveries",
         verbose_name=_("connection"),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=10,
+        choices=DeliveryKind.choices,
+        default=DeliveryKind.CASE,
+    )
+    event = models.ForeignKey(
+        ReportEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("event"),
+        help_text=_("The change an update tells of."),
     )
     key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     state = models.CharField(
@@ -58,8 +75,20 @@ class Delivery(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["report", "connection"], name="one_delivery_per_connection"
-            )
+                fields=["report", "connection"],
+                condition=models.Q(kind="case"),
+                name="one_delivery_per_connection",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "connection"],
+                condition=models.Q(kind="update"),
+                name="one_update_per_event_and_connection",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="case", event__isnull=True)
+                | models.Q(kind="update", event__isnull=False),
+                name="an_update_has_its_event",
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
@@ -71,6 +100,11 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
+        if self.kind == DeliveryKind.UPDATE:
+            return _("Update of report #%(report)s to %(connection)s") % {
+                "report": self.report_id,
+                "connection": self.connection,
+            }
         return _("Report #%(report)s to %(connection)s") % {
             "report": self.report_id,
             "connection": self.connection,

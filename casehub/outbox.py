@@ -1,9 +1,15 @@
-"""The outbox: every confirmed report reaches its body's case system exactly once.
+"""The outbox: every confirmed report reaches its body's case system exactly once,
+and so does every change staff make to it in Knutpunkt afterwards.
 
 One ``Delivery`` per (report, connection) is written in the transaction that
-confirms the report. Dispatchers (a thread of the server process in the embedded
-profile, of ``manage.py worker`` processes in the scaled one) work it in rounds,
-each a few statements for many deliveries:
+confirms the report (kind "case"). One per (event, connection) is written in the
+transaction of a staff member's status change, public reply or handover (kind
+"update", ``updates_queue``): it tells the case system that holds the case, and
+is not due until that case is delivered with its id there. Both kinds are
+worked alike, with the same key, retry, health and give-up rules. Dispatchers
+(a thread of the server process in the embedded profile, of ``manage.py worker``
+processes in the scaled one) work it in rounds, each a few statements for many
+deliveries:
 
 - claim (``deliveries_claim``): one transaction leases up to a batch of due
   deliveries, within each connection's cap and circuit;
@@ -45,26 +51,31 @@ from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from wagtail.models import Site
 
+from municipalities.choices import ConnectionKind
 from municipalities.models import Category, Connection, Municipality
 from municipalities.routing import delivery_connection
-from reports.choices import PUBLIC_STATUSES, EventKind
+from reports.choices import PUBLIC_STATUSES, ActorKind, EventKind, ReportStatus
 from reports.events import Actor, event_new, event_record
 from reports.live import events_broadcast
 from reports.mail import link, site_url
 from reports.models import Report, ReportEvent
 
-from .choices import DELIVERY_DUE_STATES, DeliveryState
+from .choices import DELIVERY_DUE_STATES, DeliveryKind, DeliveryState
 from .connectors import (
     CaseRequest,
     Contact,
     DeliveryError,
+    Handover,
     Photo,
     Sent,
+    UpdateRequest,
     connector_for,
 )
+from .connectors.email import reply_address
 from .models import Delivery, DeliveryAttempt
 
 logger = logging.getLogger("knutpunkt.delivery")
@@ -104,11 +115,102 @@ def deliveries_create(*, report: Report) -> Delivery | None:
     delivery, created = Delivery.objects.get_or_create(
         report=report,
         connection=connection,
+        kind=DeliveryKind.CASE,
         defaults={"next_attempt_at": now, "queued_at": now},
     )
+    if not created and delivery.state == DeliveryState.WITHDRAWN:
+        # Handed back to a body it was withdrawn from: it goes after all.
+        delivery.state = DeliveryState.PENDING
+        delivery.next_attempt_at = delivery.queued_at = now
+        delivery.save(update_fields=["state", "next_attempt_at", "queued_at"])
+        created = True
     if created:
         transaction.on_commit(outbox_wake.set)
     return delivery
+
+
+# The changes a case system is told of, and the kinds of connection told: an
+# inbox connection's case is the report itself.
+UPDATED_EVENT_KINDS = (EventKind.STATUS, EventKind.NOTE, EventKind.HANDOVER)
+UPDATED_CONNECTION_KINDS = (
+    ConnectionKind.OPEN311,
+    ConnectionKind.WEBHOOK,
+    ConnectionKind.EMAIL,
+)
+
+
+def updates_queue(*, event: ReportEvent) -> list[Delivery]:
+    """Queue a change made in Knutpunkt for the case systems holding the report's
+    case: call in the transaction that records ``event``. A public status change
+    or reply goes to the cases of the report's body; a handover (``data``
+    naming ``from_body_id``) to the cases of the body it left. Nothing for an
+    internal event, nor for one that came from a case system (it knows)."""
+    if (
+        event.actor_kind == ActorKind.CONNECTION
+        or not event.is_public
+        or event.kind not in UPDATED_EVENT_KINDS
+    ):
+        return []
+    if event.kind == EventKind.HANDOVER:
+        body_id = (event.data or {}).get("from_body_id")
+        if body_id is None:
+            return []
+    else:
+        body_id = Report.objects.values_list("body_id", flat=True).get(
+            pk=event.report_id
+        )
+    cases = (
+        Delivery.objects.filter(
+            kind=DeliveryKind.CASE,
+            report_id=event.report_id,
+            connection__body_id=body_id,
+            connection__kind__in=UPDATED_CONNECTION_KINDS,
+        )
+        .exclude(connection_id=event.connection_id)
+        .exclude(state=DeliveryState.WITHDRAWN)
+        .order_by("pk")
+        .values_list("connection_id", flat=True)
+    )
+    now = timezone.now()
+    updates = [
+        Delivery.objects.get_or_create(
+            kind=DeliveryKind.UPDATE,
+            event=event,
+            connection_id=connection_id,
+            defaults={
+                "report_id": event.report_id,
+                "next_attempt_at": now,
+                "queued_at": now,
+            },
+        )[0]
+        for connection_id in cases
+    ]
+    if updates:
+        transaction.on_commit(outbox_wake.set)
+    return updates
+
+
+def cases_withdraw(*, report_id: int, keep_connection_id: int | None) -> int:
+    """A report handed over before its case reached the body it left: its cases
+    not yet sent (waiting, failed or given up) to any connection but
+    ``keep_connection_id`` are withdrawn, with their updates, so that the body it
+    left never receives it. One being sent goes on; the body is then told of the
+    handover. Call in the handover's transaction; how many were withdrawn."""
+    unsent = (DeliveryState.PENDING, DeliveryState.FAILED, DeliveryState.DEAD)
+    withdrawn = (
+        Delivery.objects.filter(
+            report_id=report_id, kind=DeliveryKind.CASE, state__in=unsent
+        )
+        .exclude(connection_id=keep_connection_id)
+        .values_list("connection_id", flat=True)
+    )
+    connections = list(withdrawn)
+    if not connections:
+        return 0
+    Delivery.objects.filter(
+        report_id=report_id, connection_id__in=connections, state__in=unsent
+    ).update(state=DeliveryState.WITHDRAWN, lease_token=None, lease_until=None)
+    return len(connections)
 
 
 @transaction.atomic
@@ -147,13 +249,25 @@ class Claim:
     lease_token: uuid.UUID
 
 
+def _ready() -> Q:
+    """A case, or an update whose case is delivered with its id in the case
+    system (until then there is nothing to update there)."""
+    delivered_case = Delivery.objects.filter(
+        kind=DeliveryKind.CASE,
+        report=OuterRef("report"),
+        connection=OuterRef("connection"),
+        state=DeliveryState.DELIVERED,
+    ).exclude(external_id="")
+    return Q(kind=DeliveryKind.CASE) | Q(Exists(delivered_case))
+
+
 def _due(now: datetime) -> Q:
     # The leading state filter is redundant but lets SQLite use the
     # (connection, state) index instead of reading a connection's whole history.
     return Q(
         state__in=(*DELIVERY_DUE_STATES, DeliveryState.SENDING),
     ) & (
-        Q(state__in=DELIVERY_DUE_STATES, next_attempt_at__lte=now)
+        (Q(state__in=DELIVERY_DUE_STATES, next_attempt_at__lte=now) & _ready())
         | Q(state=DeliveryState.SENDING, lease_until__lt=now)
     )
 
@@ -221,6 +335,7 @@ def deliveries_claim(
             for row in Delivery.objects.filter(
                 state=state, next_attempt_at__lte=now, connection_id__in=list(room)
             )
+            .filter(_ready())
             .order_by("next_attempt_at")
             .values_list("pk", "connection_id", "next_attempt_at")[:window]
         ]
@@ -269,7 +384,7 @@ class Job:
 
     claim: Claim
     delivery: Delivery
-    request: CaseRequest | None = None
+    request: CaseRequest | UpdateRequest | None = None
     error: DeliveryError | None = None  # the request could not be made
 
 
@@ -309,6 +424,48 @@ def case_request(delivery: Delivery) -> CaseRequest:
     )
 
 
+def update_request(
+    delivery: Delivery, event: ReportEvent, case_id: str
+) -> UpdateRequest:
+    """What the case system is told of a change: the status and public reply,
+    or where the report was handed over to. Nothing personal."""
+    report = delivery.report
+    handover = None
+    description = event.note
+    if event.kind == EventKind.HANDOVER:
+        data = event.data or {}
+        handover = Handover(
+            body_name=str(data.get("to", "")),
+            municipality_code=str(data.get("municipality_code", "")),
+            municipality_name=str(data.get("municipality", "")),
+            category_name=str(data.get("category", "")),
+        )
+        with translation.override("sv"):
+            told = _("Handed over to %(body)s, %(kommun)s.") % {
+                "body": handover.body_name,
+                "kommun": handover.municipality_name,
+            }
+        description = f"{told}\n\n{event.note}".strip()
+    status = event.status or report.status
+    with translation.override("sv"):
+        label = str(ReportStatus(status).label) if status in ReportStatus.values else ""
+    return UpdateRequest(
+        key=str(delivery.key),
+        report_id=report.pk,
+        report_url=link(report, "report-detail", report.pk),
+        case_id=case_id,
+        update_id=str(event.pk),
+        status=str(status),
+        description=description,
+        happened_at=event.happened_at or event.created_at,
+        category_id=report.category_id,
+        category_name=report.category.name,
+        handover=handover,
+        reply_to=reply_address(report.pk),
+        status_label=label,
+    )
+
+
 def _reader(field):
     def read() -> bytes:
         with field.open("rb") as handle:
@@ -341,6 +498,22 @@ def deliveries_load(claims: Sequence[Claim]) -> list[Job]:
     categories = Category.objects.in_bulk({r.category_id for r in reports})
     municipalities = Municipality.objects.in_bulk({r.municipality_id for r in reports})
     sites = Site.objects.in_bulk({r.filed_on_site_id for r in reports} - {None})
+    # Updates: their events and the ids of their cases (none read without one).
+    updates = [d for d in deliveries if d.kind == DeliveryKind.UPDATE]
+    events, case_ids = {}, {}
+    if updates:
+        events = ReportEvent.objects.in_bulk({d.event_id for d in updates})
+        case_ids = {
+            (report_id, connection_id): external_id
+            for report_id, connection_id, external_id in Delivery.objects.filter(
+                kind=DeliveryKind.CASE,
+                state=DeliveryState.DELIVERED,
+                report_id__in={d.report_id for d in updates},
+                connection_id__in={d.connection_id for d in updates},
+            )
+            .exclude(external_id="")
+            .values_list("report_id", "connection_id", "external_id")
+        }
     jobs = []
     for delivery in deliveries:
         claim = Claim(delivery.pk, tokens[delivery.pk])
@@ -352,7 +525,15 @@ def deliveries_load(claims: Sequence[Claim]) -> list[Job]:
         report.municipality = municipalities[report.municipality_id]
         report.filed_on_site = sites.get(report.filed_on_site_id)
         try:
-            jobs.append(Job(claim, delivery, request=case_request(delivery)))
+            if delivery.kind == DeliveryKind.UPDATE:
+                request = update_request(
+                    delivery,
+                    events[delivery.event_id],
+                    case_ids[(delivery.report_id, delivery.connection_id)],
+                )
+            else:
+                request = case_request(delivery)
+            jobs.append(Job(claim, delivery, request=request))
         except Exception as exc:  # a report the request cannot be made of
             logger.exception("Delivery %s: the request could not be made", delivery.pk)
             error = DeliveryError(f"Internal error: {exc.__class__.__name__}")
@@ -379,7 +560,11 @@ def job_send(job: Job) -> Outcome:
     if job.error is not None:
         return Outcome(job, started, 0, error=job.error)
     try:
-        sent = connector_for(job.delivery.connection).send(job.request)
+        connector = connector_for(job.delivery.connection)
+        if isinstance(job.request, UpdateRequest):
+            sent = connector.send_update(job.request)
+        else:
+            sent = connector.send(job.request)
     except DeliveryError as exc:
         return Outcome(job, started, _elapsed_ms(clock), error=exc)
     except Exception as exc:  # a connector's bug must neither stop nor lose anything
@@ -537,19 +722,21 @@ def outcomes_record(outcomes: Sequence[Outcome]) -> list[str | None]:
                 states.append(DeliveryState.DELIVERED)
                 connection.succeeded(now)
                 report = delivery.report
-                events.append(
-                    event_new(
-                        report=report,
-                        actor=Actor.system(connection_id=delivery.connection_id),
-                        kind=EventKind.SENT,
-                        data={
-                            "body": delivery.connection.body.name,
-                            "reference": outcome.sent.external_id,
-                        },
+                # An update's own event is on the timeline already.
+                if delivery.kind == DeliveryKind.CASE:
+                    events.append(
+                        event_new(
+                            report=report,
+                            actor=Actor.system(connection_id=delivery.connection_id),
+                            kind=EventKind.SENT,
+                            data={
+                                "body": delivery.connection.body.name,
+                                "reference": outcome.sent.external_id,
+                            },
+                        )
                     )
-                )
-                if report.status in PUBLIC_STATUSES and not report.is_hidden:
-                    public.add(report.pk)
+                    if report.status in PUBLIC_STATUSES and not report.is_hidden:
+                        public.add(report.pk)
             else:
                 states.append(_failed(outcome, now))
                 connection.failed(outcome.error, outcome.started, now)
@@ -619,6 +806,7 @@ def _succeeded(outcome: Outcome, now: datetime) -> Delivery:
     """The delivery as delivered (written with the batch's others)."""
     sent, delivery = outcome.sent, outcome.job.delivery
     waiting_for_id = bool(sent.token and not sent.external_id)
+    waiting_for_id = waiting_for_id and delivery.kind == DeliveryKind.CASE
     delivery.state = DeliveryState.DELIVERED
     delivery.delivered_at = now
     delivery.external_id = sent.external_id[:200]
@@ -704,6 +892,7 @@ def tokens_resolve(*, now: datetime | None = None, limit: int = 50) -> int:
     now = now or timezone.now()
     pending = list(
         Delivery.objects.filter(
+            kind=DeliveryKind.CASE,
             state=DeliveryState.DELIVERED,
             external_id="",
             next_attempt_at__lte=now,

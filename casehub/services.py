@@ -29,6 +29,7 @@ from reports.events import Actor, event_record
 from reports.map import map_changed
 from reports.models import Report, ReportEvent
 
+from .choices import DeliveryKind
 from .models import Delivery, SignalReceipt
 from .outbox import deliveries_create
 
@@ -141,7 +142,9 @@ class SignalOutcome:
 
 def _report_for(signal: Signal) -> Report:
     """The report the signal names, if it was delivered through this connection."""
-    deliveries = Delivery.objects.filter(connection_id=signal.connection_id)
+    deliveries = Delivery.objects.filter(
+        connection_id=signal.connection_id, kind=DeliveryKind.CASE
+    )
     if signal.report_id is not None:
         report = Report.objects.filter(pk=signal.report_id).first()
         if report is None:
@@ -155,7 +158,9 @@ def _report_for(signal: Signal) -> Report:
         raise SignalRejected(400, "The signal names no report.")
     delivery = deliveries.filter(external_id=signal.external_id).first()
     if delivery is None:
-        if Delivery.objects.filter(external_id=signal.external_id).exists():
+        if Delivery.objects.filter(
+            kind=DeliveryKind.CASE, external_id=signal.external_id
+        ).exists():
             raise SignalRejected(
                 403,
                 f"Case {signal.external_id} was not sent through this connection.",

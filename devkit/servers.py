@@ -259,7 +259,42 @@ class Open311Server(_LoopbackService):
     ``delay``, ``raw_response`` and ``status`` (with ``retry_after``) apply to
     it as well, in that order, before ``api_key`` and ``jurisdiction_id`` are
     checked as for a POST.
+
+    ``POST servicerequestupdates.json`` (or ``.xml``), mySociety's extension as
+    FixMyStreet sends it: each POST is appended to ``update_posts`` first, then
+    ``raw_response``, ``fail_updates`` (the next N answer 503 with
+    ``Retry-After: retry_after`` when set; counts down) and ``status`` apply.
+    A valid one (credentials; a known service_request_id; update_id, status
+    of the extension's, a W3C updated_datetime, description, email, first_name
+    and last_name present) is taken once per update_id into
+    ``updates_received`` and answered with its update id, in the format asked.
     """
+
+    # The statuses an update may carry: GeoReport's and mySociety's extended ones.
+    UPDATE_STATUSES = frozenset(
+        {
+            "OPEN",
+            "CLOSED",
+            "FIXED",
+            "IN_PROGRESS",
+            "ACTION_SCHEDULED",
+            "INVESTIGATING",
+            "DUPLICATE",
+            "NOT_COUNCILS_RESPONSIBILITY",
+            "NO_FURTHER_ACTION",
+            "INTERNAL_REFERRAL",
+        }
+    )
+    UPDATE_REQUIRED = (
+        "service_request_id",
+        "update_id",
+        "status",
+        "updated_datetime",
+        "description",
+        "email",
+        "first_name",
+        "last_name",
+    )
 
     PREFIX = "/open311/v2/"
     DEFAULT_SERVICE = {
@@ -298,6 +333,10 @@ class Open311Server(_LoopbackService):
         self.cases: list[dict] = []
         self.updates: list[dict] = []
         self.update_queries: list[dict] = []
+        self.update_posts: list[dict] = []
+        self.updates_received: list[dict] = []
+        self.fail_updates = 0
+        self._updates_by_id: dict[str, str] = {}
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._next_id = 1001
@@ -430,9 +469,79 @@ class Open311Server(_LoopbackService):
 
     # POST -------------------------------------------------------------------
 
+    def wait_for_update_posts(self, n: int, timeout: float = 10) -> bool:
+        """Wait until at least ``n`` POSTs to servicerequestupdates have arrived."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.update_posts) >= n, timeout)
+
+    def _post_update(self, h: BaseHTTPRequestHandler, body: bytes, xml: bool) -> None:
+        form = {
+            name: values[0]
+            for name, values in parse_qs(
+                body.decode("utf-8", "replace"), keep_blank_values=True
+            ).items()
+        }
+        headers = _lowercased_headers(h)
+        with self._changed:
+            self.update_posts.append({"form": form, "headers": headers})
+            self._changed.notify_all()
+            failing = self.fail_updates > 0
+            if failing:
+                self.fail_updates -= 1
+        if self._answered_as_scripted(h):
+            return
+        if failing:
+            retry_after = self.retry_after
+            _send_json(
+                h,
+                503,
+                _open311_errors(503, "unavailable (fail_updates)"),
+                headers={"Retry-After": retry_after} if retry_after else None,
+            )
+            return
+        if self._failed_on_purpose(h):
+            return
+        error = self._credentials_error(form)
+        missing = [name for name in self.UPDATE_REQUIRED if not form.get(name)]
+        if error is None and missing:
+            error = 400, f"{', '.join(missing)} required"
+        if error is None and form["status"] not in self.UPDATE_STATUSES:
+            error = 400, f"status {form['status']} is not a known status"
+        if error is None and self._w3c_datetime(form["updated_datetime"]) is None:
+            error = 400, "updated_datetime is not a W3C datetime"
+        with self._lock:
+            if error is None and form["service_request_id"] not in self._by_id:
+                error = (
+                    404,
+                    f"service_request_id {form['service_request_id']} not found",
+                )
+            if error is None:
+                ours = self._updates_by_id.get(form["update_id"])
+                if ours is None:
+                    ours = f"U{len(self.updates_received) + 1}"
+                    self._updates_by_id[form["update_id"]] = ours
+                    self.updates_received.append({**form, "id": ours})
+        if error is not None:
+            _send_json(h, error[0], _open311_errors(*error))
+        elif xml:
+            answer = (
+                '<?xml version="1.0" encoding="utf-8"?><service_request_updates>'
+                f"<request_update><update_id>{ours}</update_id></request_update>"
+                "</service_request_updates>"
+            ).encode()
+            _send(h, 200, answer, content_type="text/xml; charset=utf-8")
+        else:
+            _send_json(h, 200, [{"update_id": ours}])
+
     def _post(self, h: BaseHTTPRequestHandler) -> None:
         body = _read_body(h)
         path = unquote(urlsplit(h.path).path)
+        if path in (
+            self.PREFIX + "servicerequestupdates.json",
+            self.PREFIX + "servicerequestupdates.xml",
+        ):
+            self._post_update(h, body, xml=path.endswith(".xml"))
+            return
         if path != self.PREFIX + "requests.json":
             _send_json(h, 404, _open311_errors(404, f"no such resource: {path}"))
             return

@@ -16,9 +16,10 @@ Reports in the staff workspace, by role:
 - a *case handler*: sees and works the reports of their bodies in the kommun (the
   membership's ``bodies``; none listed means every body of the kommun).
 
-Status changes are further limited to bodies that work their reports in
-Knutpunkt's own inbox (``staff_status_scope``): a body with a case system of its
-own changes them there, and the case system tells us.
+Status changes (``staff_status_scope``) are for whoever works the report,
+whatever case system its body has: a change made here is told to that case
+system through the outbox (casehub.outbox.updates_queue), as one made there is
+told to us.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
-from .choices import ConnectionKind, StaffRole
+from .choices import StaffRole
 from .models import (
     Body,
     Category,
@@ -183,18 +184,11 @@ def staff_work_scope(user) -> Q:
 
 
 def staff_status_scope(user) -> Q:
-    """A filter on reports whose status the user may change: those the user works
-    (``staff_work_scope``) whose body works its reports in Knutpunkt's own inbox.
-    A body with a case system of its own changes them there, and the case system
-    tells us."""
-    if not _active(user):
-        return NOTHING
-    works_here = Q(
-        body__in=Body.objects.filter(
-            connections__kind=ConnectionKind.INBOX, connections__is_active=True
-        )
-    )
-    return staff_work_scope(user) & works_here
+    """A filter on reports whose status the user may change (with a public
+    reply): those the user works (``staff_work_scope``), whether their body
+    works them in Knutpunkt's own inbox or in a case system of its own (which
+    is then told of the change)."""
+    return staff_work_scope(user)
 
 
 def staff_case_handlers(*, municipality_id: int, body_id: int) -> QuerySet:

@@ -93,6 +93,44 @@ def test_create_answers_201_with_an_id_and_keeps_every_field(open311):
     assert status == 200 and case[0]["service_code"] == "001"
 
 
+def update_form(**extra):
+    return {
+        "api_key": API_KEY,
+        "service_request_id": "1001",
+        "update_id": "42",
+        "status": "FIXED",
+        "updated_datetime": "2026-12-06T10:00:00Z",
+        "description": "Lagad.",
+        "email": "svar@example.org",
+        "first_name": "Knutpunkt",
+        "last_name": "-",
+        **extra,
+    }
+
+
+def test_posted_updates_are_taken_once_per_update_id_in_json_or_xml(open311):
+    call(open311.url + "requests.json", case_form())
+    status, _, answer = call(open311.url + "servicerequestupdates.json", update_form())
+    assert (status, answer) == (200, [{"update_id": "U1"}])
+    status, headers, xml = call(
+        open311.url + "servicerequestupdates.xml", update_form()
+    )
+    assert status == 200 and headers["Content-Type"].startswith("text/xml")
+    assert b"<update_id>U1</update_id>" in xml
+    assert len(open311.update_posts) == 2 and len(open311.updates_received) == 1
+    for form, code in (
+        (update_form(status="DONE"), 400),
+        (update_form(description=""), 400),
+        (update_form(service_request_id="9999"), 404),
+        (update_form(api_key="fel"), 403),
+    ):
+        assert call(open311.url + "servicerequestupdates.json", form)[0] == code
+    open311.fail_updates, open311.retry_after = 1, "7"
+    status, headers, _ = call(open311.url + "servicerequestupdates.json", update_form())
+    assert (status, headers["Retry-After"]) == (503, "7")
+    assert len(open311.updates_received) == 1
+
+
 def test_same_idempotency_key_makes_one_case(open311):
     headers = {"Idempotency-Key": "leverans-7"}
     first = call(open311.url + "requests.json", case_form(), headers)

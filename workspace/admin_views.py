@@ -37,8 +37,10 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 
+from casehub.choices import DeliveryKind
 from casehub.models import Delivery
-from municipalities.models import Category
+from casehub.outbox import UPDATED_CONNECTION_KINDS
+from municipalities.models import Body, Category, Municipality
 from municipalities.staff import (
     CASEWORK_ROLES,
     SETUP_ROLES,
@@ -65,6 +67,7 @@ from .services import (
     report_assign,
     report_note_add,
     report_priority_set,
+    report_reassign,
     report_status_change,
     report_version,
 )
@@ -89,7 +92,9 @@ def inbox_reports(user, roles=None) -> QuerySet[Report]:
     """Confirmed reports the user sees in the workspace
     (municipalities.staff.staff_workspace_scope), whatever their delivery
     channel, with their newest delivery's state and external reference."""
-    newest = Delivery.objects.filter(report=OuterRef("pk")).order_by("-pk")
+    newest = Delivery.objects.filter(
+        report=OuterRef("pk"), kind=DeliveryKind.CASE
+    ).order_by("-pk")
     return (
         Report.objects.filter(staff_workspace_scope(user))
         .exclude(status=ReportStatus.UNCONFIRMED)
@@ -172,7 +177,7 @@ class InboxFilterSet(WagtailFilterSet):
         if not value:
             return queryset
         reference = Delivery.objects.filter(
-            report=OuterRef("pk"), external_id__icontains=value
+            report=OuterRef("pk"), kind=DeliveryKind.CASE, external_id__icontains=value
         )
         found = (
             Q(title__icontains=value)
@@ -314,9 +319,33 @@ class AssignForm(VersionedForm):
         self.fields["assigned_to"].label_from_instance = person
 
 
+class ReassignForm(VersionedForm):
+    """Hand the report over: another category, kommun or body. The body may be
+    left to the kommun's routing of the category."""
+
+    category = forms.ModelChoiceField(
+        label=gettext_lazy("Category"),
+        queryset=Category.objects.filter(is_active=True).order_by("name"),
+    )
+    municipality = forms.ModelChoiceField(
+        label=gettext_lazy("Municipality"),
+        queryset=Municipality.objects.filter(participating=True).order_by("name"),
+    )
+    body = forms.ModelChoiceField(
+        label=gettext_lazy("Body"),
+        queryset=Body.objects.order_by("name"),
+        required=False,
+        empty_label=gettext_lazy("The one the kommun routes the category to"),
+        help_text=gettext_lazy(
+            "The report is sent to the new body, the case system it leaves is "
+            "told, and its public page says where it went."
+        ),
+    )
+
+
 # The forms of the report's screen, by the "action" their submit button sends;
 # a post without one is a status change.
-ACTIONS = ("status", "note", "priority", "assign")
+ACTIONS = ("status", "note", "priority", "assign", "reassign")
 
 
 class InboxReportView(ScopedInspectView):
@@ -417,7 +446,7 @@ class InboxReportView(ScopedInspectView):
             events=report.events.select_related("actor_user", "connection"),
             photos=report.photos.all(),
             deliveries=report.deliveries.select_related(
-                "connection__body"
+                "connection__body", "event"
             ).prefetch_related("attempt_log"),
             show_contact=report.share_contact,
             can_change_status=self.can_change_status,
@@ -435,6 +464,20 @@ class InboxReportView(ScopedInspectView):
                 report=report,
                 initial={"assigned_to": report.assigned_to_id, "version": version},
             ),
+            reassign_form=bound.get("reassign")
+            or ReassignForm(
+                prefix="reassign",
+                initial={
+                    "category": report.category_id,
+                    "municipality": report.municipality_id,
+                    "version": version,
+                },
+            ),
+            tells_case_system=report.deliveries.filter(
+                kind=DeliveryKind.CASE,
+                connection__body_id=report.body_id,
+                connection__kind__in=UPDATED_CONNECTION_KINDS,
+            ).exists(),
             response_templates=(
                 self.response_templates() if self.can_change_status else []
             ),
@@ -460,6 +503,9 @@ class InboxReportView(ScopedInspectView):
                     messages.warning(request, _("Nothing changed."))
                 else:
                     messages.success(request, _("The report was updated."))
+                if not self._may(staff_workspace_scope(request.user)):
+                    # Handed over to a kommun the user has no part in.
+                    return redirect("inbox:index")
                 return redirect("inbox:inspect", self.object.pk)
         return self.render_to_response(
             self.get_context_data(forms_bound={action: form})
@@ -472,6 +518,8 @@ class InboxReportView(ScopedInspectView):
             return PriorityForm(data, prefix="priority")
         if action == "assign":
             return AssignForm(data, prefix="assign", report=self.object)
+        if action == "reassign":
+            return ReassignForm(data, prefix="reassign")
         return StatusForm(data)
 
     def perform(self, action: str, data: dict):
@@ -492,6 +540,16 @@ class InboxReportView(ScopedInspectView):
                 actor=user,
                 report_id=report_id,
                 assignee_id=assignee.pk if assignee else None,
+                version=version,
+            )
+        if action == "reassign":
+            body = data["body"]
+            return report_reassign(
+                actor=user,
+                report_id=report_id,
+                category_id=data["category"].pk,
+                municipality_id=data["municipality"].pk,
+                body_id=body.pk if body else None,
                 version=version,
             )
         return report_status_change(

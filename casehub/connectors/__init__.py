@@ -11,8 +11,10 @@ from .base import (
     Connector,
     Contact,
     DeliveryError,
+    Handover,
     Photo,
     Sent,
+    UpdateRequest,
 )
 from .email import EmailConnector
 from .inbox import InboxConnector
@@ -43,7 +45,9 @@ __all__ = [
     "Connector",
     "Contact",
     "DeliveryError",
+    "Handover",
     "Photo",
     "Sent",
+    "UpdateRequest",
     "connector_for",
 ]

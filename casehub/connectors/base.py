@@ -1,7 +1,8 @@
 """The small interface every connector implements, and what it is given.
 
-A connector turns one report into a case in one kind of case system. It is handed
-a plain ``CaseRequest`` (no models of the reports app), answers ``Sent`` or raises
+A connector turns one report into a case in one kind of case system, and tells it
+of later changes made in Knutpunkt. It is handed a plain ``CaseRequest`` or
+``UpdateRequest`` (no models of the reports app), answers ``Sent`` or raises
 ``DeliveryError`` with a reason a member of staff can read. Whether to retry, back
 off or give up is the outbox's business (casehub.outbox), not the connector's.
 """
@@ -54,6 +55,37 @@ class CaseRequest:
 
 
 @dataclass(frozen=True)
+class Handover:
+    """Where a report was moved to, as an update tells the case system it left."""
+
+    body_name: str
+    municipality_code: str
+    municipality_name: str
+    category_name: str
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    """A change staff made in Knutpunkt to a report already a case here: a new
+    status, a public reply, or a handover to another body (after which this
+    case system is no longer responsible)."""
+
+    key: str  # idempotency key of the update's delivery: the same on every retry
+    report_id: int
+    report_url: str
+    case_id: str  # the case's id in this case system
+    update_id: str  # the change's id in Knutpunkt (its event), for de-duplication
+    status: str  # the report's status after the change (Knutpunkt's value)
+    description: str  # the public reply, or the handover told in words
+    happened_at: datetime
+    category_id: int
+    category_name: str
+    handover: Handover | None = None
+    reply_to: str = ""
+    status_label: str = ""  # the status as people read it (Swedish)  # an address whose mail comes back to the report
+
+
+@dataclass(frozen=True)
 class Sent:
     """A case exists: its id in the case system, or a token that will name it."""
 
@@ -103,6 +135,12 @@ class Connector:
 
     def send(self, request: CaseRequest) -> Sent:
         raise NotImplementedError
+
+    def send_update(self, request: UpdateRequest) -> Sent:
+        """Tell the case system of a change to a case it holds."""
+        raise ConfigurationError(
+            f"A {self.kind} connection takes no updates.", connection_fault=False
+        )
 
     def resolve_token(self, token: str) -> str:
         """The external id a token stands for, or "" while the system has none."""

@@ -16,7 +16,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from .base import CaseRequest, ConfigurationError, Connector, DeliveryError, Sent
+from .base import (
+    CaseRequest,
+    ConfigurationError,
+    Connector,
+    DeliveryError,
+    Sent,
+    UpdateRequest,
+)
 
 _REPLY_SALT = "knutpunkt.connectors.email.reply"
 
@@ -42,7 +49,7 @@ def report_id_from_reply(address: str) -> int | None:
     return report_id
 
 
-def message_id(request: CaseRequest) -> str:
+def message_id(request: CaseRequest | UpdateRequest) -> str:
     domain = settings.KNUTPUNKT_REPLY_EMAIL.partition("@")[2] or "localhost"
     return f"<delivery-{request.key}@{domain}>"
 
@@ -71,9 +78,34 @@ class EmailConnector(Connector):
             message.attach(photo.filename, photo.read(), "image/jpeg")
         return message
 
+    def update_message(self, request: UpdateRequest) -> EmailMessage:
+        """The change, told to the address the case went to; it refers to the
+        case's message, so that a mail client threads them."""
+        with translation.override("sv"):
+            context = {"request": request, "connection": self.connection}
+            subject = render_to_string("casehub/email/update_subject.txt", context)
+            body = render_to_string("casehub/email/update.txt", context)
+        headers = {"Message-ID": message_id(request)}
+        if request.case_id:
+            headers["In-Reply-To"] = headers["References"] = f"<{request.case_id}>"
+        return EmailMessage(
+            subject=" ".join(subject.split()),
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[self.connection.email],
+            reply_to=[reply_address(request.report_id)],
+            headers=headers,
+        )
+
     def send(self, request: CaseRequest) -> Sent:
         self.check()
-        message = self.message(request)
+        return self._send(self.message(request), request)
+
+    def send_update(self, request: UpdateRequest) -> Sent:
+        self.check()
+        return self._send(self.update_message(request), request)
+
+    def _send(self, message: EmailMessage, request) -> Sent:
         try:
             message.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:

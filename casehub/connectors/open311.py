@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 client: create service requests, resolve tokens, read a
-body's service list with its definitions (for the category sync), and read the
+body's service list with its definitions (for the category sync), read the
 status updates of its cases (mySociety's ``servicerequestupdates`` extension, for
-``casehub.polling``).
+``casehub.polling``) and post the changes staff make in Knutpunkt to them (``POST
+servicerequestupdates``, the same extension, as FixMyStreet sends it).
 
 Each POST carries the delivery's key as ``Idempotency-Key`` and our report number
 as ``attribute[knutpunkt_report_id]``, so a system that honours either never opens
@@ -17,7 +18,14 @@ from urllib.parse import quote, urlencode, urljoin
 from municipalities.models import ConnectionService
 
 from . import http
-from .base import CaseRequest, ConfigurationError, Connector, DeliveryError, Sent
+from .base import (
+    CaseRequest,
+    ConfigurationError,
+    Connector,
+    DeliveryError,
+    Sent,
+    UpdateRequest,
+)
 
 REPORT_ID_ATTRIBUTE = "knutpunkt_report_id"
 
@@ -31,6 +39,26 @@ UPDATE_FIELDS = (
     "media_url",
     "external_status_code",
 )
+
+
+# Knutpunkt's statuses as mySociety's extended statuses name them in a POSTed
+# update; a handover away from the case system is an internal referral.
+UPDATE_STATUS = {
+    "open": "OPEN",
+    "investigating": "INVESTIGATING",
+    "in_progress": "IN_PROGRESS",
+    "action_scheduled": "ACTION_SCHEDULED",
+    "fixed": "FIXED",
+    "closed": "CLOSED",
+    "duplicate": "DUPLICATE",
+    "not_responsible": "NOT_COUNCILS_RESPONSIBILITY",
+    "unable_to_fix": "NO_FURTHER_ACTION",
+    "no_further_action": "NO_FURTHER_ACTION",
+}
+HANDOVER_STATUS = "INTERNAL_REFERRAL"
+# Who an update is from: Knutpunkt, on the kommun's behalf (never the member of
+# staff or the reporter, whose names are personal data).
+UPDATE_FIRST_NAME = "Knutpunkt"
 
 
 @dataclass(frozen=True)
@@ -160,6 +188,67 @@ class Open311Connector(Connector):
                 http_status=response.status,
             )
         return Sent(external_id=external_id, token=token, http_status=response.status)
+
+    def update_form(self, request: UpdateRequest) -> list[tuple[str, str]]:
+        """The POST servicerequestupdates form, as mySociety's extension names
+        its fields."""
+        status = (
+            HANDOVER_STATUS
+            if request.handover is not None
+            else UPDATE_STATUS.get(request.status, "OPEN")
+        )
+        form = [
+            ("service_request_id", request.case_id),
+            ("update_id", request.update_id),
+            ("status", status),
+            ("updated_datetime", _w3c(request.happened_at)),
+            # The extension requires a text: a bare change of status says it.
+            (
+                "description",
+                (request.description.strip() or f"Status: {request.status_label}")[
+                    :4000
+                ],
+            ),
+            ("email", request.reply_to),
+            ("first_name", UPDATE_FIRST_NAME),
+            ("last_name", "-"),  # as FixMyStreet sends when there is none
+        ]
+        api_key = self._api_key()
+        if api_key:
+            form.append(("api_key", api_key))
+        if self.connection.jurisdiction_id:
+            form.append(("jurisdiction_id", self.connection.jurisdiction_id))
+        return form
+
+    def send_update(self, request: UpdateRequest) -> Sent:
+        self.check()
+        what = "POST servicerequestupdates.json"
+        response = http.request(
+            "POST",
+            self._url("servicerequestupdates.json"),
+            timeout=self.connection.timeout_seconds,
+            body=urlencode(self.update_form(request)).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/json",
+                "Idempotency-Key": request.key,
+            },
+        )
+        http.raise_for_status(response, what)
+        update_id = ""
+        if response.body.strip():
+            data = response.json(what)
+            if isinstance(data, dict):
+                data = data.get("service_request_updates", data)
+            entry = data[0] if isinstance(data, list) and data else data
+            if isinstance(entry, dict) and isinstance(
+                entry.get("request_update"), dict
+            ):
+                entry = entry["request_update"]
+            if isinstance(entry, dict):
+                update_id = _text(entry.get("update_id"))
+        # 2xx is the update taken; its id in the case system is for staff only.
+        return Sent(external_id=update_id[:200], http_status=response.status)
 
     def resolve_token(self, token: str) -> str:
         data = self._get_json(

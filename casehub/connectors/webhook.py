@@ -1,6 +1,11 @@
 """Signed JSON webhook, as Standard Webhooks: the delivery's key is the
 ``webhook-id`` (the same on every retry, for the receiver to de-duplicate on),
 any 2xx is success, and an ``external_id`` in a JSON answer becomes the reference.
+
+Two event types: ``report.created`` (a new case) and ``report.updated`` (a change
+staff made in Knutpunkt to a case the receiver holds: ``change`` is "status",
+"reply" or "handover"; a handover names where the report went, after which the
+receiver is no longer responsible for it).
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import time
 
 from ..signing import SecretInvalid, sign_headers
 from . import http
-from .base import CaseRequest, ConfigurationError, Connector, Sent
+from .base import CaseRequest, ConfigurationError, Connector, Sent, UpdateRequest
 
 EVENT_TYPE = "report.created"
+UPDATE_EVENT_TYPE = "report.updated"
 
 
 def payload(request: CaseRequest) -> dict:
@@ -48,6 +54,44 @@ def payload(request: CaseRequest) -> dict:
     }
 
 
+def update_payload(request: UpdateRequest) -> dict:
+    handover = request.handover
+    if handover is not None:
+        change = "handover"
+    elif request.description.strip():
+        change = "reply"
+    else:
+        change = "status"
+    return {
+        "type": UPDATE_EVENT_TYPE,
+        "timestamp": request.happened_at.isoformat(),
+        "data": {
+            "id": request.report_id,
+            "url": request.report_url,
+            "external_id": request.case_id,
+            "update_id": request.update_id,
+            "change": change,
+            "status": request.status,
+            "reply": request.description if handover is None else "",
+            "category": {"id": request.category_id, "name": request.category_name},
+            "handover": (
+                None
+                if handover is None
+                else {
+                    "body": handover.body_name,
+                    "municipality": {
+                        "code": handover.municipality_code,
+                        "name": handover.municipality_name,
+                    },
+                    "category": handover.category_name,
+                    "note": request.description,
+                }
+            ),
+            "happened_at": request.happened_at.isoformat(),
+        },
+    }
+
+
 class WebhookConnector(Connector):
     kind = "webhook"
 
@@ -65,9 +109,15 @@ class WebhookConnector(Connector):
             ) from None
 
     def send(self, request: CaseRequest) -> Sent:
+        return self._post(payload(request), request.key)
+
+    def send_update(self, request: UpdateRequest) -> Sent:
+        return self._post(update_payload(request), request.key)
+
+    def _post(self, data: dict, key: str) -> Sent:
         self.check()
-        body = json.dumps(payload(request), ensure_ascii=False).encode()
-        msg_id = f"msg_{request.key}"
+        body = json.dumps(data, ensure_ascii=False).encode()
+        msg_id = f"msg_{key}"
         response = http.request(
             "POST",
             self.connection.endpoint,

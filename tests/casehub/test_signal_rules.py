@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from casehub.choices import DeliveryKind
+from casehub.models import Delivery
 from casehub.services import Signal, signal_accept
 from municipalities.choices import ConnectionKind, StaffRole
 from municipalities.models import Connection
@@ -25,6 +27,7 @@ from tests.support.casehub import (
     unconfirmed_report,
 )
 from tests.support.people import case_handler, staff_user
+from workspace.services import report_status_change
 
 pytestmark = pytest.mark.django_db
 
@@ -155,15 +158,19 @@ def test_the_status_service_checks_permission_itself(delivered):
         assert not target.events.exclude(kind=EventKind.CONFIRMED).exists()
 
 
-def test_staff_cannot_change_a_report_its_case_system_works():
+def test_staff_change_a_report_its_case_system_works_and_the_system_is_told():
     """A body that works its reports in a case system of its own (no inbox):
-    the status comes from that system, not from Knutpunkt's staff."""
-    connect(ConnectionKind.WEBHOOK, endpoint="http://127.0.0.1:9/")
+    its staff change the status in Knutpunkt too, and the case system is told
+    through the outbox (an update waiting for the case to be delivered)."""
+    connection = connect(ConnectionKind.WEBHOOK, endpoint="http://127.0.0.1:9/")
     report = confirmed_report()
     Connection.objects.filter(body=report.body, kind=ConnectionKind.INBOX).update(
         is_active=False
     )
-    with pytest.raises(PermissionDenied):
-        report_transition(
-            actor=case_handler(), report_id=report.pk, status=ReportStatus.FIXED
-        )
+    event = report_status_change(
+        actor=case_handler(), report_id=report.pk, status=ReportStatus.FIXED
+    )
+    report.refresh_from_db()
+    assert report.status == ReportStatus.FIXED
+    (update,) = Delivery.objects.filter(report=report, kind=DeliveryKind.UPDATE)
+    assert (update.event, update.connection) == (event, connection)

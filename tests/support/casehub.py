@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from casehub.choices import DeliveryKind
 from casehub.models import Delivery
 from casehub.outbox import deliveries_claim, delivery_attempt
 from municipalities.choices import ConnectionKind
@@ -100,7 +101,9 @@ def deliver_due(now=None) -> list[str | None]:
 
 
 def delivery_of(report: Report) -> Delivery:
-    return Delivery.objects.select_related("connection").get(report=report)
+    return Delivery.objects.select_related("connection").get(
+        report=report, kind=DeliveryKind.CASE
+    )
 
 
 def later(**delta):

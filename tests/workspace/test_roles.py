@@ -3,7 +3,8 @@ leak test per view, and each role's reach."""
 
 import pytest
 
-from casehub.choices import DeliveryState
+from casehub.choices import DeliveryKind, DeliveryState
+from casehub.models import Delivery
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Connection, Municipality
 from municipalities.services import staff_membership_grant
@@ -208,18 +209,26 @@ def test_administrators_work_every_report_of_their_scope(client, world, who):
     assert lund_visible == (200 if who == "superuser" else 404)
 
 
-def test_a_body_with_its_own_case_system_changes_status_there(client, world):
-    """Its handler still sets priority and assignment and adds notes here."""
-    street = world["street"]
-    Connection.objects.filter(body=street.body, kind=ConnectionKind.INBOX).update(
-        is_active=False
+def test_a_body_with_its_own_case_system_changes_status_here_and_it_is_told(
+    client, world
+):
+    """Its handler changes the status here too; the case system is told of it
+    through the outbox (an update delivery), and a report of the inbox is not."""
+    outside, street = world["outside"], world["street"]
+    as_user(client, handler_of("gata", outside.body))
+    html = client.get(f"/admin/inbox/{outside.pk}/").content.decode()
+    assert "a status or reply saved here is sent to it too" in html
+    assert 'value="status"' in html and 'name="priority-priority"' in html
+    response = client.post(
+        f"/admin/inbox/{outside.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
     )
-    as_user(client, handler_of("gata", street.body))
-    html = client.get(f"/admin/inbox/{street.pk}/").content.decode()
-    assert "This body works its reports in its own case system" in html
-    assert 'value="status"' not in html and 'name="priority-priority"' in html
+    assert response.status_code == 302
+    assert Report.objects.get(pk=outside.pk).status == ReportStatus.FIXED
+    (update,) = Delivery.objects.filter(report=outside, kind=DeliveryKind.UPDATE)
+    assert update.connection.kind == ConnectionKind.WEBHOOK
+    assert update.event.note == "Klart"
     response = client.post(
         f"/admin/inbox/{street.pk}/", {"status": ReportStatus.FIXED, "note": "Klart"}
     )
-    assert response.status_code == 403
-    assert unchanged(street)
+    assert response.status_code == 302
+    assert not Delivery.objects.filter(report=street, kind=DeliveryKind.UPDATE)
