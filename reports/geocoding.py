@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from geopy.adapters import RequestsAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
 
@@ -60,16 +62,18 @@ def address_at(lat: float, lon: float) -> str:
     "" when it has none or does not answer within ADDRESS_TIMEOUT_SECONDS (or
     the configured timeout, if shorter). Answers are cached per point (about a
     metre), failures briefly, so a screen shown again asks no one."""
-    key = f"geocoding:address:{lat:.5f}:{lon:.5f}"
+    config = settings.KNUTPUNKT_GEOCODER
+    key = f"geocoding:address:{config['domain']}:{lat:.5f}:{lon:.5f}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    config = settings.KNUTPUNKT_GEOCODER
     geocoder = Nominatim(
         user_agent=config["user_agent"],
         domain=config["domain"],
         scheme=config["scheme"],
         timeout=min(config["timeout"], ADDRESS_TIMEOUT_SECONDS),
+        # One try: geopy's adapter would otherwise retry a slow answer twice.
+        adapter_factory=partial(RequestsAdapter, max_retries=0),
     )
     try:
         found = geocoder.reverse((lat, lon), exactly_one=True, language="sv")
