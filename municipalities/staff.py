@@ -16,6 +16,10 @@ Reports in the staff workspace, by role:
 - a *case handler*: sees and works the reports of their bodies in the kommun (the
   membership's ``bodies``; none listed means every body of the kommun).
 
+Marking a report a duplicate of another report of its kommun, and moderating
+its text and photos, go with working it (``staff_work_scope``): kommun
+administrators and the report's case handlers, not contact-centre agents.
+
 Status changes are further limited to bodies that work their reports in
 Knutpunkt's own inbox (``staff_status_scope``): a body with a case system of its
 own changes them there, and the case system tells us.

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from reports.geocoding import address_at
 
@@ -21,7 +21,7 @@ REVIEW_ACTIONS = ("duplicate", "moderate")
 
 def distance_label(metres: float) -> str:
     if metres < 10:
-        return _("here")
+        return pgettext("distance", "here")
     return _("%(metres)s m away") % {"metres": number_format(round(metres))}
 
 
