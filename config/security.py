@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+
 def admin_policy(tiles: str = "") -> str:
     """The admin as Wagtail 8 needs it: a few of its widgets and panels (inline
     panels, date pickers) carry inline scripts, and its editors set inline

@@ -60,6 +60,7 @@ from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
 from .models import PLACEHOLDERS, ResponseTemplate
+from .review import REVIEW_ACTIONS, ReviewMixin
 from .services import (
     StaleReport,
     report_assign,
@@ -68,7 +69,6 @@ from .services import (
     report_status_change,
     report_version,
 )
-from .review import REVIEW_ACTIONS, ReviewMixin
 
 STAFF_STATUS_CHOICES = [
     (value, label)

@@ -23,11 +23,9 @@ from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from infra.tasks import enqueue_with_transaction
 from municipalities.audit import audit_record
-
 from municipalities.staff import (
     staff_case_handlers,
     staff_status_scope,
@@ -40,6 +38,7 @@ from reports.map import map_changed
 from reports.models import Report, ReportEvent, ReportPhoto, Subscription
 from reports.services import haversine_m, report_transition
 
+from .moderation import moderation_summary
 from .tasks import send_moderation_notice_task
 
 
@@ -263,7 +262,9 @@ def duplicate_original_id(report_id: int) -> int | None:
     """The report a duplicate was marked a duplicate of (its newest such
     event), if Knutpunkt marked it."""
     event = (
-        ReportEvent.objects.filter(report_id=report_id, data__duplicate_of__isnull=False)
+        ReportEvent.objects.filter(
+            report_id=report_id, data__duplicate_of__isnull=False
+        )
         .order_by("-pk")
         .first()
     )
@@ -277,9 +278,7 @@ def _followers_move(*, report: Report, original: Report) -> int:
     anew."""
     now = timezone.now()
     moved = 0
-    following = {
-        s.email: s for s in Subscription.objects.filter(report=original)
-    }
+    following = {s.email: s for s in Subscription.objects.filter(report=original)}
     for subscription in Subscription.objects.filter(report=report):
         there = following.get(subscription.email)
         if there is None:
@@ -343,9 +342,7 @@ def report_mark_duplicate(
     if original is None:
         raise ValidationError(
             {
-                "original": _(
-                    "There is no report #%(number)s in this report's kommun."
-                )
+                "original": _("There is no report #%(number)s in this report's kommun.")
                 % {"number": original_id}
             }
         )
@@ -548,18 +545,3 @@ def report_moderate(
         send_moderation_notice_task, report.pk, changed, len(photos), reason
     )
     return event
-
-
-def moderation_summary(*, changed: list[str], photos: int) -> str:
-    """What moderation edited, in words: "the title, 2 photos"."""
-    parts = []
-    if "title" in changed:
-        parts.append(_("the title"))
-    if "description" in changed:
-        parts.append(_("the description"))
-    if photos:
-        parts.append(
-            ngettext("%(count)d photo", "%(count)d photos", photos)
-            % {"count": photos}
-        )
-    return ", ".join(parts)

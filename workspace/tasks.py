@@ -6,6 +6,8 @@ from django_tasks import task
 from reports.mail import link, send_to
 from reports.models import Report
 
+from .moderation import moderation_summary
+
 
 @task()
 def send_moderation_notice_task(
@@ -13,8 +15,6 @@ def send_moderation_notice_task(
 ) -> None:
     """Tell the reporter, in their language, what moderation edited on their
     report and why (never the removed text)."""
-    from .services import moderation_summary
-
     report = Report.objects.select_related("filed_on_site").get(pk=report_id)
     with translation.override(report.language):
         what = moderation_summary(changed=changed, photos=photos)

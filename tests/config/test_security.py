@@ -41,7 +41,9 @@ def test_the_wagtail_admin_has_a_policy_as_strict_as_it_allows(client):
         assert directive in policy.split("; ")
     # Wagtail 8's editor needs inline scripts and styles, nothing from elsewhere
     # but the map's tiles.
-    others = policy.replace("img-src 'self' data: blob: https://tile.openstreetmap.org", "")
+    others = policy.replace(
+        "img-src 'self' data: blob: https://tile.openstreetmap.org", ""
+    )
     assert "http" not in others and "unsafe-eval" not in policy
 
 

@@ -26,7 +26,6 @@ from tests.support.casework import LUND, MALMO, as_user
 from tests.support.people import staff_user
 from tests.support.photos import jpeg
 from workspace.services import (
-    StaleReport,
     duplicate_candidates,
     report_mark_duplicate,
     report_moderate,
@@ -72,7 +71,9 @@ def state(*reports):
         (
             r.pk,
             Report.objects.get(pk=r.pk).status,
-            sorted(Subscription.objects.filter(report=r).values_list("email", flat=True)),
+            sorted(
+                Subscription.objects.filter(report=r).values_list("email", flat=True)
+            ),
             ReportEvent.objects.filter(report=r).count(),
         )
         for r in reports
@@ -104,7 +105,10 @@ def test_a_duplicate_hands_its_followers_and_reporter_to_the_original_and_closes
     page = client.get(f"/rapporter/{duplicate.pk}/").content.decode()
     assert f'href="/rapporter/{original.pk}/"' in page
     assert ReportEvent.objects.filter(
-        report=original, kind=EventKind.NOTE, is_public=True, data__duplicate=duplicate.pk
+        report=original,
+        kind=EventKind.NOTE,
+        is_public=True,
+        data__duplicate=duplicate.pk,
     ).exists()
     audit = AuditEntry.objects.get(action="report.duplicate")
     assert audit.actor == handler and audit.municipality_id == duplicate.municipality_id
@@ -128,12 +132,16 @@ def test_a_duplicate_of_itself_of_a_duplicate_or_of_another_kommun_is_refused(
 
     # No chains: the message names the report to choose instead.
     with pytest.raises(ValidationError) as chain:
-        report_mark_duplicate(actor=handler, report_id=duplicate.pk, original_id=third.pk)
+        report_mark_duplicate(
+            actor=handler, report_id=duplicate.pk, original_id=third.pk
+        )
     assert f"#{original.pk}" in chain.value.message_dict["original"][0]
 
     # Another kommun's report is "not found", like one that does not exist.
     with pytest.raises(ValidationError) as elsewhere:
-        report_mark_duplicate(actor=handler, report_id=duplicate.pk, original_id=lund.pk)
+        report_mark_duplicate(
+            actor=handler, report_id=duplicate.pk, original_id=lund.pk
+        )
     with pytest.raises(ValidationError) as missing:
         report_mark_duplicate(
             actor=handler, report_id=duplicate.pk, original_id=999_999
@@ -187,7 +195,10 @@ def test_marking_a_duplicate_on_the_screen_and_a_stale_form(
     # A colleague adds a public reply meanwhile: the form is refused, nothing saved.
     colleague = staff_user("kollega", MALMO, StaffRole.ADMIN)
     report_moderate(
-        actor=colleague, report_id=duplicate.pk, title="Släckt gatlampa", reason="Tydligare."
+        actor=colleague,
+        report_id=duplicate.pk,
+        title="Släckt gatlampa",
+        reason="Tydligare.",
     )
     stale = client.post(
         f"/admin/inbox/{duplicate.pk}/",
@@ -259,7 +270,9 @@ def test_another_kommuns_staff_can_neither_see_nor_mark_nor_moderate(
 def test_a_contact_centre_agent_neither_marks_nor_moderates(original, duplicate):
     agent = staff_user("kundtjanst", MALMO, StaffRole.CONTACT_CENTRE)
     with pytest.raises(PermissionDenied):
-        report_mark_duplicate(actor=agent, report_id=duplicate.pk, original_id=original.pk)
+        report_mark_duplicate(
+            actor=agent, report_id=duplicate.pk, original_id=original.pk
+        )
     with pytest.raises(PermissionDenied):
         report_moderate(actor=agent, report_id=duplicate.pk, title="X", reason="Y")
 
@@ -376,7 +389,8 @@ def test_moderation_on_the_screen_keeps_what_was_typed_and_errs_at_the_field(
     assert response.context["moderate_form"].data["moderate-title"] == "Lampan blinkar"
     assert Report.objects.get(pk=rude.pk).title == rude.title
     response = client.post(
-        f"/admin/inbox/{rude.pk}/", {**data, "moderate-title": " ", "moderate-reason": "Ok"}
+        f"/admin/inbox/{rude.pk}/",
+        {**data, "moderate-title": " ", "moderate-reason": "Ok"},
     )
     assert "title" in response.context["moderate_form"].errors
     assert not AuditEntry.objects.filter(action="report.moderate").exists()
@@ -443,4 +457,6 @@ def test_a_slow_geocoder_leaves_the_address_out_quickly(
     response = client.get(f"/admin/inbox/{duplicate.pk}/")
     assert time.monotonic() - started < 4
     assert response.status_code == 200
-    assert "The nearest address could not be found right now." in response.content.decode()
+    assert (
+        "The nearest address could not be found right now." in response.content.decode()
+    )
