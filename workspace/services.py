@@ -371,11 +371,12 @@ def report_mark_duplicate(
     )
     transaction.on_commit(map_changed)
     with translation.override(report.language):
+        # Its number, not its title: a title moderated later must not live on
+        # in another report's timeline.
         note = _(
-            "The same problem was already reported: report #%(number)s, "
-            "“%(title)s”. Its updates are sent to this report's followers from "
-            "now on."
-        ) % {"number": original.pk, "title": original.title}
+            "The same problem was already reported: report #%(number)s. Its "
+            "updates are sent to this report's followers from now on."
+        ) % {"number": original.pk}
     event = event_record(
         report=report,
         actor=Actor.staff(actor),
