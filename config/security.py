@@ -7,28 +7,33 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-#: The admin as Wagtail 8 needs it: a few of its widgets and panels (inline
-#: panels, date pickers) carry inline scripts, and its editors set inline
-#: styles, so scripts and styles may be inline; everything else is as strict as
-#: on the public pages. No third party is reached from the admin.
-ADMIN_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "connect-src 'self'",
-        "font-src 'self' data:",
-        "media-src 'self'",
-        "frame-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        # Page previews are framed by the editor.
-        "frame-ancestors 'self'",
-    ]
-)
+
+def admin_policy(tiles: str = "") -> str:
+    """The admin as Wagtail 8 needs it: a few of its widgets and panels (inline
+    panels, date pickers) carry inline scripts, and its editors set inline
+    styles, so scripts and styles may be inline; everything else is as strict
+    as on the public pages. The one third party reached from the admin is the
+    configured tile server (``tiles``, its origin), for the report screen's
+    map's images."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' 'unsafe-inline'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob: {tiles}".strip(),
+            "connect-src 'self'",
+            "font-src 'self' data:",
+            "media-src 'self'",
+            "frame-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            # Page previews are framed by the editor.
+            "frame-ancestors 'self'",
+        ]
+    )
+
 
 #: Powerful features no page of ours uses; geolocation is added per page.
 _UNUSED_FEATURES = (
@@ -59,6 +64,10 @@ def _tile_origin() -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
+#: The admin's policy, for the configured tile server.
+ADMIN_POLICY = admin_policy(_tile_origin())
+
+
 def permissions_policy(*, geolocation: bool) -> str:
     features = [f"{name}=()" for name in _UNUSED_FEATURES]
     features.append("geolocation=(self)" if geolocation else "geolocation=()")
@@ -69,7 +78,7 @@ class ContentSecurityPolicyMiddleware:
     """The security headers of every response.
 
     Public pages: scripts only from our own static files, images only from us
-    and the tile server. The Wagtail admin: ``ADMIN_POLICY``. Paths in
+    and the tile server. The Wagtail admin: ``admin_policy``. Paths in
     ``KNUTPUNKT_CSP_EXEMPT_PREFIXES`` (served documents) keep none. Every
     response: a Permissions-Policy that allows geolocation on the report form
     only, for its own origin, and no other powerful feature.
@@ -78,6 +87,7 @@ class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         tiles = _tile_origin()
+        self.admin_policy = admin_policy(tiles)
         self.policy = "; ".join(
             [
                 "default-src 'self'",
@@ -99,7 +109,7 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         path = request.path
         if path.startswith("/admin/"):
-            response.setdefault("Content-Security-Policy", ADMIN_POLICY)
+            response.setdefault("Content-Security-Policy", self.admin_policy)
         elif not path.startswith(settings.KNUTPUNKT_CSP_EXEMPT_PREFIXES):
             response.setdefault("Content-Security-Policy", self.policy)
         match = getattr(request, "resolver_match", None)

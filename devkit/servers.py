@@ -190,7 +190,8 @@ class _LoopbackService:
 
 
 class NominatimServer(_LoopbackService):
-    """Answers Nominatim's /search like the real service, from a fixed gazetteer.
+    """Answers Nominatim's /search and /reverse like the real service, from a
+    fixed gazetteer.
 
     ``delay`` makes it slow; ``status`` makes it fail.
     """
@@ -214,6 +215,9 @@ class NominatimServer(_LoopbackService):
         if self.status != 200:
             _send(h, self.status, b"")
             return
+        if url.path.startswith("/reverse"):
+            self._reverse(h, query)
+            return
         q = query.get("q", "").lower()
         found = [
             {
@@ -232,6 +236,37 @@ class NominatimServer(_LoopbackService):
             if q in p["name"].lower()
         ][: int(query.get("limit", 10))]
         _send_json(h, 200, found)
+
+    def _reverse(self, h: BaseHTTPRequestHandler, query: dict) -> None:
+        """/reverse: the gazetteer's place nearest the point (within about a
+        kilometre), as Nominatim answers; its "Unable to geocode" error else."""
+        lat, lon = float(query["lat"]), float(query["lon"])
+
+        def distance(p):
+            return (p["lat"] - lat) ** 2 + ((p["lon"] - lon) * 0.56) ** 2
+
+        near = [p for p in self.places if distance(p) < 0.01**2]
+        if not near:
+            _send_json(h, 200, {"error": "Unable to geocode"})
+            return
+        p = min(near, key=distance)
+        _send_json(
+            h,
+            200,
+            {
+                "place_id": self.places.index(p),
+                "lat": str(p["lat"]),
+                "lon": str(p["lon"]),
+                "display_name": p["name"],
+                "address": {},
+                "boundingbox": [
+                    str(p["lat"]),
+                    str(p["lat"]),
+                    str(p["lon"]),
+                    str(p["lon"]),
+                ],
+            },
+        )
 
 
 def _open311_errors(status: int, description: str) -> list[dict]:

@@ -20,6 +20,10 @@ Status changes (``staff_status_scope``) are for whoever works the report,
 whatever case system its body has: a change made here is told to that case
 system through the outbox (casehub.outbox.updates_queue), as one made there is
 told to us.
+
+Marking a report a duplicate of another report of its kommun, and moderating
+its text and photos, go with working it (``staff_work_scope``): kommun
+administrators and the report's case handlers, not contact-centre agents.
 """
 
 from __future__ import annotations

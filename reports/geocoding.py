@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
+from geopy.adapters import RequestsAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
 
@@ -44,3 +47,40 @@ def places_search(query: str, *, limit: int = 5) -> list[Place]:
         Place(label=p.address, lat=float(p.latitude), lon=float(p.longitude))
         for p in found or []
     ]
+
+
+#: How long a staff screen waits for the nearest address: it is shown beside
+#: the coordinates and the map, so it may be missing but never slow.
+ADDRESS_TIMEOUT_SECONDS = 1.5
+#: How long a found address (or a failure) is remembered for a point.
+ADDRESS_CACHE_SECONDS = 7 * 24 * 3600
+ADDRESS_FAILURE_CACHE_SECONDS = 60
+
+
+def address_at(lat: float, lon: float) -> str:
+    """The nearest address to a point, from the geocoder's reverse search, or
+    "" when it has none or does not answer within ADDRESS_TIMEOUT_SECONDS (or
+    the configured timeout, if shorter). Answers are cached per point (about a
+    metre), failures briefly, so a screen shown again asks no one."""
+    config = settings.KNUTPUNKT_GEOCODER
+    key = f"geocoding:address:{config['domain']}:{lat:.5f}:{lon:.5f}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    geocoder = Nominatim(
+        user_agent=config["user_agent"],
+        domain=config["domain"],
+        scheme=config["scheme"],
+        timeout=min(config["timeout"], ADDRESS_TIMEOUT_SECONDS),
+        # One try: geopy's adapter would otherwise retry a slow answer twice.
+        adapter_factory=partial(RequestsAdapter, max_retries=0),
+    )
+    try:
+        found = geocoder.reverse((lat, lon), exactly_one=True, language="sv")
+    except (GeopyError, ValueError) as exc:
+        logger.warning("Address search failed: %s", type(exc).__name__)
+        cache.set(key, "", ADDRESS_FAILURE_CACHE_SECONDS)
+        return ""
+    address = found.address if found is not None else ""
+    cache.set(key, address, ADDRESS_CACHE_SECONDS)
+    return address

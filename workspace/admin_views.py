@@ -62,6 +62,7 @@ from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
 from .models import PLACEHOLDERS, ResponseTemplate
+from .review import REVIEW_ACTIONS, ReviewMixin
 from .services import (
     StaleReport,
     report_assign,
@@ -345,10 +346,10 @@ class ReassignForm(VersionedForm):
 
 # The forms of the report's screen, by the "action" their submit button sends;
 # a post without one is a status change.
-ACTIONS = ("status", "note", "priority", "assign", "reassign")
+ACTIONS = ("status", "note", "priority", "assign", "reassign", *REVIEW_ACTIONS)
 
 
-class InboxReportView(ScopedInspectView):
+class InboxReportView(ReviewMixin, ScopedInspectView):
     """A report on one screen: where it is, what the reporter said and (with
     consent) how to reach them, its delivery, its whole timeline with internal
     events, and the forms that act on it through workspace.services."""
@@ -482,6 +483,7 @@ class InboxReportView(ScopedInspectView):
                 self.response_templates() if self.can_change_status else []
             ),
         )
+        context.update(self.review_context(bound))
         return context
 
     def post(self, request, *args, **kwargs):
@@ -512,6 +514,8 @@ class InboxReportView(ScopedInspectView):
         )
 
     def bound_form(self, action: str, data) -> forms.Form:
+        if action in REVIEW_ACTIONS:
+            return self.review_form(action, data)
         if action == "note":
             return NoteForm(data, prefix="note")
         if action == "priority":
@@ -525,6 +529,8 @@ class InboxReportView(ScopedInspectView):
     def perform(self, action: str, data: dict):
         user, report_id = self.request.user, self.object.pk
         version = data.get("version")
+        if action in REVIEW_ACTIONS:
+            return self.review_perform(action, data)
         if action == "note":
             return report_note_add(actor=user, report_id=report_id, note=data["note"])
         if action == "priority":

@@ -266,6 +266,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Photos hidden by moderation, kept for audit: never served (no URL).
+KNUTPUNKT_MODERATED_ROOT = VAR_DIR / "moderated"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

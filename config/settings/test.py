@@ -22,6 +22,7 @@ STORAGES = {
 }
 VAR_DIR = Path(tempfile.mkdtemp(prefix="knutpunkt-test-var-"))
 MEDIA_ROOT = VAR_DIR / "media"
+KNUTPUNKT_MODERATED_ROOT = VAR_DIR / "moderated"
 if not DATABASE_URL:
     # pytest-django creates its own in-memory test database; keep WAL options out.
     DATABASES = {
@@ -51,3 +52,10 @@ CACHES = {  # noqa: F405
 # Other tests sign staff in with force_login, which passes no second factor;
 # the tests of staff sign-in (tests/staffauth) turn this rule on.
 KNUTPUNKT_STAFF_TWO_FACTOR_REQUIRED = False
+# No test reaches the real geocoder: tests that need one start a loopback
+# Nominatim (tests/reports/conftest.py); elsewhere nothing listens here.
+KNUTPUNKT_GEOCODER = {
+    **KNUTPUNKT_GEOCODER,  # noqa: F405
+    "domain": "127.0.0.1:9",
+    "scheme": "http",
+}

@@ -1,6 +1,7 @@
 """The Wagtail admin works under its Content Security Policy: an editor signs
-in, opens the dashboard, edits and saves a page, and uploads an image, and the
-browser reports no violation of the policy on the way."""
+in, opens the dashboard, edits and saves a page, uploads an image and opens a
+report's screen with its map, and the browser reports no violation of the
+policy on the way."""
 
 import io
 import re
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from config.security import ADMIN_POLICY
+from config.security import admin_policy
 from devkit.instance import free_port, profile_env, running_site, shell
 from tests.support.twofactor import totp_now
 
@@ -27,13 +28,19 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
         ) as env,
         running_site(env, port),
     ):
-        (page_id,) = shell(
+        page_id, report_id = shell(
             env,
             "from django.contrib.auth import get_user_model; "
             "from wagtail.models import Page; "
-            "get_user_model().objects.create_superuser("
+            "from municipalities.models import Category; "
+            "from reports.services import Reporter, report_submit; "
+            "editor = get_user_model().objects.create_superuser("
             f"'csp-editor', 'csp-editor@example.org', '{PASSWORD}'); "
-            "print(Page.objects.filter(depth=2).first().pk)",
+            "report = report_submit(lat=55.605, lon=13.0038, "
+            "category=Category.objects.get(slug='gatubelysning'), "
+            "title='Lampan blinkar', description='Hela natten.', "
+            "reporter=Reporter(name='Anna', email='anna@example.org', user=editor)); "
+            "print(Page.objects.filter(depth=2).first().pk, report.pk)",
         )
         context = browser.new_context(locale="sv-SE")
         violations = []
@@ -48,7 +55,9 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
         base = f"http://localhost:{port}"
 
         login = page.goto(f"{base}/admin/login/")
-        assert login.headers["content-security-policy"] == ADMIN_POLICY
+        # The tiles' host is the one third party the admin may reach.
+        tiles = f"http://127.0.0.1:{port}"
+        assert login.headers["content-security-policy"] == admin_policy(tiles)
         page.fill("#id_username", "csp-editor")
         page.fill("#id_password", PASSWORD)
         page.locator("form button[type=submit]").click()
@@ -93,5 +102,13 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
             1, timeout=15_000
         )
         page.screenshot(path=str(artifacts / "admin-csp-upload.png"), full_page=True)
+
+        # A report's screen: its map asks the tile server for images.
+        page.goto(f"{base}/admin/inbox/{report_id}/")
+        tile = page.locator("#map .leaflet-tile-pane img").first
+        expect(tile).to_be_attached(timeout=10_000)
+        assert tile.get_attribute("src").startswith(f"{tiles}/no-tiles/")
+        expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
+        page.screenshot(path=str(artifacts / "admin-csp-report.png"), full_page=True)
         context.close()
     assert violations == []

@@ -1,0 +1,30 @@
+"""Background tasks of the staff workspace; they take ids and are safe to rerun."""
+
+from django.utils import translation
+from django_tasks import task
+
+from reports.mail import link, send_to
+from reports.models import Report
+
+from .moderation import moderation_summary
+
+
+@task()
+def send_moderation_notice_task(
+    report_id: int, changed: list[str], photos: int, reason: str
+) -> None:
+    """Tell the reporter, in their language, what moderation edited on their
+    report and why (never the removed text)."""
+    report = Report.objects.select_related("filed_on_site").get(pk=report_id)
+    with translation.override(report.language):
+        what = moderation_summary(changed=changed, photos=photos)
+    send_to(
+        report=report,
+        to=report.email,
+        template="report_moderated",
+        context={
+            "what": what,
+            "reason": reason,
+            "report_url": link(report, "report-detail", report.pk),
+        },
+    )
