@@ -20,6 +20,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.permissions import register_permission_policy
+from wagtail.snippets.views import snippets
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .models import Body, Category, Route
@@ -30,7 +31,13 @@ from .staff import (
     staff_municipalities,
     staff_routes,
 )
-from .staff_admin import ScopedModelViewSet, StaffScopePolicy
+from .staff_admin import (
+    AuditedCreateMixin,
+    AuditedDeleteMixin,
+    AuditedEditMixin,
+    ScopedModelViewSet,
+    StaffScopePolicy,
+)
 
 SETUP_ACTIONS = {"add", "change", "delete"}
 # The slugs services.municipality_join gives a kommun's own body.
@@ -47,8 +54,25 @@ register_permission_policy(Body, body_policy)
 register_permission_policy(Route, route_policy)
 
 
+class CategoryCreateView(AuditedCreateMixin, snippets.CreateView):
+    pass
+
+
+class CategoryEditView(AuditedEditMixin, snippets.EditView):
+    pass
+
+
+class CategoryDeleteView(AuditedDeleteMixin, snippets.DeleteView):
+    pass
+
+
 class CategoryViewSet(SnippetViewSet):
+    """Categories with their questions; changes are in the audit log."""
+
     model = Category
+    add_view_class = CategoryCreateView
+    edit_view_class = CategoryEditView
+    delete_view_class = CategoryDeleteView
     icon = "list-ul"
     menu_label = gettext_lazy("Categories")
     add_to_admin_menu = True
