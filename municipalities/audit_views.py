@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
@@ -64,9 +65,9 @@ def _field(entry: AuditEntry, name: str):
 
 def _label(entry: AuditEntry, name: str) -> str:
     if name in EXTRA_LABELS:
-        return str(EXTRA_LABELS[name])
+        return capfirst(EXTRA_LABELS[name])
     field = _field(entry, name)
-    return str(getattr(field, "verbose_name", name)) if field is not None else name
+    return capfirst(getattr(field, "verbose_name", name) if field is not None else name)
 
 
 def _shown(entry: AuditEntry, name: str, value) -> str:
