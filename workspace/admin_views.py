@@ -59,6 +59,7 @@ from municipalities.staff_admin import (
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
+from .inbox_tools import InboxToolsMixin, inbox_tools_urlpatterns
 from .models import PLACEHOLDERS, ResponseTemplate
 from .services import (
     StaleReport,
@@ -197,7 +198,7 @@ class InboxFilterSet(WagtailFilterSet):
         )
 
 
-class InboxIndexView(ScopedIndexView):
+class InboxIndexView(InboxToolsMixin, ScopedIndexView):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
 
@@ -555,6 +556,10 @@ class InboxViewSet(ReadOnlyScopedViewSet):
     list_select_related = ("category", "municipality", "body", "assigned_to")
     filterset_class = InboxFilterSet
     list_per_page = 50
+
+    def get_extra_urlpatterns(self):
+        # The action bar and saved filters (workspace.inbox_tools).
+        return [*super().get_extra_urlpatterns(), *inbox_tools_urlpatterns()]
 
 
 # --- response templates ----------------------------------------------------------
