@@ -107,7 +107,7 @@ def change_text(entry: AuditEntry) -> str:
 
 
 def object_text(entry: AuditEntry) -> str:
-    return f"{object_type_label(entry.object_type)}: {entry.object_label}"
+    return f"{capfirst(object_type_label(entry.object_type))}: {entry.object_label}"
 
 
 # --- the filters ------------------------------------------------------------------
@@ -185,6 +185,8 @@ class AuditFilterSet(WagtailFilterSet):
 
 class AuditLogView(ReportView):
     page_title = gettext_lazy("Audit log")
+    verbose_name = gettext_lazy("audit entry")
+    verbose_name_plural = gettext_lazy("audit entries")
     header_icon = "history"
     index_url_name = "audit_log"
     index_results_url_name = "audit_log_results"

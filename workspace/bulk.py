@@ -31,6 +31,7 @@ from .services import StaleReport, report_assign, report_status_change
 
 # At most this many reports in one go (a page of the inbox holds 50).
 BULK_MAX = 200
+UNASSIGN = "none"
 
 
 @dataclass
@@ -130,7 +131,9 @@ class BulkForm(forms.Form):
     reports = ReportIdsField(coerce=int)
     action = forms.ChoiceField(choices=[("status", "status"), ("assign", "assign")])
     status = forms.ChoiceField(
-        label=gettext_lazy("New status"), choices=STATUS_CHOICES, required=False
+        label=gettext_lazy("New status"),
+        choices=[("", gettext_lazy("Choose a status")), *STATUS_CHOICES],
+        required=False,
     )
     reply = forms.CharField(
         label=gettext_lazy("Public reply (optional)"),
@@ -138,19 +141,20 @@ class BulkForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    assignee = forms.ModelChoiceField(
-        label=gettext_lazy("Assign to"),
-        queryset=get_user_model().objects.none(),
-        required=False,
-        empty_label=gettext_lazy("No one"),
+    assignee = forms.ChoiceField(
+        label=gettext_lazy("Assign to"), choices=[], required=False
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = bulk_assignees(user)
-        self.fields["assignee"].label_from_instance = lambda u: (
-            u.get_full_name() or u.username
-        )
+        self.fields["assignee"].choices = [
+            ("", _("Choose a person")),
+            (UNASSIGN, _("No one (take the assignment away)")),
+            *(
+                (str(u.pk), u.get_full_name() or u.username)
+                for u in bulk_assignees(user)
+            ),
+        ]
         self.fields["reports"].error_messages["required"] = _(
             "Choose one or more reports first."
         )
@@ -167,7 +171,13 @@ class BulkForm(forms.Form):
         cleaned = super().clean()
         if cleaned.get("action") == "status" and not cleaned.get("status"):
             self.add_error("status", _("Choose the new status."))
+        if cleaned.get("action") == "assign" and not cleaned.get("assignee"):
+            self.add_error("assignee", _("Choose whom to assign the reports to."))
         return cleaned
+
+    def assignee_id(self) -> int | None:
+        chosen = self.cleaned_data["assignee"]
+        return None if chosen == UNASSIGN else int(chosen)
 
 
 class InboxBulkView(View):
@@ -191,11 +201,10 @@ class InboxBulkView(View):
             return redirect(back)
         data = form.cleaned_data
         if data["action"] == "assign":
-            assignee = data["assignee"]
             outcome = reports_bulk_assign(
                 actor=request.user,
                 report_ids=data["reports"],
-                assignee_id=assignee.pk if assignee else None,
+                assignee_id=form.assignee_id(),
             )
         else:
             outcome = reports_bulk_status(

@@ -314,7 +314,7 @@ def test_a_kommun_admin_reads_their_own_kommuns_entries_only(
     assert rows[1][1:4] == [
         "lund-admin",
         "Set a report's priority",
-        f"report: #{both_kommuner[1].pk} Lunds lykta",
+        f"Report: #{both_kommuner[1].pk} Lunds lykta",
     ]
     assert rows[1][0].endswith("+01:00") or rows[1][0].endswith("+02:00")
     assert "Malmö" not in str(rows)

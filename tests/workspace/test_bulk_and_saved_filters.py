@@ -179,6 +179,13 @@ def test_bulk_assignment_assigns_where_the_handler_may_and_refuses_elsewhere(
         {"reports": [theirs.pk], "action": "assign", "assignee": handler.pk},
     )
     assert "1 report was already so." in messages_of(response)
+    # "No one" takes the assignment away.
+    response = client.post(
+        "/admin/inbox/bulk/",
+        {"reports": [theirs.pk], "action": "assign", "assignee": "none"},
+    )
+    assert "1 report changed." in messages_of(response)
+    assert Report.objects.get(pk=theirs.pk).assigned_to is None
 
 
 def test_bad_bulk_input_is_refused_with_a_message_and_changes_nothing(
@@ -188,6 +195,10 @@ def test_bad_bulk_input_is_refused_with_a_message_and_changes_nothing(
     for data, message in (
         ({"action": "status", "status": "fixed"}, "Choose one or more reports first."),
         ({"reports": [reports["a"].pk], "action": "status"}, "Choose the new status."),
+        (
+            {"reports": [reports["a"].pk], "action": "assign"},
+            "Choose whom to assign the reports to.",
+        ),
         (
             {"reports": ["x"], "action": "status", "status": "fixed"},
             "Select a valid choice. x is not one of the available choices.",
