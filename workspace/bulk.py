@@ -146,6 +146,8 @@ class BulkForm(forms.Form):
     )
 
     def __init__(self, *args, user, **kwargs):
+        # Apart from the inbox's filter form's ids on the same page.
+        kwargs.setdefault("auto_id", "bulk-%s")
         super().__init__(*args, **kwargs)
         self.fields["assignee"].choices = [
             ("", _("Choose a person")),
