@@ -308,6 +308,6 @@ def report_transition(
         target=report,
         municipality=report.municipality_id,
         before={"status": before},
-        after={"status": str(status), "reply": note},
+        after={"status": str(status), **({"reply": note} if note else {})},
     )
     return event
