@@ -106,9 +106,10 @@ def object_type_label(object_type: str) -> str:
     return str(model._meta.verbose_name)
 
 
-# Never written to the log, whatever the model: a secret's value has no place in
-# it (a connection's secret_env names an environment variable, not a secret).
-_UNRECORDED = ("password", "token", "secret_value", "key_hash")
+# Never written to the log, whatever the model: fields whose name says they hold
+# a password, a token or a hash of one. (A connection's ``secret_env`` names an
+# environment variable, not a secret: it is recorded.)
+_UNRECORDED = ("password", "token", "hash")
 
 
 def _recorded(field) -> bool:
