@@ -112,7 +112,7 @@ class ConnectionRetryView(ScopedActionView):
     submit_label = gettext_lazy("Try again now")
 
     def perform(self) -> str:
-        connection_retry_now(connection_id=self.object.pk)
+        connection_retry_now(connection_id=self.object.pk, actor=self.request.user)
         return _("Deliveries to %(connection)s are being tried again.") % {
             "connection": self.object
         }
@@ -381,7 +381,7 @@ class DeliveryResendView(ScopedActionView):
         return super().get_base_object_queryset().filter(state__in=RESENDABLE_STATES)
 
     def perform(self) -> str:
-        delivery_resend(delivery_id=self.object.pk)
+        delivery_resend(delivery_id=self.object.pk, actor=self.request.user)
         return _("Report #%(report)s will be sent again shortly.") % {
             "report": self.object.report_id
         }

@@ -56,6 +56,7 @@ from django.utils.translation import gettext as _
 from wagtail.models import Site
 
 from municipalities.choices import ConnectionKind
+from municipalities.audit import audit_kommun_of, audit_record
 from municipalities.models import Category, Connection, Municipality
 from municipalities.routing import delivery_connection
 from reports.choices import PUBLIC_STATUSES, ActorKind, EventKind, ReportStatus
@@ -214,9 +215,10 @@ def cases_withdraw(*, report_id: int, keep_connection_id: int | None) -> int:
 
 
 @transaction.atomic
-def delivery_resend(*, delivery_id: int) -> Delivery:
+def delivery_resend(*, delivery_id: int, actor=None) -> Delivery:
     """Staff's "send again": a failed or dead delivery is due now, with a fresh
-    give-up window and the same key (so a case that did arrive is not doubled)."""
+    give-up window and the same key (so a case that did arrive is not doubled).
+    ``actor``: the member of staff, recorded in the audit log."""
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
     if delivery.state in (
         DeliveryState.FAILED,
@@ -224,6 +226,16 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
         DeliveryState.PENDING,
     ):
         now = timezone.now()
+        if actor is not None:
+            audit_record(
+                actor=actor,
+                action="delivery.resend",
+                target=delivery,
+                object_label=f"#{delivery.report_id} → {delivery.connection}",
+                municipality=delivery.report.municipality_id,
+                before={"state": delivery.state, "attempts": delivery.attempts},
+                after={"state": DeliveryState.PENDING},
+            )
         delivery.state = DeliveryState.PENDING
         delivery.next_attempt_at = now
         delivery.queued_at = now
@@ -232,12 +244,26 @@ def delivery_resend(*, delivery_id: int) -> Delivery:
     return delivery
 
 
-def connection_retry_now(*, connection_id: int) -> None:
-    """Staff's "try again now": close the connection's circuit."""
+@transaction.atomic
+def connection_retry_now(*, connection_id: int, actor=None) -> None:
+    """Staff's "try again now": close the connection's circuit. ``actor``: the
+    member of staff, recorded in the audit log."""
+    connection = Connection.objects.select_for_update().filter(pk=connection_id).first()
+    if connection is None:
+        return
+    if actor is not None:
+        audit_record(
+            actor=actor,
+            action="connection.retry",
+            target=connection,
+            municipality=audit_kommun_of(connection, actor),
+            before={"circuit_open_until": connection.circuit_open_until},
+            after={"circuit_open_until": None},
+        )
     Connection.objects.filter(pk=connection_id).update(
         circuit_open_until=None, circuit_opened_at=None
     )
-    outbox_wake.set()
+    transaction.on_commit(outbox_wake.set)
 
 
 # --- claiming ----------------------------------------------------------------

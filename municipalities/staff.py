@@ -221,3 +221,15 @@ def staff_in_municipality(user, municipality: Municipality) -> bool:
     """Whether the user holds any staff role in the kommun (superusers: every
     kommun)."""
     return staff_municipalities(user).filter(pk=municipality.pk).exists()
+
+
+def staff_audit_scope(user) -> Q:
+    """A filter on audit entries (municipalities.models.AuditEntry) the user may
+    read: those of the kommuner they administer; every entry for a superuser
+    (including those of no kommun: shared categories, nationwide bodies). Case
+    handlers and contact-centre agents read none."""
+    if not _active(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    return Q(municipality__in=staff_municipalities(user, SETUP_ROLES))

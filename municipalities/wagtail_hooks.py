@@ -1,12 +1,47 @@
-"""Admin screens of municipalities: the kommun's staff. Categories, extra
-questions, bodies and routes are shown in the case hub's "Case systems" menu
-(casehub.wagtail_hooks)."""
+"""Admin screens of municipalities: the kommun's staff and the audit log.
+Categories, extra questions, bodies and routes are shown in the case hub's "Case
+systems" menu (casehub.wagtail_hooks)."""
 
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 
 from .admin_views import StaffMembershipViewSet
+from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
+
 
 
 @hooks.register("register_admin_viewset")
 def register_staff():
     return StaffMembershipViewSet()
+
+
+# --- the audit log ------------------------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_audit_log_urls():
+    return [
+        path("audit-log/", AuditLogView.as_view(), name="audit_log"),
+        path(
+            "audit-log/results/",
+            AuditLogResultsView.as_view(),
+            name="audit_log_results",
+        ),
+    ]
+
+
+class AuditLogMenuItem(MenuItem):
+    def is_shown(self, request):
+        return audit_readers(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_audit_log_menu_item():
+    return AuditLogMenuItem(
+        gettext_lazy("Audit log"),
+        reverse("audit_log"),
+        icon_name="history",
+        order=230,
+    )

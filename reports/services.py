@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from infra.tasks import enqueue_with_transaction
+from municipalities.audit import audit_record
 from municipalities.choices import QuestionKind
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, CategoryQuestion
@@ -288,6 +289,7 @@ def report_transition(
     if status == report.status and not note:
         return None
     now = timezone.now()
+    before = report.status
     kind = EventKind.STATUS if status != report.status else EventKind.NOTE
     if status != report.status:
         report.status = status
@@ -297,7 +299,7 @@ def report_transition(
     report.save(
         update_fields=["status", "status_changed_at", "status_as_of", "updated_at"]
     )
-    return event_record(
+    event = event_record(
         report=report,
         actor=Actor.staff(actor),
         kind=kind,
@@ -305,3 +307,12 @@ def report_transition(
         note=note,
         happened_at=now,
     )
+    audit_record(
+        actor=actor,
+        action="report.status",
+        target=report,
+        municipality=report.municipality_id,
+        before={"status": before},
+        after={"status": str(status), **({"reply": note} if note else {})},
+    )
+    return event

@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from casehub.choices import DeliveryState
 from casehub.models import Delivery, DeliveryAttempt
 from cms.models import AccessibilityStatementPage
+from municipalities.audit import audit_record
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
 from municipalities.models import Body, Category, Connection, Municipality, Route
 from tests.support import factories
@@ -102,6 +103,14 @@ def setup():
     )
     route = Route.objects.filter(municipality__code=MALMO).first()
     category = Category.objects.get(slug="gatubelysning")
+    audit_record(
+        actor=superuser(),
+        action="edit",
+        target=connection,
+        municipality=route.municipality,
+        before={"is_active": True, "timeout_seconds": 10.0},
+        after={"is_active": False, "timeout_seconds": 5.0},
+    )
     return {
         "body": body,
         "connection": connection,
@@ -130,6 +139,8 @@ def screens(o) -> list[str]:
         "/admin/routes/new/",
         f"/admin/routes/edit/{o['route'].pk}/",
         f"/admin/routes/delete/{o['route'].pk}/",
+        "/admin/audit-log/",
+        "/admin/audit-log/?at_from=2026-12-07&at_to=2026-12-01",
         "/admin/two-factor/",
     ]
 

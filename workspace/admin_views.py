@@ -61,6 +61,7 @@ from municipalities.staff_admin import (
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
+from .inbox_tools import InboxToolsMixin, inbox_tools_urlpatterns
 from .models import PLACEHOLDERS, ResponseTemplate
 from .review import REVIEW_ACTIONS, ReviewMixin
 from .services import (
@@ -203,7 +204,7 @@ class InboxFilterSet(WagtailFilterSet):
         )
 
 
-class InboxIndexView(ScopedIndexView):
+class InboxIndexView(InboxToolsMixin, ScopedIndexView):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
 
@@ -619,6 +620,10 @@ class InboxViewSet(ReadOnlyScopedViewSet):
     list_select_related = ("category", "municipality", "body", "assigned_to")
     filterset_class = InboxFilterSet
     list_per_page = 50
+
+    def get_extra_urlpatterns(self):
+        # The action bar and saved filters (workspace.inbox_tools).
+        return [*super().get_extra_urlpatterns(), *inbox_tools_urlpatterns()]
 
 
 # --- response templates ----------------------------------------------------------

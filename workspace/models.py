@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import string
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -122,3 +123,31 @@ class ResponseTemplate(models.Model):
             "status": str(ReportStatus(status).label),
         }
         return self.text.format_map(values)
+
+
+class SavedFilter(models.Model):
+    """A member of staff's own named set of inbox filters (the inbox's query
+    string), shown to them alone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    query = models.CharField(_("filters"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "name"], name="saved_filter_name_per_user"
+            )
+        ]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+
+    def __str__(self) -> str:
+        return self.name

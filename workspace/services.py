@@ -128,13 +128,15 @@ def report_note_add(*, actor, report_id: int, note: str) -> ReportEvent:
         refusal=_("This report is not yours to see."),
         version=None,
     )
-    return event_record(
+    event = event_record(
         report=report,
         actor=Actor.staff(actor),
         kind=EventKind.NOTE,
         note=note,
         is_public=False,
     )
+    _audit(actor, "report.note", report, {}, {"note": note})
+    return event
 
 
 @transaction.atomic
@@ -160,13 +162,21 @@ def report_priority_set(
     before = report.priority
     report.priority = priority
     report.save(update_fields=["priority", "updated_at"])
-    return event_record(
+    event = event_record(
         report=report,
         actor=Actor.staff(actor),
         kind=EventKind.PRIORITY,
         data={"from": before, "to": priority.value},
         is_public=False,
     )
+    _audit(
+        actor,
+        "report.priority",
+        report,
+        {"priority": before},
+        {"priority": priority.value},
+    )
+    return event
 
 
 @transaction.atomic
@@ -206,9 +216,10 @@ def report_assign(
     if report.assigned_to_id == assignee_id:
         return None
     before = report.assigned_to_id
+    before_name = _name(report.assigned_to)
     report.assigned_to = assignee
     report.save(update_fields=["assigned_to", "updated_at"])
-    return event_record(
+    event = event_record(
         report=report,
         actor=Actor.staff(actor),
         kind=EventKind.ASSIGNED,
@@ -220,6 +231,34 @@ def report_assign(
             else "",
         },
         is_public=False,
+    )
+    _audit(
+        actor,
+        "report.assign",
+        report,
+        {"assigned_to": before_name},
+        {"assigned_to": _name(assignee)},
+    )
+    return event
+
+
+# --- the audit log ----------------------------------------------------------------
+
+
+def _name(user) -> str | None:
+    return (user.get_full_name() or user.username) if user is not None else None
+
+
+def _audit(actor, action: str, report: Report, before: dict, after: dict) -> None:
+    """Record a report action in the audit log (municipalities.audit), in the
+    action's own transaction."""
+    audit_record(
+        actor=actor,
+        action=action,
+        target=report,
+        municipality=report.municipality_id,
+        before=before,
+        after=after,
     )
 
 
