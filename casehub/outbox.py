@@ -55,8 +55,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from wagtail.models import Site
 
-from municipalities.choices import ConnectionKind
 from municipalities.audit import audit_kommun_of, audit_record
+from municipalities.choices import ConnectionKind
 from municipalities.models import Category, Connection, Municipality
 from municipalities.routing import delivery_connection
 from reports.choices import PUBLIC_STATUSES, ActorKind, EventKind, ReportStatus

@@ -11,7 +11,6 @@ from .admin_views import StaffMembershipViewSet
 from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
 
 
-
 @hooks.register("register_admin_viewset")
 def register_staff():
     return StaffMembershipViewSet()
