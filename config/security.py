@@ -7,16 +7,24 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+
+def _tile_origin() -> str:
+    url = settings.LEAFLET_CONFIG["TILES"][0][1]
+    parts = urlsplit(url.replace("{s}.", "*."))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
 #: The admin as Wagtail 8 needs it: a few of its widgets and panels (inline
 #: panels, date pickers) carry inline scripts, and its editors set inline
 #: styles, so scripts and styles may be inline; everything else is as strict as
-#: on the public pages. No third party is reached from the admin.
+#: on the public pages. The one third party reached from the admin is the
+#: configured tile server, for the images of its maps (the inbox's map).
 ADMIN_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self' 'unsafe-inline'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        f"img-src 'self' data: blob: {_tile_origin()}".strip(),
         "connect-src 'self'",
         "font-src 'self' data:",
         "media-src 'self'",
@@ -51,12 +59,6 @@ _UNUSED_FEATURES = (
 #: The pages that may ask for the visitor's position (by URL name): the report
 #: form's "use my position".
 GEOLOCATION_PAGES = frozenset({"report-new"})
-
-
-def _tile_origin() -> str:
-    url = settings.LEAFLET_CONFIG["TILES"][0][1]
-    parts = urlsplit(url.replace("{s}.", "*."))
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
 def permissions_policy(*, geolocation: bool) -> str:

@@ -59,6 +59,8 @@ from municipalities.staff_admin import (
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
+from .areas import AreaFilter
+from .inbox_map import InboxMapMixin
 from .models import PLACEHOLDERS, ResponseTemplate
 from .services import (
     StaleReport,
@@ -162,10 +164,25 @@ class InboxFilterSet(WagtailFilterSet):
         method="filter_age",
         empty_label=gettext_lazy("Any age"),
     )
+    area = AreaFilter(
+        label=gettext_lazy("Area"),
+        help_text=gettext_lazy(
+            "Set from the map: west,south,east,north in degrees, or a GeoJSON polygon."
+        ),
+    )
 
     class Meta:
         model = Report
-        fields = ["q", "status", "category", "body", "assigned", "priority", "age"]
+        fields = [
+            "q",
+            "status",
+            "category",
+            "body",
+            "assigned",
+            "priority",
+            "age",
+            "area",
+        ]
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -197,7 +214,7 @@ class InboxFilterSet(WagtailFilterSet):
         )
 
 
-class InboxIndexView(ScopedIndexView):
+class InboxIndexView(InboxMapMixin, ScopedIndexView):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
 
