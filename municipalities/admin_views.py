@@ -22,11 +22,12 @@ from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.permissions import register_permission_policy
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from .models import Body, Category, Route
+from .models import Body, Category, District, Route
 from .staff import (
     SETUP_ROLES,
     staff_bodies,
     staff_connections,
+    staff_districts,
     staff_municipalities,
     staff_routes,
 )
@@ -210,4 +211,42 @@ class RouteViewSet(ScopedModelViewSet):
             FieldPanel("connection"),
         ],
         base_form_class=RouteForm,
+    )
+
+
+# --- districts -------------------------------------------------------------------
+
+
+district_policy = StaffScopePolicy(
+    District, scope=staff_districts, roles=SETUP_ROLES, actions=SETUP_ACTIONS
+)
+register_permission_policy(District, district_policy)
+
+
+class DistrictForm(WagtailAdminModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if restricted(self.for_user):
+            self.fields["municipality"].queryset = staff_municipalities(
+                self.for_user, SETUP_ROLES
+            )
+        self.fields["geometry"].widget = forms.Textarea(attrs={"rows": 8})
+
+
+class DistrictViewSet(ScopedModelViewSet):
+    """A kommun's districts, set up by its administrators; the inbox filters by
+    them."""
+
+    model = District
+    name = "districts"
+    icon = "site"
+    menu_label = gettext_lazy("Districts")
+    menu_order = 210
+    add_to_admin_menu = True
+    list_display = ["name", "municipality"]
+    ordering = ["municipality__name", "name"]
+    list_select_related = ("municipality",)
+    edit_handler = ObjectList(
+        [FieldPanel("municipality"), FieldPanel("name"), FieldPanel("geometry")],
+        base_form_class=DistrictForm,
     )

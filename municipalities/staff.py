@@ -29,7 +29,14 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .choices import ConnectionKind, StaffRole
-from .models import Body, Connection, Municipality, Route, StaffMembership
+from .models import (
+    Body,
+    Connection,
+    District,
+    Municipality,
+    Route,
+    StaffMembership,
+)
 
 # Who may change bodies, routes and connections (the case-system set-up).
 SETUP_ROLES = (StaffRole.ADMIN,)
@@ -80,6 +87,15 @@ def staff_connections(
     user, roles: Iterable[StaffRole] | None = None
 ) -> QuerySet[Connection]:
     return Connection.objects.filter(body__in=staff_bodies(user, roles))
+
+
+def staff_districts(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[District]:
+    """The districts of the user's kommuner (every district for superusers)."""
+    if _active(user) and user.is_superuser:
+        return District.objects.all()
+    return District.objects.filter(municipality__in=staff_municipalities(user, roles))
 
 
 def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:

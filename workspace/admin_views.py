@@ -59,8 +59,9 @@ from municipalities.staff_admin import (
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
-from .areas import AreaFilter
+from .areas import AreaFilter, DistrictFilter
 from .inbox_map import InboxMapMixin
+from .listing import PlainColumn
 from .models import PLACEHOLDERS, ResponseTemplate
 from .services import (
     StaleReport,
@@ -164,6 +165,7 @@ class InboxFilterSet(WagtailFilterSet):
         method="filter_age",
         empty_label=gettext_lazy("Any age"),
     )
+    district = DistrictFilter(label=gettext_lazy("District"))
     area = AreaFilter(
         label=gettext_lazy("Area"),
         help_text=gettext_lazy(
@@ -181,6 +183,7 @@ class InboxFilterSet(WagtailFilterSet):
             "assigned",
             "priority",
             "age",
+            "district",
             "area",
         ]
 
@@ -231,27 +234,27 @@ class InboxIndexView(InboxMapMixin, ScopedIndexView):
                 get_url=self.get_inspect_url,
                 sort_key="pk",
             ),
-            Column("category", label=_("Category"), sort_key="category__name"),
-            Column("municipality", label=_("Municipality")),
-            Column("body", label=_("Body"), sort_key="body__name"),
-            Column(
+            PlainColumn("category", label=_("Category"), sort_key="category__name"),
+            PlainColumn("municipality", label=_("Municipality")),
+            PlainColumn("body", label=_("Body"), sort_key="body__name"),
+            PlainColumn(
                 "status",
                 label=_("Status"),
                 accessor="get_status_display",
                 sort_key="status",
             ),
-            Column(
+            PlainColumn(
                 "priority",
                 label=_("Priority"),
                 accessor="get_priority_display",
                 sort_key="priority_rank",
             ),
-            Column(
+            PlainColumn(
                 "assigned_to",
                 label=_("Assigned to"),
                 accessor=lambda r: person(r.assigned_to) if r.assigned_to else "–",
             ),
-            Column(
+            PlainColumn(
                 "delivery",
                 label=_("Delivery"),
                 accessor=delivery_summary,

@@ -1,6 +1,8 @@
 """The inbox's area filter: the reports inside a drawn area.
 
-An area comes in the query string as ``area``: either a box, ``west,south,
+A district (``district``, by id) is one of the kommun's districts
+(municipalities.models.District), set up by its administrators. An area comes
+in the query string as ``area``: either a box, ``west,south,
 east,north`` in degrees (WGS84), as the inbox map's "Filter to the map's area"
 sends it, or a GeoJSON Polygon or MultiPolygon (also inside a Feature).
 
@@ -26,11 +28,12 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from shapely.geometry import box, shape
 
+from municipalities.districts import geometry_from_geojson
+from municipalities.staff import CASEWORK_ROLES, staff_districts
 from reports.map import parse_bbox
 
 # Bound the work one query string can ask for.
 MAX_AREA_CHARS = 100_000
-MAX_VERTICES = 5_000
 
 
 def parse_area(raw: str | None):
@@ -50,45 +53,6 @@ def parse_area(raw: str | None):
             raise ValidationError(_("The box has no area."))
         return box(bbox.west, bbox.south, bbox.east, bbox.north)
     return geometry_from_geojson(text)
-
-
-def geometry_from_geojson(text: str | dict):
-    """A valid Polygon or MultiPolygon in WGS84 from GeoJSON, or a
-    ValidationError."""
-    try:
-        data = json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        raise ValidationError(_("The area is neither a box nor GeoJSON.")) from None
-    if isinstance(data, dict) and data.get("type") == "Feature":
-        data = data.get("geometry")
-    if not isinstance(data, dict) or data.get("type") not in (
-        "Polygon",
-        "MultiPolygon",
-    ):
-        raise ValidationError(_("The area must be a GeoJSON Polygon or MultiPolygon."))
-    try:
-        geometry = shape(data)
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
-        raise ValidationError(_("The area's coordinates are malformed.")) from None
-    if geometry.is_empty:
-        raise ValidationError(_("The area is empty."))
-    if shapely.get_num_coordinates(geometry) > MAX_VERTICES:
-        raise ValidationError(
-            _("The area has too many corners: at most %(max)d.") % {"max": MAX_VERTICES}
-        )
-    west, south, east, north = geometry.bounds
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise ValidationError(
-            _("The area's coordinates must be longitude and latitude in degrees.")
-        )
-    if not geometry.is_valid:
-        raise ValidationError(
-            _("The area is not a valid polygon: %(reason)s.")
-            % {"reason": shapely.is_valid_reason(geometry)}
-        )
-    if geometry.area == 0:
-        raise ValidationError(_("The area is empty."))
-    return geometry
 
 
 def _ids_param(ids: list[int]) -> RawSQL:
@@ -130,3 +94,20 @@ class AreaFilter(django_filters.Filter):
         if value is None:
             return qs
         return within(qs, value)
+
+
+def _scoped_districts(request):
+    return staff_districts(request.user if request else None, CASEWORK_ROLES)
+
+
+class DistrictFilter(django_filters.ModelChoiceFilter):
+    """The inbox's reports inside one of the user's kommuner's districts."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", _scoped_districts)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return within(qs, shape(value.geometry))

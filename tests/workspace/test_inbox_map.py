@@ -183,3 +183,101 @@ def test_a_bad_area_shows_no_reports_and_says_why(handler, area, message):
     assert message in json.loads(answer.content)["errors"]["area"][0]
     map_page = handler.get("/admin/inbox/map/", {"area": area})
     assert map_page.status_code == 200 and message in map_page.content.decode()
+
+
+# --- districts -----------------------------------------------------------------
+
+SOUTH_OF_STORTORGET = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [12.98, 55.59],
+            [13.03, 55.59],
+            [13.03, 55.605],
+            [12.98, 55.605],
+            [12.98, 55.59],
+        ]
+    ],
+}
+
+
+def district(code, name, geometry):
+    from municipalities.models import District, Municipality
+
+    return District.objects.create(
+        municipality=Municipality.objects.get(code=code), name=name, geometry=geometry
+    )
+
+
+@pytest.mark.django_db
+def test_the_inbox_filters_by_one_of_the_kommuns_districts(handler):
+    make_report(MALMO, title="Vid Stortorget")
+    at(make_report(MALMO, title="Söder om torget"), 55.60, 13.00)
+    south = district(MALMO, "Söder", SOUTH_OF_STORTORGET)
+    html = handler.get("/admin/inbox/", {"district": south.pk}).content.decode()
+    assert "Söder om torget" in html and "Vid Stortorget" not in html
+    found = handler.get("/admin/inbox/map/reports/", {**REGION, "district": south.pk})
+    assert sum(f["properties"].get("count", 1) for f in features(found)) == 1
+    # Another kommun's district is not a choice.
+    lund = district(LUND, "Lunds centrum", SOUTH_OF_STORTORGET)
+    answer = handler.get("/admin/inbox/map/reports/", {**REGION, "district": lund.pk})
+    assert (
+        answer.status_code == 400 and "district" in json.loads(answer.content)["errors"]
+    )
+    assert "Lunds centrum" not in handler.get("/admin/inbox/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_kommun_administrator_draws_districts_with_their_area_checked(client):
+    from municipalities.models import District, Municipality
+
+    as_user(client, staff("malmo-admin-district", MALMO, StaffRole.ADMIN))
+    malmo = Municipality.objects.get(code=MALMO)
+    bow_tie = (
+        '{"type": "Polygon", "coordinates": [[[13,55],[13.1,55.1],[13.1,55],'
+        "[13,55.1],[13,55]]]}"
+    )
+    refused = client.post(
+        "/admin/districts/new/",
+        {"municipality": malmo.pk, "name": "Rosengård", "geometry": bow_tie},
+    )
+    assert refused.status_code == 200
+    html = refused.content.decode()
+    assert "not a valid polygon" in html and "Rosengård" in html
+    assert not District.objects.exists()
+    made = client.post(
+        "/admin/districts/new/",
+        {
+            "municipality": malmo.pk,
+            "name": "Söder",
+            "geometry": json.dumps(SOUTH_OF_STORTORGET),
+        },
+    )
+    assert made.status_code == 302
+    assert District.objects.get().name == "Söder"
+
+
+@pytest.mark.django_db
+def test_another_kommuns_administrator_cannot_see_or_change_a_district(client):
+    south = district(MALMO, "Söder", SOUTH_OF_STORTORGET)
+    as_user(client, staff("lund-admin-district", LUND, StaffRole.ADMIN))
+    assert "Söder" not in client.get("/admin/districts/").content.decode()
+    assert client.get(f"/admin/districts/edit/{south.pk}/").status_code == 404
+    assert client.post(f"/admin/districts/delete/{south.pk}/").status_code == 404
+    # Nor can they make one in Malmö.
+    from municipalities.models import Municipality
+
+    taken = client.post(
+        "/admin/districts/new/",
+        {
+            "municipality": Municipality.objects.get(code=MALMO).pk,
+            "name": "Kapad",
+            "geometry": json.dumps(SOUTH_OF_STORTORGET),
+        },
+    )
+    assert taken.status_code == 200 and "Kapad" not in str(
+        list(south.municipality.districts.values_list("name", flat=True))
+    )
+    # A case handler does not set districts up.
+    as_user(client, staff("malmo-handler-district", MALMO, StaffRole.CASE_HANDLER))
+    assert client.get(f"/admin/districts/edit/{south.pk}/").status_code in (302, 403)
