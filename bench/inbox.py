@@ -58,7 +58,7 @@ from bench.common import (  # noqa: E402
 
 HEADING = "## inbox: staff inbox over one kommun"
 TARGET_MS = 150.0
-RUNS = 60
+RUNS = 40
 SMOKE_RUNS = 5
 SMOKE_REPORTS = 3000
 KOMMUN = "1280"  # Malmö

@@ -17,7 +17,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     Case,
-    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -61,7 +60,7 @@ from reports.models import Report
 
 from .areas import AreaFilter, DistrictFilter
 from .inbox_map import InboxMapMixin
-from .listing import PlainColumn
+from .listing import IdsFirstPaginationMixin, PlainColumn
 from .models import PLACEHOLDERS, ResponseTemplate
 from .services import (
     StaleReport,
@@ -191,13 +190,12 @@ class InboxFilterSet(WagtailFilterSet):
         value = value.strip()
         if not value:
             return queryset
-        reference = Delivery.objects.filter(
-            report=OuterRef("pk"), external_id__icontains=value
-        )
+        # The references matching, found once (not once per report).
+        references = Delivery.objects.filter(external_id__icontains=value)
         found = (
             Q(title__icontains=value)
             | Q(description__icontains=value)
-            | Q(Exists(reference))
+            | Q(pk__in=references.values("report_id"))
         )
         number = value.removeprefix("#")
         if number.isdigit() and len(number) < 19:
@@ -217,7 +215,7 @@ class InboxFilterSet(WagtailFilterSet):
         )
 
 
-class InboxIndexView(InboxMapMixin, ScopedIndexView):
+class InboxIndexView(InboxMapMixin, IdsFirstPaginationMixin, ScopedIndexView):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
 
