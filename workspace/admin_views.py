@@ -59,8 +59,7 @@ from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
 from .areas import AreaFilter, DistrictFilter
-from .inbox_map import InboxMapMixin
-from .listing import IdsFirstPaginationMixin, PlainColumn
+from .listing import IdsFirstPaginationMixin, InboxMapMixin, PlainColumn
 from .models import PLACEHOLDERS, ResponseTemplate
 from .services import (
     StaleReport,

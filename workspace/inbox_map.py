@@ -19,7 +19,6 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from wagtail.admin import messages
 from wagtail.admin.widgets.button import HeaderButton
 
 from municipalities.locate import municipality_bounds
@@ -27,7 +26,6 @@ from municipalities.staff import CASEWORK_ROLES, staff_municipalities
 from reports.choices import ReportStatus
 from reports.map import (
     LON_COLUMNS_PER_DEGREE,
-    MAX_FEATURES,
     STREET_LIMIT,
     BBox,
     _cells,
@@ -40,71 +38,19 @@ from reports.map import (
     parse_zoom,
 )
 
+from .admin_views import InboxFilterSet, report_policy
+from .listing import LIST_ONLY, filter_errors, query_without
+
 # The whole country, when the user's kommuner have no boundaries.
 SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 # Query parameters of the map itself, not filters of the inbox.
 MAP_PARAMETERS = ("bbox", "zoom")
-# Query parameters of the list that the map has no use for.
-LIST_ONLY = ("p", "ordering", "_w_filter_fragment")
-
-__all__ = ["MAX_FEATURES", "InboxMapMixin", "inbox_map_urls"]
-
-
-def _query_without(params, names) -> str:
-    query = params.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
-
-
-class InboxMapMixin:
-    """For the inbox's list: the "List / Map" switch in its header, keeping the
-    query string; and a filter the list cannot apply (such as a malformed area)
-    shows no reports and says why, rather than every report."""
-
-    @property
-    def header_buttons(self):
-        query = _query_without(self.request.GET, LIST_ONLY)
-        url = reverse("inbox_map") + (f"?{query}" if query else "")
-        return [
-            *super().header_buttons,
-            HeaderButton(_("Map"), url=url, icon_name="site"),
-        ]
-
-    def filter_queryset(self, queryset):
-        if self.filters and not self.filters.is_valid():
-            return queryset.none()
-        return super().filter_queryset(queryset)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if self.filters and not self.filters.is_valid() and not self.results_only:
-            for label, errors in _filter_errors(self.filters).items():
-                messages.error(self.request, f"{label}: {' '.join(errors)}")
-        return context
-
-
-def _filter_errors(filters) -> dict[str, list[str]]:
-    return {
-        str(filters.form.fields[name].label if name in filters.form.fields else name): [
-            str(m) for m in messages
-        ]
-        for name, messages in filters.form.errors.items()
-    }
-
-
-def _inbox():
-    """The inbox's viewset parts, imported late: the admin views import this
-    module."""
-    from .admin_views import InboxFilterSet, report_policy
-
-    return InboxFilterSet, report_policy
 
 
 def filtered_reports(request) -> tuple[QuerySet, object]:
     """The reports the inbox's list would show for this request (its scope and
     filters), and the filter set; a 404 for users without the inbox."""
-    filterset_class, policy = _inbox()
+    filterset_class, policy = InboxFilterSet, report_policy
     user = request.user
     if not policy.user_has_permission(user, "view"):
         raise Http404
@@ -260,7 +206,7 @@ def _bounds(user) -> tuple[float, float, float, float]:
 def inbox_map_page(request):
     """The inbox's filters and a map of the reports they find."""
     _reports, filters = filtered_reports(request)
-    query = _query_without(request.GET, (*MAP_PARAMETERS, *LIST_ONLY))
+    query = query_without(request.GET, (*MAP_PARAMETERS, *LIST_ONLY))
     list_url = reverse("inbox:index") + (f"?{query}" if query else "")
     return render(
         request,
@@ -278,9 +224,9 @@ def inbox_map_page(request):
                 HeaderButton(_("List"), url=list_url, icon_name="list-ul")
             ],
             "filters": filters,
-            "filter_errors": _filter_errors(filters) if filters.form.errors else {},
+            "filter_errors": filter_errors(filters) if filters.form.errors else {},
             "query": query,
-            "query_without_area": _query_without(
+            "query_without_area": query_without(
                 request.GET, (*MAP_PARAMETERS, *LIST_ONLY, "area")
             ),
             "list_url": list_url,

@@ -281,3 +281,19 @@ def test_another_kommuns_administrator_cannot_see_or_change_a_district(client):
     # A case handler does not set districts up.
     as_user(client, staff("malmo-handler-district", MALMO, StaffRole.CASE_HANDLER))
     assert client.get(f"/admin/districts/edit/{south.pk}/").status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_a_search_finds_by_text_and_by_the_case_systems_reference(handler):
+    from tests.support.casework import inbox, make_delivery
+
+    for n in range(3):
+        make_report(MALMO, title=f"Trasig gatlampa {n}")
+    make_report(MALMO, title="Hål i vägen")
+    referenced = make_report(MALMO, title="Trasig skylt")
+    make_delivery(referenced, inbox(MALMO), external_id="GATA-2026-99")
+    found = handler.get("/admin/inbox/", {"q": "GATLAMPA"}).content.decode()
+    assert all(f"Trasig gatlampa {n}" in found for n in range(3))
+    assert "Hål i vägen" not in found and "Trasig skylt" not in found
+    found = handler.get("/admin/inbox/", {"q": "gata-2026-99"}).content.decode()
+    assert "Trasig skylt" in found and "gatlampa" not in found
