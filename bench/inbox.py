@@ -420,18 +420,6 @@ def measure(args: argparse.Namespace) -> dict:
     client.force_login(user)
     measured, problems = [], []
     for name, urls, check in cases:
-        if os.environ.get("BENCH_PROFILE") and os.environ["BENCH_PROFILE"] in name:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for url in urls[:3]:
-                client.get(url)
-            profiler.disable()
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats(
-                "cumulative"
-            ).print_stats(45)
         gc.collect()
         timing, wrong = time_requests(client, urls, check)
         problems += wrong

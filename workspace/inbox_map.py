@@ -37,6 +37,7 @@ from reports.map import (
     parse_bbox,
     parse_zoom,
 )
+from reports.models import LAT_BANDS_PER_DEGREE, LatBand
 
 from .admin_views import InboxFilterSet, report_policy
 from .listing import LIST_ONLY, filter_errors, query_without
@@ -96,6 +97,8 @@ def _report_features(reports: QuerySet) -> list[dict]:
 
 
 def _street(bbox: BBox, reports: QuerySet) -> tuple[list[dict], bool]:
+    # The public map's bands: the report_map index orders the box's reports
+    # by age without reading them.
     boxed = _in_bands(
         reports, lat_band_for(bbox.south), lat_band_for(bbox.north)
     ).filter(lon__range=(bbox.west, bbox.east), lat__range=(bbox.south, bbox.north))
@@ -119,8 +122,12 @@ def _clustered(bbox: BBox, zoom: int, reports: QuerySet) -> list[dict]:
     size = 1 << shift
     west = col0 * size / LON_COLUMNS_PER_DEGREE - 180.0 - 1e-9
     east = (col1 + 1) * size / LON_COLUMNS_PER_DEGREE - 180.0 + 1e-9
-    boxed = _in_bands(reports, row0 * size, (row1 + 1) * size - 1).filter(
-        lon__range=(west, east)
+    # A plain range of lat and lon: the inbox is one kommun's reports, and the
+    # report_inbox_map index (kommun, lat, lon, …) holds every column counted.
+    south = (row0 * size) / LAT_BANDS_PER_DEGREE - 90.0
+    north = ((row1 + 1) * size) / LAT_BANDS_PER_DEGREE - 90.0
+    boxed = reports.alias(lat_band=LatBand("lat")).filter(
+        lon__range=(west, east), lat__gte=south, lat__lt=north
     )
     cells = (
         boxed.annotate(
