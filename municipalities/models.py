@@ -10,6 +10,7 @@ from modelcluster.models import ClusterableModel
 from wagtail.admin.panels import FieldPanel, InlinePanel
 
 from .choices import BodyKind, ConnectionKind, QuestionKind, StaffRole
+from .districts import geometry_from_geojson
 
 kommunkod_validator = RegexValidator(
     r"^\d{4}$", _("A kommunkod is four digits, leading zero kept.")
@@ -79,6 +80,45 @@ class Municipality(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class District(models.Model):
+    """A part of a kommun (a stadsdel) its staff filter the inbox by: a name and
+    a GeoJSON Polygon or MultiPolygon in WGS84, checked by
+    municipalities.districts.geometry_from_geojson."""
+
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.CASCADE,
+        related_name="districts",
+        verbose_name=_("kommun"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    geometry = models.JSONField(
+        _("area"),
+        help_text=_(
+            "A GeoJSON Polygon or MultiPolygon, longitude before latitude (WGS84)."
+        ),
+    )
+
+    class Meta:
+        ordering = ["municipality__name", "name"]
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "name"], name="one_district_name_per_kommun"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        try:
+            geometry_from_geojson(self.geometry)
+        except ValidationError as error:
+            raise ValidationError({"geometry": error.messages}) from None
 
 
 class StaffMembership(models.Model):

@@ -39,6 +39,7 @@ from .models import (
     Category,
     CategoryQuestion,
     Connection,
+    District,
     Municipality,
     Route,
     StaffMembership,
@@ -135,6 +136,15 @@ def staff_memberships(
     return StaffMembership.objects.filter(
         municipality__in=staff_municipalities(user, roles)
     )
+
+
+def staff_districts(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[District]:
+    """The districts of the user's kommuner (every district for superusers)."""
+    if _active(user) and user.is_superuser:
+        return District.objects.all()
+    return District.objects.filter(municipality__in=staff_municipalities(user, roles))
 
 
 def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:

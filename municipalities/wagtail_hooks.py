@@ -1,4 +1,5 @@
-"""Admin screens of municipalities: the kommun's staff and the audit log.
+"""Admin screens of municipalities: the kommun's staff, its districts and the
+audit log.
 Categories, extra questions, bodies and routes are shown in the case hub's "Case
 systems" menu (casehub.wagtail_hooks)."""
 
@@ -7,13 +8,18 @@ from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from .admin_views import StaffMembershipViewSet
+from .admin_views import DistrictViewSet, StaffMembershipViewSet
 from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
 
 
 @hooks.register("register_admin_viewset")
 def register_staff():
     return StaffMembershipViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_districts():
+    return DistrictViewSet()
 
 
 # --- the audit log ------------------------------------------------------------------

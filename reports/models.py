@@ -136,6 +136,17 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["lat", "lon"], name="report_lat_lon"),
             models.Index(fields=["category", "status"], name="report_category_status"),
+            # The staff inbox (workspace): a kommun's reports newest first, and
+            # their count, from the index alone (bench/inbox.py).
+            models.Index(
+                fields=["municipality", "created_at", "status"], name="report_inbox"
+            ),
+            # The inbox's map: a kommun's reports in a box, counted per grid
+            # cell from the index alone.
+            models.Index(
+                fields=["municipality", "lat", "lon", "status", "category", "id"],
+                name="report_inbox_map",
+            ),
             # The public map (reports.map): a bounding box is one short range of
             # this index per latitude band, bounded by lon, and the index holds
             # every column the map filters, sorts and groups on, so that neither

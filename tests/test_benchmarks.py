@@ -137,6 +137,7 @@ COMMANDS = {
     "photo": ([], 5),
     "locate": ([], 2),
     "map": (db_side(), 8),
+    "inbox": (db_side(), 12),
     "submit": (db_side(), 2),
     "deliveries": (profile_side(), 2),
     "live": (profile_side(), 4),

@@ -17,7 +17,6 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     Case,
-    Exists,
     IntegerField,
     OuterRef,
     Q,
@@ -35,7 +34,7 @@ from wagtail.admin import messages
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, TitleColumn
 
 from casehub.choices import DeliveryKind
 from casehub.models import Delivery
@@ -52,6 +51,7 @@ from municipalities.staff import (
     staff_workspace_scope,
 )
 from municipalities.staff_admin import (
+    MomentColumn,
     ReadOnlyScopedViewSet,
     ScopedIndexView,
     ScopedInspectView,
@@ -61,7 +61,9 @@ from municipalities.staff_admin import (
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
 
+from .areas import AreaFilter, DistrictFilter
 from .inbox_tools import InboxToolsMixin, inbox_tools_urlpatterns
+from .listing import IdsFirstPaginationMixin, InboxMapMixin, PlainColumn
 from .models import PLACEHOLDERS, ResponseTemplate
 from .review import REVIEW_ACTIONS, ReviewMixin
 from .services import (
@@ -169,22 +171,40 @@ class InboxFilterSet(WagtailFilterSet):
         method="filter_age",
         empty_label=gettext_lazy("Any age"),
     )
+    district = DistrictFilter(label=gettext_lazy("District"))
+    area = AreaFilter(
+        label=gettext_lazy("Area"),
+        help_text=gettext_lazy(
+            "Set from the map: west,south,east,north in degrees, or a GeoJSON polygon."
+        ),
+    )
 
     class Meta:
         model = Report
-        fields = ["q", "status", "category", "body", "assigned", "priority", "age"]
+        fields = [
+            "q",
+            "status",
+            "category",
+            "body",
+            "assigned",
+            "priority",
+            "age",
+            "district",
+            "area",
+        ]
 
     def search(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        reference = Delivery.objects.filter(
-            report=OuterRef("pk"), kind=DeliveryKind.CASE, external_id__icontains=value
+        # The references matching, found once (not once per report).
+        references = Delivery.objects.filter(
+            kind=DeliveryKind.CASE, external_id__icontains=value
         )
         found = (
             Q(title__icontains=value)
             | Q(description__icontains=value)
-            | Q(Exists(reference))
+            | Q(pk__in=references.values("report_id"))
         )
         number = value.removeprefix("#")
         if number.isdigit() and len(number) < 19:
@@ -204,7 +224,9 @@ class InboxFilterSet(WagtailFilterSet):
         )
 
 
-class InboxIndexView(InboxToolsMixin, ScopedIndexView):
+class InboxIndexView(
+    InboxToolsMixin, InboxMapMixin, IdsFirstPaginationMixin, ScopedIndexView
+):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
 
@@ -221,32 +243,32 @@ class InboxIndexView(InboxToolsMixin, ScopedIndexView):
                 get_url=self.get_inspect_url,
                 sort_key="pk",
             ),
-            Column("category", label=_("Category"), sort_key="category__name"),
-            Column("municipality", label=_("Municipality")),
-            Column("body", label=_("Body"), sort_key="body__name"),
-            Column(
+            PlainColumn("category", label=_("Category"), sort_key="category__name"),
+            PlainColumn("municipality", label=_("Municipality")),
+            PlainColumn("body", label=_("Body"), sort_key="body__name"),
+            PlainColumn(
                 "status",
                 label=_("Status"),
                 accessor="get_status_display",
                 sort_key="status",
             ),
-            Column(
+            PlainColumn(
                 "priority",
                 label=_("Priority"),
                 accessor="get_priority_display",
                 sort_key="priority_rank",
             ),
-            Column(
+            PlainColumn(
                 "assigned_to",
                 label=_("Assigned to"),
                 accessor=lambda r: person(r.assigned_to) if r.assigned_to else "–",
             ),
-            Column(
+            PlainColumn(
                 "delivery",
                 label=_("Delivery"),
                 accessor=delivery_summary,
             ),
-            DateColumn("created_at", label=_("Reported"), sort_key="created_at"),
+            MomentColumn("created_at", label=_("Reported"), sort_key="created_at"),
         ]
 
 

@@ -11,6 +11,7 @@ from .admin_views import (
     report_policy,
     template_policy,
 )
+from .inbox_map import inbox_map_urls
 from .models import ResponseTemplate
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
@@ -26,3 +27,8 @@ def register_inbox():
 @hooks.register("register_admin_viewset")
 def register_response_templates():
     return ResponseTemplateViewSet()
+
+
+@hooks.register("register_admin_urls")
+def register_inbox_map():
+    return inbox_map_urls()

@@ -1,6 +1,7 @@
 /* The public map of reports: fetches the reports (or, zoomed out, clusters of
    them) in the visible area from /api/v1/reports and draws them. The list below
-   the map works without this script. */
+   the map works without this script. The staff inbox's map uses it too, with
+   its own endpoint (data-endpoint) and the inbox's filters (data-query). */
 (function () {
   "use strict";
 
@@ -8,6 +9,7 @@
     var el = document.getElementById("reports-map");
     if (!el) { return; }
     var filters = document.getElementById("map-filters");
+    var endpoint = el.dataset.endpoint || "/api/v1/reports";
     var b = el.dataset.bounds.split(",").map(Number);
     var map = L.map(el).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
     var layer = L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 });
@@ -23,13 +25,14 @@
 
     function query() {
       var bounds = map.getBounds();
-      var params = new URLSearchParams({
-        bbox: [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
-          .map(function (n) { return Math.max(-180, Math.min(180, n)).toFixed(5); }).join(","),
-        zoom: String(map.getZoom())
-      });
-      new FormData(filters).forEach(function (value, key) { if (value) { params.set(key, value); } });
-      return "/api/v1/reports?" + params.toString();
+      var params = new URLSearchParams(el.dataset.query || "");
+      params.set("bbox", [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()]
+        .map(function (n) { return Math.max(-180, Math.min(180, n)).toFixed(5); }).join(","));
+      params.set("zoom", String(map.getZoom()));
+      if (filters) {
+        new FormData(filters).forEach(function (value, key) { if (value) { params.set(key, value); } });
+      }
+      return endpoint + "?" + params.toString();
     }
 
     function draw(data) {
@@ -74,8 +77,9 @@
         .catch(function () { /* aborted or offline: keep what is shown */ });
     }
 
+    el.knutpunktMap = map;
     map.on("moveend", refresh);
-    filters.addEventListener("change", refresh);
+    if (filters) { filters.addEventListener("change", refresh); }
     refresh();
   });
 })();

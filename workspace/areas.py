@@ -1,0 +1,113 @@
+"""The inbox's area filter: the reports inside a drawn area.
+
+A district (``district``, by id) is one of the kommun's districts
+(municipalities.models.District), set up by its administrators. An area comes
+in the query string as ``area``: either a box, ``west,south,
+east,north`` in degrees (WGS84), as the inbox map's "Filter to the map's area"
+sends it, or a GeoJSON Polygon or MultiPolygon (also inside a Feature).
+
+A box is one range of lat and lon in SQL. A polygon is its bounding box in SQL
+first, and then the exact point-in-polygon test, vectorised by shapely, over the
+ids, lats and lons in that box only; the ids found go back to the database as
+one parameter (a JSON array on SQLite, an array on PostgreSQL), however many
+they are. bench/inbox.py measures it over 100,000 reports.
+"""
+
+from __future__ import annotations
+
+import json
+
+import django_filters
+import numpy as np
+import shapely
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+from shapely.geometry import box, shape
+
+from municipalities.districts import geometry_from_geojson
+from municipalities.staff import CASEWORK_ROLES, staff_districts
+from reports.map import parse_bbox
+
+# Bound the work one query string can ask for.
+MAX_AREA_CHARS = 100_000
+
+
+def parse_area(raw: str | None):
+    """The area a query string's ``area`` names, as a shapely geometry, or a
+    ValidationError saying what is wrong with it."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(_("This parameter is required."))
+    if len(text) > MAX_AREA_CHARS:
+        raise ValidationError(
+            _("The area is too large to send: at most %(max)d characters.")
+            % {"max": MAX_AREA_CHARS}
+        )
+    if not text.startswith("{"):
+        bbox = parse_bbox(text)
+        if bbox.west == bbox.east or bbox.south == bbox.north:
+            raise ValidationError(_("The box has no area."))
+        return box(bbox.west, bbox.south, bbox.east, bbox.north)
+    return geometry_from_geojson(text)
+
+
+def _ids_param(ids: list[int]) -> RawSQL:
+    """The ids as one query parameter, a subquery ``pk__in`` can take."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
+
+
+def within(reports: QuerySet, geometry) -> QuerySet:
+    """The reports of ``reports`` whose point lies inside ``geometry`` (or on
+    its edge)."""
+    west, south, east, north = geometry.bounds
+    boxed = reports.filter(lat__range=(south, north), lon__range=(west, east))
+    if geometry.equals(box(west, south, east, north)):
+        return boxed
+    rows = np.array(
+        list(boxed.order_by().values_list("pk", "lon", "lat")), dtype=float
+    ).reshape(-1, 3)
+    inside = shapely.intersects_xy(geometry, rows[:, 1], rows[:, 2])
+    ids = rows[inside, 0].astype(np.int64).tolist()
+    return reports.filter(pk__in=_ids_param(ids))
+
+
+class AreaField(forms.CharField):
+    """A drawn area in a form: a box or GeoJSON, cleaned to a shapely geometry."""
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return parse_area(text) if text else None
+
+
+class AreaFilter(django_filters.Filter):
+    """The inbox's reports inside an area (see ``within``)."""
+
+    field_class = AreaField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return within(qs, value)
+
+
+def _scoped_districts(request):
+    return staff_districts(request.user if request else None, CASEWORK_ROLES)
+
+
+class DistrictFilter(django_filters.ModelChoiceFilter):
+    """The inbox's reports inside one of the user's kommuner's districts."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", _scoped_districts)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return within(qs, shape(value.geometry))
