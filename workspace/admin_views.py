@@ -27,6 +27,7 @@ from django.db.models import (
     When,
 )
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -36,6 +37,7 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.widgets.button import HeaderButton
 
 from casehub.models import Delivery
 from municipalities.models import Category
@@ -44,6 +46,7 @@ from municipalities.staff import (
     SETUP_ROLES,
     staff_bodies,
     staff_case_handlers,
+    staff_filing_municipalities,
     staff_municipalities,
     staff_status_scope,
     staff_work_scope,
@@ -200,6 +203,20 @@ class InboxFilterSet(WagtailFilterSet):
 class InboxIndexView(ScopedIndexView):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
+
+    @cached_property
+    def header_buttons(self):
+        # Filing for a caller: workspace.on_behalf.
+        if not staff_filing_municipalities(self.request.user).exists():
+            return super().header_buttons
+        return [
+            *super().header_buttons,
+            HeaderButton(
+                _("New report for a caller"),
+                url=reverse("workspace_report_on_behalf"),
+                icon_name="plus",
+            ),
+        ]
 
     @cached_property
     def columns(self):

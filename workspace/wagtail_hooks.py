@@ -12,6 +12,7 @@ from .admin_views import (
     template_policy,
 )
 from .models import ResponseTemplate
+from .on_behalf import on_behalf_urls
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
 register_permission_policy(Report, report_policy)
@@ -26,3 +27,8 @@ def register_inbox():
 @hooks.register("register_admin_viewset")
 def register_response_templates():
     return ResponseTemplateViewSet()
+
+
+@hooks.register("register_admin_urls")
+def register_on_behalf():
+    return on_behalf_urls()
