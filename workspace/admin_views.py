@@ -355,6 +355,7 @@ class InboxReportView(ScopedInspectView):
             "priority",
             "assigned_to",
             "created_at",
+            "channel",
             "confirmed_at",
         ]
 
@@ -368,6 +369,7 @@ class InboxReportView(ScopedInspectView):
         "priority": gettext_lazy("Priority"),
         "assigned_to": gettext_lazy("Assigned to"),
         "created_at": gettext_lazy("Reported"),
+        "channel": gettext_lazy("Channel"),
         "confirmed_at": gettext_lazy("Confirmed"),
     }
 

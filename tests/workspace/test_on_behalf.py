@@ -88,6 +88,9 @@ def test_an_agent_files_a_report_for_a_caller(
     assert "bekrafta" not in mailoutbox[0].body
     assert f"/rapporter/{report.pk}/" in mailoutbox[0].body
     assert Subscription.objects.get(report=report).confirmed_at is not None
+    # The report's screen says how it came in.
+    page = client.get(answer["Location"]).content.decode()
+    assert "Channel" in page and "Phone" in page
 
 
 def test_a_visitor_without_e_mail_gets_no_mail(
