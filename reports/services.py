@@ -12,8 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -156,7 +155,9 @@ def report_submit(
         )
     if (
         filed_by is not None
-        and not staff_filing_municipalities(filed_by).filter(pk=municipality.pk).exists()
+        and not staff_filing_municipalities(filed_by)
+        .filter(pk=municipality.pk)
+        .exists()
     ):
         raise ValidationError(
             {

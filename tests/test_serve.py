@@ -80,4 +80,7 @@ def test_served_site_answers_and_works_tasks(tmp_path):
     else:
         assert "Task worker: inside this process" in output
         assert "malmo-redaktor" in output  # demo accounts printed with passwords
-    assert "Demo case system (Open311, Malmö's street department) at http://127.0.0.1:" in output
+    assert (
+        "Demo case system (Open311, Malmö's street department) at http://127.0.0.1:"
+        in output
+    )

@@ -289,7 +289,9 @@ class OnBehalfView(WagtailAdminTemplateMixin, FormView):
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:
-                        form.add_error(field if field in ("lat", "lon") else None, error)
+                        form.add_error(
+                            field if field in ("lat", "lon") else None, error
+                        )
                 return None
         address = (data.get("address") or "").strip()
         if not address:

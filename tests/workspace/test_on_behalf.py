@@ -54,7 +54,7 @@ def test_an_agent_files_a_report_for_a_caller(
     assert client.get(URL).status_code == 200
 
     with django_capture_on_commit_callbacks(execute=True):
-        answer = client.post(URL, form(share_contact="on"))
+        answer = client.post(URL, form(share_contact="on", photo=jpeg()))
 
     report = Report.objects.get()
     assert answer.status_code == 302
@@ -66,6 +66,7 @@ def test_an_agent_files_a_report_for_a_caller(
         "040-55 55 55",
     )
     assert report.reporter is None and report.share_contact
+    assert report.photos.count() == 1
     assert report.channel == ReportChannel.PHONE
     # Confirmed at once, routed and handed to the hub like any report.
     assert report.status == ReportStatus.OPEN and report.confirmed_at
