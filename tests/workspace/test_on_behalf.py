@@ -89,6 +89,12 @@ def test_an_agent_files_a_report_for_a_caller(
     assert "bekrafta" not in mailoutbox[0].body
     assert f"/rapporter/{report.pk}/" in mailoutbox[0].body
     assert Subscription.objects.get(report=report).confirmed_at is not None
+    # Its public page says how it came in, and never who filed it.
+    client.logout()
+    public = client.get(f"/rapporter/{report.pk}/").content.decode()
+    assert "Registrerad av kontaktcenter per telefon" in public
+    assert agent.username not in public and "Greta" not in public
+    as_user(client, agent)
     # The report's screen says how it came in.
     page = client.get(answer["Location"]).content.decode()
     assert "Channel" in page and "Phone" in page
