@@ -296,6 +296,11 @@ class OnBehalfView(WagtailAdminTemplateMixin, FormView):
         address = (data.get("address") or "").strip()
         if not address:
             return None
+        kommuner = set(staff_filing_municipalities(self.request.user))
+        if len(kommuner) == 1:
+            (kommun,) = kommuner
+            if kommun.name.lower() not in address.lower():
+                address = f"{address}, {kommun.name}"  # searched in the kommun
         try:
             places = places_search(address)
         except GeocoderUnavailable:
@@ -304,7 +309,6 @@ class OnBehalfView(WagtailAdminTemplateMixin, FormView):
                 _("Place search is unavailable right now. Give the coordinates."),
             )
             return None
-        kommuner = set(staff_filing_municipalities(self.request.user))
         for place in places:
             if municipality_of_point(place.lat, place.lon) in kommuner:
                 return place.lat, place.lon

@@ -149,7 +149,8 @@ def test_errors_show_at_their_fields_and_keep_what_was_typed(client, agent):
 
 def test_an_address_is_found_through_the_geocoder(client, agent, settings):
     places = [
-        {"name": "Stortorget, Lund", "lat": 55.7047, "lon": 13.1910},
+        # Found first, but in Lund.
+        {"name": "Stortorget, Malmövägen, Lund", "lat": 55.7047, "lon": 13.1910},
         {"name": "Stortorget, Malmö", "lat": 55.6059, "lon": 13.0007},
     ]
     with NominatimServer(places) as nominatim:
@@ -163,8 +164,9 @@ def test_an_address_is_found_through_the_geocoder(client, agent, settings):
         )
         assert answer.status_code == 302
         report = Report.objects.get()
-        # The place in the agent's kommun, not the first one found.
+        # Searched for in the agent's kommun, and only a place there taken.
         assert (report.lat, report.lon) == (55.6059, 13.0007)
+        assert nominatim.queries[-1]["q"] == "Stortorget, Malmö"
         answer = client.post(URL, form(lat="", lon="", address="Ingenstans"))
         assert answer.status_code == 400
         assert "address" in answer.context["form"].errors
