@@ -10,7 +10,9 @@ from django.conf import settings
 #: The admin as Wagtail 8 needs it: a few of its widgets and panels (inline
 #: panels, date pickers) carry inline scripts, and its editors set inline
 #: styles, so scripts and styles may be inline; everything else is as strict as
-#: on the public pages. No third party is reached from the admin.
+#: on the public pages. No third party is reached from the admin, except the tile
+#: server by a page that asks for it (``response.csp_allow_tiles``: the form that
+#: files a report for a caller, with its map).
 ADMIN_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -92,6 +94,9 @@ class ContentSecurityPolicyMiddleware:
                 "frame-ancestors 'none'",
             ]
         )
+        self.admin_policy_with_tiles = ADMIN_POLICY.replace(
+            "img-src 'self' data: blob:", f"img-src 'self' data: blob: {tiles}".strip()
+        )
         self.permissions = permissions_policy(geolocation=False)
         self.permissions_geolocation = permissions_policy(geolocation=True)
 
@@ -99,7 +104,12 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         path = request.path
         if path.startswith("/admin/"):
-            response.setdefault("Content-Security-Policy", ADMIN_POLICY)
+            response.setdefault(
+                "Content-Security-Policy",
+                self.admin_policy_with_tiles
+                if getattr(response, "csp_allow_tiles", False)
+                else ADMIN_POLICY,
+            )
         elif not path.startswith(settings.KNUTPUNKT_CSP_EXEMPT_PREFIXES):
             response.setdefault("Content-Security-Policy", self.policy)
         match = getattr(request, "resolver_match", None)

@@ -25,7 +25,11 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from municipalities.audit import audit_record
-from municipalities.locate import municipality_for_point, parse_point
+from municipalities.locate import (
+    municipality_bounds,
+    municipality_for_point,
+    parse_point,
+)
 from municipalities.models import Category, Route
 from municipalities.staff import staff_filing_municipalities
 from reports.choices import ON_BEHALF_CHANNELS, ReportChannel
@@ -34,6 +38,8 @@ from reports.photos import PhotoErrors, process_photos
 from reports.services import Reporter, answers_clean, report_submit
 
 URL_NAME = "workspace_report_on_behalf"
+# (west, south, east, north)
+SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
 
 def filing_categories(user):
@@ -201,8 +207,25 @@ class OnBehalfView(WagtailAdminTemplateMixin, FormView):
         return super().get_context_data(
             action_url=reverse(URL_NAME),
             submit_button_label=_("File the report"),
+            map_bounds=self.map_bounds(),
             **kwargs,
         )
+
+    def map_bounds(self) -> tuple[float, float, float, float]:
+        """The agent's kommun on the map (with several: all of Sweden)."""
+        kommuner = list(staff_filing_municipalities(self.request.user)[:2])
+        if len(kommuner) == 1:
+            bounds = municipality_bounds(kommuner[0].code)
+            if bounds:
+                return bounds
+        return SWEDEN_BOUNDS
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # The map's tiles: the security middleware allows the tile server as
+        # an image source on this admin page.
+        response.csp_allow_tiles = True
+        return response
 
     def get_breadcrumbs_items(self):
         return [

@@ -199,3 +199,12 @@ def test_a_kommun_administrator_and_a_superuser_may_file(client):
     assert as_user(client, admin).post(URL, form()).status_code == 302
     assert as_user(client, superuser()).post(URL, form()).status_code == 302
     assert Report.objects.count() == 2
+
+
+def test_the_form_has_a_map_and_only_its_page_reaches_the_tile_server(client, agent):
+    as_user(client, agent)
+    page = client.get(URL)
+    assert 'id="caller-map"' in page.content.decode()
+    assert "tile.openstreetmap.org" in page["Content-Security-Policy"]
+    inbox = client.get("/admin/inbox/")
+    assert "tile.openstreetmap.org" not in inbox["Content-Security-Policy"]
