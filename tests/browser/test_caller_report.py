@@ -55,7 +55,7 @@ def test_an_agent_files_a_callers_report_that_the_street_department_fixes(
 
         page.goto(f"{base}/admin/inbox/")
         page.get_by_role("link", name="Ny anmälan för en inringare").click()
-        page.wait_for_url(f"{base}/admin/inbox/new/")
+        expect(page).to_have_url(f"{base}/admin/inbox/new/")
         # The pin on the map fills in the coordinates.
         map_ = page.locator("#caller-map")
         expect(map_).to_be_visible()
@@ -74,9 +74,8 @@ def test_an_agent_files_a_callers_report_that_the_street_department_fixes(
         expect(page.locator("input[name=channel][value=phone]")).to_be_checked()
         page.screenshot(path=str(artifacts / "caller-report-form.png"), full_page=True)
         page.locator("button[type=submit]", has_text="Registrera felanmälan").click()
-        page.wait_for_load_state()
+        expect(page).to_have_url(re.compile(r"/admin/inbox/inspect/\d+/$"))
         page.screenshot(path=str(artifacts / "caller-report-sent.png"), full_page=True)
-        page.wait_for_url(re.compile(r"/admin/inbox/inspect/\d+/"))
         report_id = int(re.search(r"/inspect/(\d+)/", page.url).group(1))
         expect(page.locator("main")).to_contain_text("Telefon")
 
