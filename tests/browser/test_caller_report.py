@@ -74,9 +74,9 @@ def test_an_agent_files_a_callers_report_that_the_street_department_fixes(
         expect(page.locator("input[name=channel][value=phone]")).to_be_checked()
         page.screenshot(path=str(artifacts / "caller-report-form.png"), full_page=True)
         page.locator("button[type=submit]", has_text="Registrera felanmälan").click()
-        expect(page).to_have_url(re.compile(r"/admin/inbox/inspect/\d+/$"))
+        expect(page).to_have_url(re.compile(r"/admin/inbox/\d+/$"))
         page.screenshot(path=str(artifacts / "caller-report-sent.png"), full_page=True)
-        report_id = int(re.search(r"/inspect/(\d+)/", page.url).group(1))
+        report_id = int(re.search(r"/inbox/(\d+)/$", page.url).group(1))
         expect(page.locator("main")).to_contain_text("Telefon")
 
         page.goto(f"{base}/rapporter/{report_id}/")
