@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from cms.services import municipality_ensure_site, national_site_ensure
+from config.demo_case_system import demo_case_system_connect
 from config.demo_history import demo_history_load
 from municipalities.choices import StaffRole
 from municipalities.models import District, Municipality
@@ -164,6 +165,12 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
                 f"Demo history: {made.reports} reports in Malmö and Lund over the "
                 f"past months, with {made.events} events."
             )
+    # After the history, which predates the street department's case system.
+    demo_case_system_connect()
+    stdout.write(
+        "Malmö's street department takes road, cycle path, traffic signal and "
+        "road sign reports through the demo case system (Open311)."
+    )
 
 
 def format_demo_accounts(base_url: str) -> str:

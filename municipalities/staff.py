@@ -12,7 +12,9 @@ Reports in the staff workspace, by role:
 - a *kommun administrator*: every report of the kommun, every action;
 - a *contact-centre agent*: sees every report of the kommun, whichever body and
   case system handles it, and adds internal notes; changes nothing of a body's
-  (status, priority, assignment) unless also that body's case handler;
+  (status, priority, assignment) unless also that body's case handler; files
+  reports on behalf of people who phone or come by (as may a kommun
+  administrator: ``FILING_ROLES``), for places in the kommun only;
 - a *case handler*: sees and works the reports of their bodies in the kommun (the
   membership's ``bodies``; none listed means every body of the kommun).
 
@@ -54,6 +56,9 @@ KOMMUN_WIDE_ROLES = (StaffRole.ADMIN, StaffRole.CONTACT_CENTRE)
 # Who may change a report's status, priority and assignment (in their scope).
 WORKING_ROLES = (StaffRole.ADMIN, StaffRole.CASE_HANDLER)
 
+# Who may file a report on behalf of a caller (phone or visit), in their kommun.
+FILING_ROLES = (StaffRole.ADMIN, StaffRole.CONTACT_CENTRE)
+
 NOTHING = Q(pk__in=[])
 
 
@@ -72,6 +77,13 @@ def staff_municipalities(
     if roles is not None:
         memberships = memberships.filter(role__in=list(roles))
     return Municipality.objects.filter(pk__in=memberships.values("municipality_id"))
+
+
+def staff_filing_municipalities(user) -> QuerySet[Municipality]:
+    """The kommuner where the user may file reports on behalf of callers: those
+    where they are contact-centre agent or kommun administrator (superusers:
+    every kommun)."""
+    return staff_municipalities(user, FILING_ROLES)
 
 
 def staff_bodies(user, roles: Iterable[StaffRole] | None = None) -> QuerySet[Body]:

@@ -99,6 +99,19 @@ class ReportPriority(models.TextChoices):
     URGENT = "urgent", _("Urgent")
 
 
+class ReportChannel(models.TextChoices):
+    """How a report reached Knutpunkt: the public form, or a member of staff
+    filing it on behalf of someone who phoned or came by."""
+
+    WEB = "web", _("Web form")
+    PHONE = "phone", pgettext_lazy("report channel", "Phone")
+    VISIT = "visit", pgettext_lazy("report channel", "Visit")
+
+
+# The filing channels a contact-centre agent chooses between.
+ON_BEHALF_CHANNELS = (ReportChannel.PHONE, ReportChannel.VISIT)
+
+
 class TokenPurpose(models.TextChoices):
     CONFIRM_REPORT = "confirm_report", _("Confirm a report")
     CONFIRM_SUBSCRIPTION = "confirm_subscription", _("Confirm following a report")

@@ -8,6 +8,7 @@ from .choices import (
     PUBLIC_STATUSES,
     ActorKind,
     EventKind,
+    ReportChannel,
     ReportPriority,
     ReportStatus,
     TokenPurpose,
@@ -113,6 +114,13 @@ class Report(models.Model):
         "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL
     )
     language = models.CharField(max_length=10, default="sv")
+    channel = models.CharField(
+        _("channel"),
+        max_length=10,
+        choices=ReportChannel.choices,
+        default=ReportChannel.WEB,
+        help_text=_("How the report reached us: the web form, by phone or a visit."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # When the current status came about, as its source said.

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from infra.tasks import enqueue_with_transaction
 from municipalities.audit import audit_record
@@ -21,15 +22,26 @@ from municipalities.choices import QuestionKind
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, CategoryQuestion
 from municipalities.routing import route_body_id
-from municipalities.staff import staff_status_scope
+from municipalities.staff import staff_filing_municipalities, staff_status_scope
 
-from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
+from .choices import (
+    ON_BEHALF_CHANNELS,
+    OPEN_STATUSES,
+    EventKind,
+    ReportChannel,
+    ReportStatus,
+    TokenPurpose,
+)
 from .events import Actor, event_record
 from .handoff import report_confirmed
 from .map import map_changed
 from .models import Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
-from .tasks import send_report_confirmation_task, send_subscription_confirmation_task
+from .tasks import (
+    send_report_confirmation_task,
+    send_report_received_task,
+    send_subscription_confirmation_task,
+)
 from .tokens import token_use
 
 logger = logging.getLogger("knutpunkt.reports")
@@ -43,6 +55,14 @@ class Reporter:
     show_name: bool = False
     share_contact: bool = False  # consent to hand name, e-mail and phone to the body
     user: object | None = None  # a logged-in user, whose report needs no e-mail
+
+
+# The public first event of a report filed by staff for someone who called or
+# came by (in the report's language; never the member of staff's name).
+FILED_ON_BEHALF_NOTES = {
+    ReportChannel.PHONE: gettext_lazy("Registered by the contact centre by phone"),
+    ReportChannel.VISIT: gettext_lazy("Registered by the contact centre at a visit"),
+}
 
 
 def answers_clean(
@@ -107,17 +127,50 @@ def report_submit(
     answers: dict[str, object] | None = None,
     site_id: int | None = None,
     language: str = "sv",
+    channel: ReportChannel = ReportChannel.WEB,
+    filed_by=None,
 ) -> Report:
     """Save a report in one transaction, routed by its point.
 
     A logged-in reporter's report is confirmed at once; anyone else's waits for the
     link e-mailed after commit. Unconfirmed reports are neither public nor delivered.
+
+    ``filed_by``: a member of staff filing the report for a caller (``reporter``,
+    never the member of staff) who phoned or came by (``channel``): they must
+    hold a filing role in the kommun of the point
+    (``municipalities.staff.staff_filing_municipalities``). The report is
+    confirmed at once, its first event is the staff member's, and a caller with
+    an e-mail address gets the "received" mail and follows the report.
     """
+    if filed_by is not None:
+        if channel not in ON_BEHALF_CHANNELS:
+            raise ValidationError({"channel": _("Choose phone or visit.")})
+        if not staff_filing_municipalities(filed_by).exists():
+            raise PermissionDenied("Filing reports for callers is not yours to do.")
+        if reporter.user is not None:
+            raise ValueError("A report filed for a caller has no reporter account.")
+    elif channel != ReportChannel.WEB:
+        raise ValueError("Only staff file reports by phone or visit.")
     located = municipality_for_point(lat=lat, lon=lon)
     municipality = located.municipality
     if municipality is None:
         raise ValidationError(
             {"location": _("This place is outside Sweden. Choose a place in Sweden.")}
+        )
+    if (
+        filed_by is not None
+        and not staff_filing_municipalities(filed_by)
+        .filter(pk=municipality.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {
+                "location": _(
+                    "This place is in %(kommun)s, where you do not file reports. "
+                    "Choose a place in your kommun."
+                )
+                % {"kommun": municipality.name}
+            }
         )
     body_id = route_body_id(municipality=municipality, category=category)
     if body_id is None:
@@ -130,7 +183,7 @@ def report_submit(
     answers = answers_clean(
         category=category, municipality_id=municipality.pk, raw=answers or {}
     )
-    confirmed = reporter.user is not None
+    confirmed = reporter.user is not None or filed_by is not None
     with transaction.atomic():
         report = Report.objects.create(
             lat=lat,
@@ -149,6 +202,7 @@ def report_submit(
             share_contact=reporter.share_contact,
             filed_on_site_id=site_id,
             language=language,
+            channel=channel,
             status=ReportStatus.OPEN if confirmed else ReportStatus.UNCONFIRMED,
             confirmed_at=timezone.now() if confirmed else None,
         )
@@ -160,13 +214,26 @@ def report_submit(
                 thumbnail=ContentFile(photo.thumbnail, name=f"{stem}-thumb.jpg"),
                 position=position,
             )
-        Subscription.objects.create(
-            report=report,
-            email=report.email,
-            user=reporter.user,
-            confirmed_at=report.confirmed_at,
-        )
-        if confirmed:
+        if report.email:
+            Subscription.objects.create(
+                report=report,
+                email=report.email,
+                user=reporter.user,
+                confirmed_at=report.confirmed_at,
+            )
+        if filed_by is not None:
+            with translation.override(language):
+                note = str(FILED_ON_BEHALF_NOTES[channel])
+            _report_confirmed(
+                report,
+                Actor.staff(filed_by),
+                note=note,
+                data={"channel": channel, "filed_on_behalf": True},
+            )
+            transaction.on_commit(map_changed)
+            if report.email:
+                enqueue_with_transaction(send_report_received_task, report.pk)
+        elif confirmed:
             _report_confirmed(report, Actor.reporter(reporter.user))
             transaction.on_commit(map_changed)
         else:
@@ -175,11 +242,18 @@ def report_submit(
     return report
 
 
-def _report_confirmed(report: Report, actor: Actor) -> None:
+def _report_confirmed(
+    report: Report, actor: Actor, *, note: str = "", data: dict | None = None
+) -> None:
     """A report became public: its first event, and the hand-over to the case
     hub (which queues its delivery) in the same transaction."""
     event_record(
-        report=report, actor=actor, kind=EventKind.CONFIRMED, status=ReportStatus.OPEN
+        report=report,
+        actor=actor,
+        kind=EventKind.CONFIRMED,
+        status=ReportStatus.OPEN,
+        note=note,
+        data=data,
     )
     report_confirmed(report)
 

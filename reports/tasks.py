@@ -30,6 +30,23 @@ def send_report_confirmation_task(report_id: int) -> None:
 
 
 @task()
+def send_report_received_task(report_id: int) -> None:
+    """A report filed for a caller by staff: the caller hears it was received,
+    with the link to its page (there is nothing for them to confirm)."""
+    report = Report.objects.select_related("filed_on_site", "category").get(
+        pk=report_id
+    )
+    if not report.email or report.status == ReportStatus.UNCONFIRMED:
+        return
+    send_to(
+        report=report,
+        to=report.email,
+        template="report_received",
+        context={"report_url": link(report, "report-detail", report.pk)},
+    )
+
+
+@task()
 def send_subscription_confirmation_task(subscription_id: int) -> None:
     subscription = Subscription.objects.select_related("report__filed_on_site").get(
         pk=subscription_id

@@ -26,6 +26,7 @@ from django.db.models import (
     When,
 )
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
@@ -35,6 +36,7 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.widgets.button import HeaderButton
 
 from casehub.choices import DeliveryKind
 from casehub.models import Delivery
@@ -45,6 +47,7 @@ from municipalities.staff import (
     SETUP_ROLES,
     staff_bodies,
     staff_case_handlers,
+    staff_filing_municipalities,
     staff_municipalities,
     staff_status_scope,
     staff_work_scope,
@@ -231,6 +234,20 @@ class InboxIndexView(
     default_ordering = "-created_at"
 
     @cached_property
+    def header_buttons(self):
+        # Filing for a caller: workspace.on_behalf.
+        if not staff_filing_municipalities(self.request.user).exists():
+            return super().header_buttons
+        return [
+            *super().header_buttons,
+            HeaderButton(
+                _("New report for a caller"),
+                url=reverse("workspace_report_on_behalf"),
+                icon_name="plus",
+            ),
+        ]
+
+    @cached_property
     def columns(self):
         # No reporter's name, e-mail or phone here: the detail page shows them,
         # and only with the reporter's consent.
@@ -391,6 +408,7 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
             "priority",
             "assigned_to",
             "created_at",
+            "channel",
             "confirmed_at",
         ]
 
@@ -404,6 +422,7 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
         "priority": gettext_lazy("Priority"),
         "assigned_to": gettext_lazy("Assigned to"),
         "created_at": gettext_lazy("Reported"),
+        "channel": gettext_lazy("Channel"),
         "confirmed_at": gettext_lazy("Confirmed"),
     }
 

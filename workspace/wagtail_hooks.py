@@ -13,6 +13,7 @@ from .admin_views import (
 )
 from .inbox_map import inbox_map_urls
 from .models import ResponseTemplate
+from .on_behalf import on_behalf_urls
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
 register_permission_policy(Report, report_policy)
@@ -32,3 +33,8 @@ def register_response_templates():
 @hooks.register("register_admin_urls")
 def register_inbox_map():
     return inbox_map_urls()
+
+
+@hooks.register("register_admin_urls")
+def register_on_behalf():
+    return on_behalf_urls()

@@ -482,4 +482,9 @@ KNUTPUNKT_DELIVERY = {
         "CIRCUIT_COOLDOWN_CAP_SECONDS", 1800
     ),
     "token_check_seconds": 60.0,
+    # How often an Open311 connection with "poll for status updates" is asked.
+    "poll_updates_seconds": _delivery_setting("POLL_UPDATES_SECONDS", 60),
 }
+# The demo's Open311 case system for Malmö's street department
+# (config.demo_case_system): off here and in production, on in development.
+KNUTPUNKT_DEMO_CASE_SYSTEM = None

@@ -21,3 +21,19 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The demo's case system: ``serve`` runs it beside the site once ``load_demo`` has
+# connected Malmö's street department to it (config.demo_case_system).
+KNUTPUNKT_DEMO_CASE_SYSTEM = (
+    {
+        "port": int(os.environ.get("KNUTPUNKT_DEMO_CASE_SYSTEM_PORT", "8311")),
+        "in_progress_after_seconds": float(
+            os.environ.get("KNUTPUNKT_DEMO_IN_PROGRESS_AFTER_SECONDS", "60")
+        ),
+        "fixed_after_seconds": float(
+            os.environ.get("KNUTPUNKT_DEMO_FIXED_AFTER_SECONDS", "240")
+        ),
+    }
+    if os.environ.get("KNUTPUNKT_DEMO_CASE_SYSTEM", "1") == "1"
+    else None
+)

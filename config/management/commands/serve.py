@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from casehub.dispatcher import dispatcher_start
 from config.asgi import application
 from config.demo import format_demo_accounts
+from config.demo_case_system import demo_case_system_start
 from infra.server import (
     WatchedServer,
     collector_full_passes,
@@ -59,6 +60,12 @@ class Command(BaseCommand):
         )
         if settings.KNUTPUNKT_EMBEDDED_WORKER:
             self.stdout.write(format_demo_accounts(base_url))
+        demo_case_system = demo_case_system_start()
+        if demo_case_system is not None:
+            self.stdout.write(
+                "Demo case system (Open311, Malmö's street department) at "
+                f"{demo_case_system.url}"
+            )
         self.stdout.flush()
         server = WatchedServer(uvicorn_config(application, host, port))
         collector_tune()
