@@ -247,7 +247,7 @@ def test_a_categorys_questions_are_part_of_its_change(client):
     as_user(client, admin)
     category = Category.objects.create(name="Testkategori", slug="testkategori")
     response = client.post(
-        f"/admin/snippets/municipalities/category/edit/{category.pk}/",
+        f"/admin/categories/edit/{category.pk}/",
         {
             "name": "Testkategori",
             "slug": "testkategori",
