@@ -279,6 +279,8 @@ def _one_report(rng, now, municipality, bbox, categories, reporters, handler) ->
             show_name=rng.random() < 0.3,
         ),
         site_id=municipality.site_id,
+        # Hundreds of made-up points: the public geocoder is not asked for them.
+        address_lookup=False,
     )
     for claim in deliveries_claim(limit=10, look_first=False):
         delivery_attempt(claim=claim)

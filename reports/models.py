@@ -74,6 +74,9 @@ class Report(models.Model):
     title = models.CharField(pgettext_lazy("report field", "title"), max_length=120)
     description = models.TextField(_("description"), max_length=4000)
     extra = models.JSONField(_("answers to the category's questions"), default=dict)
+    # The place's nearest address (looked up after the report is saved) or the
+    # address a caller gave the contact centre: what staff search for.
+    address = models.CharField(_("address"), max_length=255, blank=True)
 
     # The reporter: personal data, public only by the reporter's choice.
     reporter = models.ForeignKey(

@@ -33,11 +33,13 @@ from .choices import (
     TokenPurpose,
 )
 from .events import Actor, event_record
+from .geocoding import address_at
 from .handoff import report_confirmed
 from .map import map_changed
 from .models import Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
 from .tasks import (
+    report_address_task,
     send_report_confirmation_task,
     send_report_received_task,
     send_subscription_confirmation_task,
@@ -129,11 +131,17 @@ def report_submit(
     language: str = "sv",
     channel: ReportChannel = ReportChannel.WEB,
     filed_by=None,
+    address: str = "",
+    address_lookup: bool = True,
 ) -> Report:
     """Save a report in one transaction, routed by its point.
 
     A logged-in reporter's report is confirmed at once; anyone else's waits for the
     link e-mailed after commit. Unconfirmed reports are neither public nor delivered.
+
+    ``address``: the place's address as someone gave it; without one, the
+    nearest address is looked up after commit (``report_address_fill``) unless
+    ``address_lookup`` is off.
 
     ``filed_by``: a member of staff filing the report for a caller (``reporter``,
     never the member of staff) who phoned or came by (``channel``): they must
@@ -203,6 +211,7 @@ def report_submit(
             filed_on_site_id=site_id,
             language=language,
             channel=channel,
+            address=address.strip()[:255],
             status=ReportStatus.OPEN if confirmed else ReportStatus.UNCONFIRMED,
             confirmed_at=timezone.now() if confirmed else None,
         )
@@ -238,8 +247,23 @@ def report_submit(
             transaction.on_commit(map_changed)
         else:
             enqueue_with_transaction(send_report_confirmation_task, report.pk)
+        if not report.address and address_lookup:
+            enqueue_with_transaction(report_address_task, report.pk)
     logger.info("Report %s submitted (confirmed=%s)", report.pk, confirmed)
     return report
+
+
+def report_address_fill(*, report_id: int) -> str:
+    """The report's nearest address, looked up once and kept (so that staff find
+    the report by its street); "" when the geocoder has none or is away. An
+    address already kept is never replaced."""
+    report = Report.objects.filter(pk=report_id).only("lat", "lon", "address").first()
+    if report is None or report.address:
+        return report.address if report else ""
+    address = address_at(report.lat, report.lon)[:255]
+    if address:
+        Report.objects.filter(pk=report_id, address="").update(address=address)
+    return address
 
 
 def _report_confirmed(

@@ -88,3 +88,12 @@ def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
         },
         language=language,
     )
+
+
+@task()
+def report_address_task(report_id: int) -> None:
+    """Look up and keep a new report's nearest address (safe to rerun)."""
+    # Imported here: services queues this task, so it imports this module.
+    from .services import report_address_fill
+
+    report_address_fill(report_id=report_id)

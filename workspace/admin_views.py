@@ -142,7 +142,8 @@ class InboxFilterSet(WagtailFilterSet):
         label=gettext_lazy("Search"),
         method="search",
         help_text=gettext_lazy(
-            "Title, description, report number or the case system's reference."
+            "Title, description, street or address, report number or the case "
+            "system's reference."
         ),
     )
     status = django_filters.MultipleChoiceFilter(
@@ -207,6 +208,7 @@ class InboxFilterSet(WagtailFilterSet):
         found = (
             Q(title__icontains=value)
             | Q(description__icontains=value)
+            | Q(address__icontains=value)
             | Q(pk__in=references.values("report_id"))
         )
         number = value.removeprefix("#")

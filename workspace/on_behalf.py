@@ -291,6 +291,8 @@ class OnBehalfView(WagtailAdminTemplateMixin, FormView):
                     site_id=report_site_id(point),
                     channel=data["channel"],
                     filed_by=user,
+                    # The address the caller gave, when the place was found by it.
+                    address=data.get("address", "") if not data.get("lat") else "",
                 )
                 audit_record(
                     actor=user,

@@ -117,7 +117,7 @@ class ReviewMixin:
     def review_context(self, bound: dict) -> dict:
         report = self.object
         return {
-            "address": address_at(report.lat, report.lon),
+            "address": report.address or address_at(report.lat, report.lon),
             "duplicate_form": bound.get("duplicate") or self.review_form("duplicate"),
             "moderate_form": bound.get("moderate") or self.review_form("moderate"),
             "is_duplicate": report.status == "duplicate",
