@@ -9,7 +9,7 @@ from django import forms
 from django.utils.formats import number_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from reports.geocoding import address_at
 
@@ -53,7 +53,7 @@ class DuplicateForm(forms.Form):
 class ModerateForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     title = forms.CharField(
-        label=gettext_lazy("Title"),
+        label=pgettext_lazy("report field", "Title"),
         max_length=120,
         required=False,
         help_text=gettext_lazy("Change it to remove what may not be shown."),
