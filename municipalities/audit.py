@@ -12,7 +12,7 @@ from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from modelcluster.models import get_all_child_relations
 
 from .models import AuditEntry, Municipality
@@ -80,7 +80,7 @@ def audit_record(
 # The actions recorded, as the audit log names them. Setting-up screens record
 # "create", "edit" and "delete" of any model; the object type says of what.
 ACTION_LABELS = {
-    "create": gettext_lazy("Created"),
+    "create": pgettext_lazy("audit action", "Created"),
     "edit": gettext_lazy("Changed"),
     "delete": gettext_lazy("Deleted"),
     "report.status": gettext_lazy("Changed a report's status"),

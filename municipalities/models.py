@@ -507,7 +507,7 @@ class CategoryQuestion(models.Model):
     required = models.BooleanField(_("required"), default=False)
     help_text = models.CharField(_("help text"), max_length=300, blank=True)
     choices = models.JSONField(
-        _("choices"),
+        pgettext_lazy("extra question", "choices"),
         default=list,
         blank=True,
         help_text=_("The options of a single or multiple choice question."),

@@ -32,7 +32,12 @@ def _their_catalogues():
     roots += [Path(config.path) for config in apps.get_app_configs()]
     for root in roots:
         path = root / "locale/sv/LC_MESSAGES/django.mo"
-        if path.exists() and Path(settings.BASE_DIR) not in path.parents:
+        # Ours are under the project, theirs installed (a virtualenv may sit in
+        # the project too).
+        ours = Path(settings.BASE_DIR) in path.parents and (
+            "site-packages" not in path.parts
+        )
+        if path.exists() and not ours:
             yield path, _catalogue(path)
 
 
