@@ -57,21 +57,27 @@ ADDRESS_CACHE_SECONDS = 7 * 24 * 3600
 ADDRESS_FAILURE_CACHE_SECONDS = 60
 
 
-def address_at(lat: float, lon: float) -> str:
+def address_at(lat: float, lon: float, *, patient: bool = False) -> str:
     """The nearest address to a point, from the geocoder's reverse search, or
     "" when it has none or does not answer within ADDRESS_TIMEOUT_SECONDS (or
     the configured timeout, if shorter). Answers are cached per point (about a
-    metre), failures briefly, so a screen shown again asks no one."""
+    metre), failures briefly, so a screen shown again asks no one.
+
+    ``patient``: for a background task, which may wait the configured timeout
+    and whose failure is not remembered (the screen may still try)."""
     config = settings.KNUTPUNKT_GEOCODER
     key = f"geocoding:address:{config['domain']}:{lat:.5f}:{lon:.5f}"
     cached = cache.get(key)
-    if cached is not None:
+    if cached:
         return cached
+    if cached is not None and not patient:
+        return cached
+    timeout = config["timeout"]
     geocoder = Nominatim(
         user_agent=config["user_agent"],
         domain=config["domain"],
         scheme=config["scheme"],
-        timeout=min(config["timeout"], ADDRESS_TIMEOUT_SECONDS),
+        timeout=timeout if patient else min(timeout, ADDRESS_TIMEOUT_SECONDS),
         # One try: geopy's adapter would otherwise retry a slow answer twice.
         adapter_factory=partial(RequestsAdapter, max_retries=0),
     )
@@ -79,7 +85,8 @@ def address_at(lat: float, lon: float) -> str:
         found = geocoder.reverse((lat, lon), exactly_one=True, language="sv")
     except (GeopyError, ValueError) as exc:
         logger.warning("Address search failed: %s", type(exc).__name__)
-        cache.set(key, "", ADDRESS_FAILURE_CACHE_SECONDS)
+        if not patient:
+            cache.set(key, "", ADDRESS_FAILURE_CACHE_SECONDS)
         return ""
     address = found.address if found is not None else ""
     cache.set(key, address, ADDRESS_CACHE_SECONDS)

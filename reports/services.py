@@ -260,7 +260,7 @@ def report_address_fill(*, report_id: int) -> str:
     report = Report.objects.filter(pk=report_id).only("lat", "lon", "address").first()
     if report is None or report.address:
         return report.address if report else ""
-    address = address_at(report.lat, report.lon)[:255]
+    address = address_at(report.lat, report.lon, patient=True)[:255]
     if address:
         Report.objects.filter(pk=report_id, address="").update(address=address)
     return address
