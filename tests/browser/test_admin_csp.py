@@ -1,6 +1,6 @@
 """The Wagtail admin works under its Content Security Policy: an editor signs
-in, opens the dashboard, edits and saves a page, and uploads an image, and the
-browser reports no violation of the policy on the way."""
+in, opens the dashboard, edits and saves a page, uploads an image and opens the
+inbox's map, and the browser reports no violation of the policy on the way."""
 
 import io
 import re
@@ -48,7 +48,10 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
         base = f"http://localhost:{port}"
 
         login = page.goto(f"{base}/admin/login/")
-        assert login.headers["content-security-policy"] == ADMIN_POLICY
+        # The admin's maps may load images from the configured tile server.
+        assert login.headers["content-security-policy"] == ADMIN_POLICY.replace(
+            "https://tile.openstreetmap.org", f"http://127.0.0.1:{port}"
+        )
         page.fill("#id_username", "csp-editor")
         page.fill("#id_password", PASSWORD)
         page.locator("form button[type=submit]").click()
@@ -93,5 +96,12 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
             1, timeout=15_000
         )
         page.screenshot(path=str(artifacts / "admin-csp-upload.png"), full_page=True)
+
+        # The inbox's map: Leaflet, its tiles and the reports' JSON.
+        with page.expect_response(re.compile(r"/admin/inbox/map/reports/\?")) as found:
+            page.goto(f"{base}/admin/inbox/map/")
+        expect(page.locator("#reports-map.leaflet-container")).to_be_visible()
+        assert found.value.status == 200
+        page.screenshot(path=str(artifacts / "admin-csp-inbox-map.png"))
         context.close()
     assert violations == []
