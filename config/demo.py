@@ -130,7 +130,7 @@ def _districts() -> None:
                 name=name,
                 geometry={"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
             )
-            district.full_clean()
+            district.clean()
             District.objects.update_or_create(
                 municipality=municipality,
                 name=name,

@@ -19,6 +19,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 
 from municipalities.locate import municipality_bounds
@@ -223,7 +224,7 @@ def inbox_map_page(request):
             "page_title": _("Inbox map"),
             "header_icon": "site",
             "breadcrumbs_items": [
-                {"url": reverse("wagtailadmin_home"), "label": _("Home")},
+                *WagtailAdminTemplateMixin.breadcrumbs_items,
                 {"url": list_url, "label": _("Inbox")},
                 {"url": "", "label": _("Map")},
             ],

@@ -1,7 +1,7 @@
 """The Wagtail admin works under its Content Security Policy: an editor signs
-in, opens the dashboard, edits and saves a page, uploads an image and opens a
-report's screen with its map, and the browser reports no violation of the
-policy on the way."""
+in, opens the dashboard, edits and saves a page, uploads an image, opens a
+report's screen with its map and the inbox's map, and the browser reports no
+violation of the policy on the way."""
 
 import io
 import re
@@ -110,5 +110,11 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
         assert tile.get_attribute("src").startswith(f"{tiles}/no-tiles/")
         expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
         page.screenshot(path=str(artifacts / "admin-csp-report.png"), full_page=True)
+        # The inbox's map: Leaflet, its tiles and the reports' JSON.
+        with page.expect_response(re.compile(r"/admin/inbox/map/reports/\?")) as found:
+            page.goto(f"{base}/admin/inbox/map/")
+        expect(page.locator("#reports-map.leaflet-container")).to_be_visible()
+        assert found.value.status == 200
+        page.screenshot(path=str(artifacts / "admin-csp-inbox-map.png"))
         context.close()
     assert violations == []
