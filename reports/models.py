@@ -76,7 +76,7 @@ class Report(models.Model):
     extra = models.JSONField(_("answers to the category's questions"), default=dict)
     # The place's nearest address (looked up after the report is saved) or the
     # address a caller gave the contact centre: what staff search for.
-    address = models.CharField(_("address"), max_length=255, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True, default="")
 
     # The reporter: personal data, public only by the reporter's choice.
     reporter = models.ForeignKey(
