@@ -86,6 +86,24 @@ def staff_filing_municipalities(user) -> QuerySet[Municipality]:
     return staff_municipalities(user, FILING_ROLES)
 
 
+def staff_holds_role(user, roles: Iterable[StaffRole] | None = None) -> bool:
+    """Whether the user holds one of ``roles`` (any role: None) in some kommun;
+    superusers count as holding every role. The user's roles are read once per
+    user object (one request's), since the admin asks this of every screen's
+    policy for its menu."""
+    if not _active(user):
+        return False
+    if user.is_superuser:
+        return True
+    held = getattr(user, "_knutpunkt_staff_roles", None)
+    if held is None:
+        held = frozenset(
+            StaffMembership.objects.filter(user=user).values_list("role", flat=True)
+        )
+        user._knutpunkt_staff_roles = held
+    return bool(held) if roles is None else not held.isdisjoint(roles)
+
+
 def staff_bodies(user, roles: Iterable[StaffRole] | None = None) -> QuerySet[Body]:
     """Bodies covering one of the user's kommuner. Nationwide bodies (Trafikverket)
     belong to no kommun's staff; only superusers manage them."""

@@ -26,6 +26,7 @@ from django.db.models import (
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
@@ -45,7 +46,7 @@ from infra.moments import moment_format
 
 from .audit import audit_changes, audit_kommun_of, audit_record, audit_snapshot
 from .models import StaffMembership
-from .staff import staff_municipalities
+from .staff import staff_holds_role
 
 Scope = Callable[..., QuerySet]
 
@@ -77,7 +78,7 @@ class StaffScopePolicy(BasePermissionPolicy):
     def get_all_permissions_for_user(self, user) -> frozenset[str]:
         if user is None or not user.is_authenticated or not user.is_active:
             return frozenset()
-        if user.is_superuser or staff_municipalities(user, self.roles).exists():
+        if staff_holds_role(user, self.roles):
             return self.actions
         return frozenset()
 
@@ -398,6 +399,14 @@ class MomentColumn(Column):
 
     def get_value(self, instance):
         return moment_format(super().get_value(instance))
+
+    def render_cell_html(self, instance, parent_context):
+        # Written without a template: listings show one per row.
+        if self.classname:
+            return format_html(
+                '<td class="{}">{}</td>', self.classname, self.get_value(instance)
+            )
+        return format_html("<td>{}</td>", self.get_value(instance))
 
 
 def short(text: str, length: int = 80) -> str:

@@ -66,7 +66,12 @@ from reports.models import Report
 
 from .areas import AreaFilter, DistrictFilter
 from .inbox_tools import InboxToolsMixin, inbox_tools_urlpatterns
-from .listing import IdsFirstPaginationMixin, InboxMapMixin, PlainColumn
+from .listing import (
+    IdsFirstPaginationMixin,
+    InboxMapMixin,
+    PlainColumn,
+    PlainTitleColumn,
+)
 from .models import PLACEHOLDERS, ResponseTemplate
 from .review import REVIEW_ACTIONS, ReviewMixin
 from .services import (
@@ -253,9 +258,8 @@ class InboxIndexView(
     def columns(self):
         # No reporter's name, e-mail or phone here: the detail page shows them,
         # and only with the reporter's consent.
-        title_column = self._get_title_column_class(TitleColumn)
         return [
-            title_column(
+            PlainTitleColumn(
                 "title",
                 label=_("Report"),
                 accessor=lambda r: f"#{r.pk} {r.title}",

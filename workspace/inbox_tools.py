@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.tables import BaseColumn
 
@@ -21,15 +22,20 @@ class SelectColumn(BaseColumn):
     selects every report on the page (Wagtail's w-bulk controller)."""
 
     header_template_name = "workspace/admin/select_all_header.html"
-    cell_template_name = "workspace/admin/select_cell.html"
 
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        context["label"] = _("Select report #%(number)s %(title)s") % {
+    def render_cell_html(self, instance, parent_context):
+        # Written without a template: one per row of every inbox page.
+        label = _("Select report #%(number)s %(title)s") % {
             "number": instance.pk,
             "title": instance.title,
         }
-        return context
+        return format_html(
+            '<td class="inbox-select"><input type="checkbox" name="reports" '
+            'value="{}" form="inbox-bulk" data-w-bulk-target="item" '
+            'data-action="w-bulk#toggle" aria-label="{}"></td>',
+            str(instance.pk),
+            label,
+        )
 
 
 class InboxToolsMixin:

@@ -30,6 +30,23 @@ class PlainColumn(Column):
         return format_html("<td>{}</td>", value)
 
 
+class PlainTitleColumn(PlainColumn):
+    """Wagtail's title cell (a link to the report), written without a
+    template: fifty of them are a tenth of the inbox's time otherwise."""
+
+    def __init__(self, name, *, get_url, **kwargs):
+        super().__init__(name, **kwargs)
+        self.get_url = get_url
+
+    def render_cell_html(self, instance, parent_context):
+        return format_html(
+            '<td class="title"><div class="title-wrapper"><a href="{}">{}</a>'
+            "</div></td>",
+            self.get_url(instance),
+            self.get_value(instance),
+        )
+
+
 class _Ids(list):
     """Ids read once, with the model the paginator names them by."""
 
