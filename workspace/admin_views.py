@@ -210,15 +210,18 @@ class InboxFilterSet(WagtailFilterSet):
         references = Delivery.objects.filter(
             kind=DeliveryKind.CASE, external_id__icontains=value
         )
+        by_reference = Q(pk__in=references.values("report_id"))
+        number = value.removeprefix("#")
+        if number.isdigit() and len(number) < 19:
+            # A number is a report's number or a case system's reference: the
+            # texts are not read (a caller quotes the number they were given).
+            return queryset.filter(Q(pk=int(number)) | by_reference)
         found = (
             Q(title__icontains=value)
             | Q(description__icontains=value)
             | Q(address__icontains=value)
-            | Q(pk__in=references.values("report_id"))
+            | by_reference
         )
-        number = value.removeprefix("#")
-        if number.isdigit() and len(number) < 19:
-            found |= Q(pk=int(number))
         return queryset.filter(found)
 
     def filter_assigned(self, queryset, name, value):
