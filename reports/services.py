@@ -33,7 +33,6 @@ from .choices import (
     TokenPurpose,
 )
 from .events import Actor, event_record
-from .geocoding import address_at
 from .handoff import report_confirmed
 from .map import map_changed
 from .models import Report, ReportEvent, ReportPhoto, Subscription
@@ -140,7 +139,7 @@ def report_submit(
     link e-mailed after commit. Unconfirmed reports are neither public nor delivered.
 
     ``address``: the place's address as someone gave it; without one, the
-    nearest address is looked up after commit (``report_address_fill``) unless
+    nearest address is looked up after commit (``reports.addresses``) unless
     ``address_lookup`` is off.
 
     ``filed_by``: a member of staff filing the report for a caller (``reporter``,
@@ -251,19 +250,6 @@ def report_submit(
             enqueue_with_transaction(report_address_task, report.pk)
     logger.info("Report %s submitted (confirmed=%s)", report.pk, confirmed)
     return report
-
-
-def report_address_fill(*, report_id: int) -> str:
-    """The report's nearest address, looked up once and kept (so that staff find
-    the report by its street); "" when the geocoder has none or is away. An
-    address already kept is never replaced."""
-    report = Report.objects.filter(pk=report_id).only("lat", "lon", "address").first()
-    if report is None or report.address:
-        return report.address if report else ""
-    address = address_at(report.lat, report.lon, patient=True)[:255]
-    if address:
-        Report.objects.filter(pk=report_id, address="").update(address=address)
-    return address
 
 
 def _report_confirmed(

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
+from .addresses import report_address_fill
 from .choices import ReportStatus, TokenPurpose
 from .mail import link, send_plain, send_to
 from .models import Report, Subscription
@@ -93,7 +94,4 @@ def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
 @task()
 def report_address_task(report_id: int) -> None:
     """Look up and keep a new report's nearest address (safe to rerun)."""
-    # Imported here: services queues this task, so it imports this module.
-    from .services import report_address_fill
-
     report_address_fill(report_id=report_id)

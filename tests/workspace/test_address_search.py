@@ -8,8 +8,9 @@ import pytest
 from devkit.servers import NominatimServer
 from municipalities.choices import StaffRole
 from municipalities.models import Category
+from reports.addresses import report_address_fill
 from reports.models import Report
-from reports.services import Reporter, report_address_fill, report_submit
+from reports.services import Reporter, report_submit
 from tests.support.casework import LUND, MALMO, as_user, make_report
 from tests.support.people import citizen, staff_user
 
