@@ -244,6 +244,16 @@ class RouteViewSet(ScopedModelViewSet):
 # --- categories and extra questions ---------------------------------------------
 
 
+def _only_choice_chosen(form, name: str) -> None:
+    """A new object's field with one choice only (a kommun administrator's own
+    kommun) starts with it chosen."""
+    field = form.fields[name]
+    if form.instance.pk is None and name not in form.initial:
+        only = list(field.queryset[:2])
+        if len(only) == 1:
+            form.initial[name] = only[0].pk
+
+
 def _with_municipalities(form_class, municipalities):
     """``form_class`` offering only ``municipalities`` for its kommun."""
 
@@ -317,6 +327,7 @@ class QuestionForm(WagtailAdminModelForm):
         municipality.queryset = staff_municipalities(self.for_user, SETUP_ROLES)
         municipality.required = True
         municipality.help_text = ""
+        _only_choice_chosen(self, "municipality")
 
 
 class QuestionViewSet(ScopedModelViewSet):
@@ -367,6 +378,7 @@ class MembershipForm(WagtailAdminModelForm):
         own = staff_municipalities(user, SETUP_ROLES)
         if "municipality" in self.fields:
             self.fields["municipality"].queryset = own
+            _only_choice_chosen(self, "municipality")
         self.fields["bodies"].queryset = staff_bodies(user, SETUP_ROLES)
         if self.instance.pk:
             for name in ("email", "first_name", "last_name"):

@@ -125,12 +125,18 @@ class StaffMembership(models.Model):
     """A staff user's role in one municipality; the root of every staff scope."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     municipality = models.ForeignKey(
-        Municipality, on_delete=models.CASCADE, related_name="memberships"
+        Municipality,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("kommun"),
     )
-    role = models.CharField(max_length=20, choices=StaffRole.choices)
+    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
     # A case handler works the reports of these bodies (none: every body of the
     # kommun); see municipalities.staff.
     bodies = models.ManyToManyField(
@@ -150,6 +156,8 @@ class StaffMembership(models.Model):
                 fields=["user", "municipality", "role"], name="unique_staff_role"
             )
         ]
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
 
     def __str__(self) -> str:
         return f"{self.user} – {self.municipality} ({self.get_role_display()})"
@@ -484,7 +492,12 @@ class Route(models.Model):
 class CategoryQuestion(models.Model):
     """An extra question staff attach to a category (\"Which lamp post number?\")."""
 
-    category = ParentalKey(Category, on_delete=models.CASCADE, related_name="questions")
+    category = ParentalKey(
+        Category,
+        on_delete=models.CASCADE,
+        related_name="questions",
+        verbose_name=_("category"),
+    )
     # Empty: asked in every kommun (the national list's questions, and those a
     # case system's service definition asks); set: a kommun's own question,
     # asked only for reports in that kommun.
@@ -526,6 +539,8 @@ class CategoryQuestion(models.Model):
 
     class Meta:
         ordering = ["sort_order", "pk"]
+        verbose_name = _("extra question")
+        verbose_name_plural = _("extra questions")
         constraints = [
             models.UniqueConstraint(
                 fields=["category", "code"],

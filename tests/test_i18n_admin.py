@@ -141,6 +141,17 @@ def screens(o) -> list[str]:
         f"/admin/routes/delete/{o['route'].pk}/",
         "/admin/audit-log/",
         "/admin/audit-log/?at_from=2026-12-07&at_to=2026-12-01",
+        "/admin/staff/",
+        "/admin/staff/new/",
+        "/admin/questions/",
+        "/admin/questions/new/",
+        "/admin/districts/",
+        "/admin/districts/new/",
+        "/admin/categories/",
+        "/admin/categories/new/",
+        "/admin/inbox/",
+        "/admin/inbox/map/",
+        "/admin/inbox/new/",
         "/admin/two-factor/",
     ]
 
