@@ -469,6 +469,25 @@ def _street(bbox: BBox, zoom: int, reports: QuerySet) -> MapResult:
     )
 
 
+def cell_counts(boxed: QuerySet, shift: int) -> QuerySet:
+    """Per grid cell of ``boxed`` (reports with their ``lat_band``): (row,
+    column, count, mean latitude, mean longitude, lowest id). The grid's cells
+    are 2**shift bands high and columns wide."""
+    size = 1 << shift
+    return (
+        boxed.annotate(
+            row=F("lat_band").bitrightshift(shift),
+            col=_FloorInt((F("lon") + 180.0) * (LON_COLUMNS_PER_DEGREE / size)),
+        )
+        .values("row", "col")
+        .annotate(
+            count=Count("*"), mean_lat=Avg("lat"), mean_lon=Avg("lon"), first=Min("pk")
+        )
+        .order_by()
+        .values_list("row", "col", "count", "mean_lat", "mean_lon", "first")
+    )
+
+
 def _clustered(bbox: BBox, zoom: int, reports: QuerySet) -> MapResult:
     shift = cluster_shift(bbox, zoom)
     row0, row1, col0, col1 = _cells(bbox, shift)
@@ -482,18 +501,7 @@ def _clustered(bbox: BBox, zoom: int, reports: QuerySet) -> MapResult:
     boxed = _in_bands(reports, row0 * size, (row1 + 1) * size - 1).filter(
         lon__range=(west, east)
     )
-    cells = (
-        boxed.annotate(
-            row=F("lat_band").bitrightshift(shift),
-            col=_FloorInt((F("lon") + 180.0) * (LON_COLUMNS_PER_DEGREE / size)),
-        )
-        .values("row", "col")
-        .annotate(
-            count=Count("*"), mean_lat=Avg("lat"), mean_lon=Avg("lon"), first=Min("pk")
-        )
-        .order_by()
-        .values_list("row", "col", "count", "mean_lat", "mean_lon", "first")
-    )
+    cells = cell_counts(boxed, shift)
     clusters: list[MapCluster] = []
     singles: list[int] = []
     for row, col, count, mean_lat, mean_lon, first in cells:

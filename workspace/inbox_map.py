@@ -14,7 +14,7 @@ is the public map's script (static/js/reports_map.js), pointed at this endpoint.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Avg, Count, F, Min, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -30,8 +30,8 @@ from reports.map import (
     STREET_LIMIT,
     BBox,
     _cells,
-    _FloorInt,
     _in_bands,
+    cell_counts,
     cluster_shift,
     is_street_level,
     lat_band_for,
@@ -130,18 +130,7 @@ def _clustered(bbox: BBox, zoom: int, reports: QuerySet) -> list[dict]:
     boxed = reports.alias(lat_band=LatBand("lat")).filter(
         lon__range=(west, east), lat__gte=south, lat__lt=north
     )
-    cells = (
-        boxed.annotate(
-            row=F("lat_band").bitrightshift(shift),
-            col=_FloorInt((F("lon") + 180.0) * (LON_COLUMNS_PER_DEGREE / size)),
-        )
-        .values("row", "col")
-        .annotate(
-            count=Count("*"), mean_lat=Avg("lat"), mean_lon=Avg("lon"), first=Min("pk")
-        )
-        .order_by()
-        .values_list("row", "col", "count", "mean_lat", "mean_lon", "first")
-    )
+    cells = cell_counts(boxed, shift)
     features, singles = [], []
     for row, col, count, mean_lat, mean_lon, first in cells:
         if not (row0 <= row <= row1 and col0 <= col <= col1):
