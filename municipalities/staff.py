@@ -149,11 +149,7 @@ def staff_category_questions(
 ) -> QuerySet[CategoryQuestion]:
     """Extra questions the user manages: the kommun's own questions of the
     kommuner they administer (superusers: every question)."""
-    if user is not None and user.is_authenticated and user.is_superuser:
-        return CategoryQuestion.objects.all()
-    return CategoryQuestion.objects.filter(
-        municipality__in=staff_municipalities(user, roles)
-    )
+    return CategoryQuestion.objects.filter(staff_report_scope(user, roles))
 
 
 def staff_memberships(
@@ -161,11 +157,7 @@ def staff_memberships(
 ) -> QuerySet[StaffMembership]:
     """The staff roles of the kommuner the user administers: those the kommun's
     administrators grant and take back (superusers: every role)."""
-    if user is not None and user.is_authenticated and user.is_superuser:
-        return StaffMembership.objects.all()
-    return StaffMembership.objects.filter(
-        municipality__in=staff_municipalities(user, roles)
-    )
+    return StaffMembership.objects.filter(staff_report_scope(user, roles))
 
 
 def staff_districts(
@@ -179,7 +171,8 @@ def staff_districts(
 
 def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:
     """A filter on reports (or on ``report__`` from deliveries, with the prefix
-    applied by the caller) for the user's kommuner."""
+    applied by the caller) for the user's kommuner; any model with a
+    ``municipality`` takes it as well."""
     if user is not None and user.is_authenticated and user.is_superuser:
         return Q()
     return Q(municipality__in=staff_municipalities(user, roles))
