@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +11,7 @@ from wagtail.admin.panels import FieldPanel, InlinePanel
 
 from .choices import BodyKind, ConnectionKind, QuestionKind, StaffRole
 from .districts import geometry_from_geojson
+from .workdays import extra_days_parse
 
 kommunkod_validator = RegexValidator(
     r"^\d{4}$", _("A kommunkod is four digits, leading zero kept.")
@@ -634,3 +635,109 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("An audit entry is never deleted.")
+
+
+class ServicePromise(models.Model):
+    """What a kommun promises (servicelöfte): a first response and a fix within
+    so many working days, for one category or, without one, for every category
+    that has no promise of its own. Reports keep the promise they were received
+    under (reports.milestones)."""
+
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.CASCADE,
+        related_name="service_promises",
+        verbose_name=_("kommun"),
+    )
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("category"),
+        help_text=_("Empty: the kommun's promise for every other category."),
+    )
+    response_days = models.PositiveSmallIntegerField(
+        _("first response within (working days)"),
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+    fix_days = models.PositiveSmallIntegerField(
+        _("fixed within (working days)"),
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+    )
+
+    class Meta:
+        ordering = ["municipality__name", "category__name"]
+        verbose_name = _("service promise")
+        verbose_name_plural = _("service promises")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "category"],
+                condition=Q(category__isnull=False),
+                name="one_promise_per_kommun_category",
+            ),
+            models.UniqueConstraint(
+                fields=["municipality"],
+                condition=Q(category__isnull=True),
+                name="one_default_promise_per_kommun",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_days__gte=1) & Q(fix_days__gte=1),
+                name="promise_of_at_least_one_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality}: {self.category or _('every category')}"
+
+    def clean(self) -> None:
+        if (
+            self.response_days
+            and self.fix_days
+            and self.fix_days < self.response_days
+        ):
+            raise ValidationError(
+                {
+                    "fix_days": _(
+                        "A fix cannot be promised sooner than the first response."
+                    )
+                }
+            )
+
+
+class WorkCalendar(models.Model):
+    """A kommun's working days: Monday to Friday but Sweden's public holidays
+    (from the holidays library), the de facto days off it chooses, and its own
+    extra days off (klämdagar). Without a row: all three de facto days off."""
+
+    municipality = models.OneToOneField(
+        Municipality,
+        on_delete=models.CASCADE,
+        related_name="work_calendar",
+        verbose_name=_("kommun"),
+    )
+    midsummer_eve_off = models.BooleanField(_("Midsommarafton is a day off"), default=True)
+    christmas_eve_off = models.BooleanField(_("Julafton is a day off"), default=True)
+    new_years_eve_off = models.BooleanField(_("Nyårsafton is a day off"), default=True)
+    extra_days_off = models.TextField(
+        _("other days off"),
+        blank=True,
+        help_text=_(
+            "One date per line as YYYY-MM-DD, optionally followed by a name, "
+            "for example “2027-05-07 Klämdag”."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("working-day calendar")
+        verbose_name_plural = _("working-day calendars")
+
+    def __str__(self) -> str:
+        return str(self.municipality)
+
+    def clean(self) -> None:
+        try:
+            extra_days_parse(self.extra_days_off)
+        except ValidationError as error:
+            raise ValidationError({"extra_days_off": error.messages}) from None

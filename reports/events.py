@@ -19,6 +19,7 @@ from infra.tasks import enqueue_with_transaction
 
 from .choices import ActorKind, EventKind, ReportStatus
 from .live import event_broadcast
+from .milestones import MILESTONE_KINDS, PROMISE_KINDS, milestones_refresh
 from .models import Report, ReportEvent
 from .notifications import NOTIFIED_KINDS
 from .tasks import notify_followers_task
@@ -93,9 +94,15 @@ def event_record(*, report: Report, **fields) -> ReportEvent:
     """Save an event of the report (fields as ``event_new``) inside the caller's
     transaction: broadcast after commit; followers told of a change of status, a
     note or a handover, in the next batch. Call with the report's row locked.
-    An internal event (``is_public=False``) is neither broadcast nor told."""
+    An internal event (``is_public=False``) is neither broadcast nor told.
+    The report's milestones and promise (``reports.milestones``) are computed
+    again after an event that can change them."""
     event = event_new(report=report, **fields)
     event.save()
+    if event.kind in MILESTONE_KINDS:
+        milestones_refresh(
+            report_id=report.pk, promise_again=event.kind in PROMISE_KINDS
+        )
     if not event.is_public:
         return event
     transaction.on_commit(lambda: event_broadcast(event))

@@ -133,6 +133,23 @@ class Report(models.Model):
     # before is kept in the timeline but does not change the status.
     status_as_of = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The report's milestones and service promise, kept by reports.milestones
+    # from its events after each one (never written anywhere else): what the
+    # inbox's "due" filters and the statistics read.
+    received_on = models.DateField(null=True, blank=True)  # Stockholm date
+    received_month = models.DateField(null=True, blank=True)  # its 1st
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    response_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    fixed_at = models.DateTimeField(null=True, blank=True)
+    fix_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    promise_response_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    promise_fix_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    fix_due_at = models.DateTimeField(null=True, blank=True)
+    # The next promise still to keep: the response's until there is one, then
+    # the fix's while the report is open; empty when closed or without promise.
+    due_at = models.DateTimeField(null=True, blank=True)
     # E-mail to followers: at most one per report per batching window.
     notified_event_id = models.BigIntegerField(default=0)
     notified_at = models.DateTimeField(null=True, blank=True)
@@ -157,6 +174,26 @@ class Report(models.Model):
             models.Index(
                 fields=["municipality", "lat", "lon", "status", "category", "id"],
                 name="report_inbox_map",
+            ),
+            # Overdue and due soon, per kommun (the inbox, the daily digest).
+            models.Index(fields=["municipality", "due_at"], name="report_due"),
+            # Statistics (stats): a kommun's received reports in a date range,
+            # grouped without reading the table.
+            models.Index(
+                fields=[
+                    "municipality",
+                    "received_on",
+                    "received_month",
+                    "category",
+                    "body",
+                    "channel",
+                    "status",
+                    "response_days",
+                    "fix_days",
+                    "promise_response_days",
+                    "promise_fix_days",
+                ],
+                name="report_stats",
             ),
             # The public map (reports.map): a bounding box is one short range of
             # this index per latitude band, bounded by lon, and the index holds
