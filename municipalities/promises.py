@@ -58,3 +58,10 @@ def calendar_for(municipality_id: int) -> WorkingDays:
         .first()
     )
     return working_days(**row) if row else WorkingDays()
+
+
+def due_day(*, municipality_id: int, due):
+    """The last working day of a promise falling due at ``due`` (a report's
+    ``response_due_at`` or ``fix_due_at``), as people are told it: "by 30
+    December"."""
+    return calendar_for(municipality_id).last_day(due)

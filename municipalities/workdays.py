@@ -8,10 +8,13 @@ otherwise) and the kommun's own extra days off.
 Days are Stockholm dates. The rules of counting, used by every promise and
 every statistic (reports.milestones):
 
-- a promise of N working days made on day D falls due at the end of the N-th
+- a promise of N working days made on day D is kept by the end of the N-th
   working day after D (D itself never counts, whether or not it is a working
-  day): a report received on Wednesday 23 December 2026 with a promise of 3
-  working days is due by the end of Wednesday 30 December;
+  day), and broken only when the next working day begins: a report received on
+  Wednesday 23 December 2026 with a promise of 3 working days is due by
+  Wednesday 30 December (shown so), and an answer on nyårsafton, a day off,
+  still took 3 working days: the promise breaks on Monday 4 January 2027 at
+  00:00;
 - the working days something took, from day D to day E, are the working days
   after D up to and including E: the same day is 0, the next working day 1.
   So a promise of N is kept exactly when it took at most N.
@@ -54,11 +57,6 @@ def stockholm() -> zoneinfo.ZoneInfo:
 def local_date(moment: dt.datetime) -> dt.date:
     """The Stockholm date of an aware moment."""
     return moment.astimezone(stockholm()).date()
-
-
-def day_end(day: dt.date) -> dt.datetime:
-    """The moment a Stockholm day ends: the next day's midnight, aware."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), stockholm())
 
 
 @lru_cache(maxsize=256)
@@ -179,9 +177,21 @@ class WorkingDays:
         return count
 
     def due(self, received: dt.datetime, days: int) -> dt.datetime:
-        """When a promise of ``days`` working days made at ``received`` falls
-        due: the end of the ``days``-th working day after its Stockholm date."""
-        return day_end(self.add(local_date(received), days))
+        """When a promise of ``days`` working days made at ``received`` is
+        broken: when the working day after the ``days``-th working day after
+        its Stockholm date begins. Until then it took at most ``days`` working
+        days (days off after the last one add none)."""
+        return dt.datetime.combine(
+            self.add(local_date(received), days + 1), dt.time(), stockholm()
+        )
+
+    def last_day(self, due: dt.datetime) -> dt.date:
+        """The promise's last working day, shown to people ("by 30 December"):
+        the last working day before ``due`` (as ``due`` gives it)."""
+        day = local_date(due) - dt.timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= dt.timedelta(days=1)
+        return day
 
     def taken(self, start: dt.datetime, end: dt.datetime) -> int:
         """The working days from ``start`` to ``end`` (Stockholm dates)."""

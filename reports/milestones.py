@@ -12,8 +12,8 @@ The rules, as a careful analyst counts:
   received.
 - **First response**: the earliest public word from whoever handles the report,
   a member of staff or a case system: a status, a reply or a handover. The
-  reporter's own words, Knutpunkt's ("sent") and internal notes are not
-  answers. A late or out-of-order signal counts when it happened, even when a
+  reporter's own words, Knutpunkt's ("sent"), internal notes and the notice
+  that a duplicate was merged into the report are not answers. A late or out-of-order signal counts when it happened, even when a
   newer word superseded its status.
 - **Closed** and **fixed**: the status runs of the report's accepted (not
   superseded) status events in the order they happened. The report is closed
@@ -77,6 +77,7 @@ EVENT_FIELDS = (
     "happened_at",
     "created_at",
     "superseded",
+    "data",
 )
 
 
@@ -106,6 +107,7 @@ def milestones_compute(
         if e["is_public"]
         and e["kind"] in RESPONSE_KINDS
         and e["actor_kind"] in RESPONDERS
+        and "duplicate" not in (e.get("data") or {})
     ]
     first_response = min(answers) if answers else None
     statuses = sorted(
