@@ -27,7 +27,7 @@ from municipalities.models import Category
 from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
-from .choices import OPEN_STATUSES, EventKind, TokenPurpose
+from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
 from .forms import FollowForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
 from .mail import root_url, subscription_id_from_token
@@ -392,6 +392,19 @@ def _render_report(request, pk: int, follow_form, status: int = 200):
             ),
             "photos": report.photos.all(),
             "follow_form": follow_form,
+            # Only an open report can be followed; a duplicate points to the
+            # report it duplicates instead.
+            "can_follow": report.status in OPEN_STATUSES,
+            "duplicate_of": next(
+                (
+                    e.data["duplicate_of"]
+                    for e in reversed(events)
+                    if e.data.get("duplicate_of")
+                ),
+                None,
+            )
+            if report.status == ReportStatus.DUPLICATE
+            else None,
         },
         status=status,
     )
