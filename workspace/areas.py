@@ -27,6 +27,11 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from shapely.geometry import box, shape
+from wagtail.admin.active_filters import (
+    ActiveFilter,
+    BaseFilterAdapter,
+    register_filter_adapter_class,
+)
 
 from municipalities.districts import geometry_from_geojson
 from municipalities.staff import CASEWORK_ROLES, staff_districts
@@ -94,6 +99,34 @@ class AreaFilter(django_filters.Filter):
         if value is None:
             return qs
         return within(qs, value)
+
+
+class AreaFilterAdapter(BaseFilterAdapter):
+    """The active area filter's label: what kind of area, not its
+    coordinates."""
+
+    def get_active_filters(self):
+        value = self.value
+        if value is None:
+            return
+        west, south, east, north = value.bounds
+        if value.equals(box(west, south, east, north)):
+            label = _("the map’s area")
+        else:
+            corners = sum(
+                len(polygon.exterior.coords) - 1
+                for polygon in getattr(value, "geoms", [value])
+            )
+            label = _("a drawn area with %(count)d corners") % {"count": corners}
+        yield ActiveFilter(
+            self.bound_field.auto_id,
+            self.filter.label,
+            label,
+            self.get_url_without_filter_param(self.name),
+        )
+
+
+register_filter_adapter_class(AreaFilter, AreaFilterAdapter)
 
 
 def _scoped_districts(request):

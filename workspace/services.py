@@ -407,8 +407,10 @@ def duplicate_candidates(*, actor, report: Report) -> list[tuple[Report, float]]
     candidates = (
         Report.objects.filter(_original_scope(actor, report))
         .exclude(status=ReportStatus.DUPLICATE)
-        .annotate(closed_at=Coalesce("status_changed_at", "created_at"))
-        .exclude(status__in=CLOSED_STATUSES, closed_at__lt=recently)
+        .annotate(
+            closed_since=Coalesce("closed_at", "status_changed_at", "created_at")
+        )
+        .exclude(status__in=CLOSED_STATUSES, closed_since__lt=recently)
         .filter(
             lat__range=(report.lat - dlat, report.lat + dlat),
             lon__range=(report.lon - dlon, report.lon + dlon),

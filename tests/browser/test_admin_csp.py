@@ -1,6 +1,7 @@
 """The Wagtail admin works under its Content Security Policy: an editor signs
 in, opens the dashboard, edits and saves a page, uploads an image, opens a
-report's screen with its map and the inbox's map, and the browser reports no
+report's screen with its map and the inbox's map, draws an area on it to
+filter the list, and the browser reports no
 violation of the policy on the way."""
 
 import io
@@ -116,5 +117,23 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
         expect(page.locator("#reports-map.leaflet-container")).to_be_visible()
         assert found.value.status == 200
         page.screenshot(path=str(artifacts / "admin-csp-inbox-map.png"))
+        # Draw an area around the report, corner by corner, and the list
+        # shows the reports inside it.
+        page.get_by_role("button", name="Rita ett område").click()
+        expect(page.locator("#inbox-map-draw-status")).to_have_text(
+            "Klicka där området börjar."
+        )
+        x, y = page.evaluate(
+            "() => { const map = document.getElementById('reports-map').knutpunktMap;"
+            " map.setView([55.605, 13.0038], 15, {animate: false});"
+            " const p = map.latLngToContainerPoint([55.605, 13.0038]);"
+            " return [p.x, p.y]; }"
+        )
+        corners = [(x - 80, y - 60), (x + 90, y - 50), (x + 10, y + 80)]
+        for cx, cy in [*corners, corners[0]]:
+            page.locator("#reports-map").click(position={"x": cx, "y": cy})
+        page.wait_for_url(re.compile(r"/admin/inbox/\?.*area=%7B"))
+        expect(page.get_by_role("link", name="Lampan blinkar")).to_be_visible()
+        page.screenshot(path=str(artifacts / "admin-csp-inbox-drawn.png"), full_page=True)
         context.close()
     assert violations == []

@@ -143,6 +143,9 @@ def test_the_inbox_filters_to_a_drawn_box_or_polygon(handler):
     html = handler.get("/admin/inbox/", {"area": json.dumps(triangle)}).content.decode()
     assert "Innanför området" in html
     assert "I boxens hörn" not in html and "Utanför området" not in html
+    # The active filter names the kind of area, not its coordinates.
+    assert "a drawn area with 3 corners" in html and "POLYGON" not in html
+    assert "the map’s area" in boxed.content.decode()
     # The map applies the same area.
     found = handler.get(
         "/admin/inbox/map/reports/", {**REGION, "area": json.dumps(triangle)}
