@@ -1,12 +1,22 @@
 """A kommun's service promises and working-day calendar, as the rest of the
 platform reads them: ``promise_for`` (the category's own promise, else the
-kommun's default, else none) and ``calendar_for``."""
+kommun's default, else none), ``calendar_for``, and ``promise_sentence``, the
+one way a promise is said to people.
+
+A changed calendar changes when the kommun's open reports fall due. Reports
+sits above this app, so it says at start-up (``reports.apps``) what to run when
+a kommun's calendar changes (``on_calendar_changed``), and the calendar's
+screen calls ``calendar_changed`` in the transaction that saves it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import ServicePromise, WorkCalendar
 from .workdays import WorkingDays, working_days
@@ -45,6 +55,16 @@ def promises_of(municipality_id: int) -> dict[int | None, Promise]:
     }
 
 
+def default_promises() -> dict[int, Promise]:
+    """The default promise of every kommun that has one, by kommun id."""
+    return {
+        municipality_id: Promise(response_days=r, fix_days=f)
+        for municipality_id, r, f in ServicePromise.objects.filter(
+            category__isnull=True
+        ).values_list("municipality_id", "response_days", "fix_days")
+    }
+
+
 def calendar_for(municipality_id: int) -> WorkingDays:
     """The kommun's working days (the national default without a calendar)."""
     row = (
@@ -65,3 +85,35 @@ def due_day(*, municipality_id: int, due):
     ``response_due_at`` or ``fix_due_at``), as people are told it: "by 30
     December"."""
     return calendar_for(municipality_id).last_day(due)
+
+
+def promise_sentence(promise: Promise) -> str:
+    """The promise as said to people: "Vi svarar inom 2 arbetsdagar och
+    åtgärdar inom 10 arbetsdagar." """
+    response = ngettext(
+        "%(count)s working day", "%(count)s working days", promise.response_days
+    ) % {"count": promise.response_days}
+    fix = ngettext(
+        "%(count)s working day", "%(count)s working days", promise.fix_days
+    ) % {"count": promise.fix_days}
+    return _("We respond within %(response)s and fix it within %(fix)s.") % {
+        "response": response,
+        "fix": fix,
+    }
+
+
+# --- a kommun's calendar changed ---------------------------------------------------
+
+_on_calendar_changed: list[Callable[[int], object]] = []
+
+
+def on_calendar_changed(receiver: Callable[[int], object]) -> None:
+    """Run ``receiver(municipality_id)`` in the transaction that changes a
+    kommun's working-day calendar."""
+    if receiver not in _on_calendar_changed:
+        _on_calendar_changed.append(receiver)
+
+
+def calendar_changed(*, municipality_id: int) -> None:
+    for receiver in _on_calendar_changed:
+        receiver(municipality_id)

@@ -44,7 +44,9 @@ from .models import (
     District,
     Municipality,
     Route,
+    ServicePromise,
     StaffMembership,
+    WorkCalendar,
 )
 
 # Who may change bodies, routes and connections (the case-system set-up).
@@ -167,6 +169,42 @@ def staff_districts(
     if _active(user) and user.is_superuser:
         return District.objects.all()
     return District.objects.filter(municipality__in=staff_municipalities(user, roles))
+
+
+def staff_service_promises(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[ServicePromise]:
+    """The service promises of the user's kommuner (every one for superusers)."""
+    if _active(user) and user.is_superuser:
+        return ServicePromise.objects.all()
+    return ServicePromise.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
+
+
+def staff_work_calendars(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[WorkCalendar]:
+    """The working-day calendars of the user's kommuner (every one for
+    superusers)."""
+    if _active(user) and user.is_superuser:
+        return WorkCalendar.objects.all()
+    return WorkCalendar.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
+
+
+def staff_promise_category_choices(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[Category]:
+    """The categories a promise of the user's kommuner may be for: the active
+    categories routed in one of them (a kommun's own routes, and the nationwide
+    ones every kommun offers). Which kommun uses which the form checks."""
+    kommuner = staff_municipalities(user, roles).filter(participating=True)
+    return Category.objects.filter(
+        Q(routes__municipality__in=kommuner) | Q(routes__municipality__isnull=True),
+        is_active=True,
+    ).distinct()
 
 
 def staff_report_scope(user, roles: Iterable[StaffRole] | None = None) -> Q:

@@ -1,5 +1,5 @@
-"""Admin screens of municipalities: the kommun's staff, its districts and the
-audit log.
+"""Admin screens of municipalities: the kommun's staff, its districts, its
+service promises and working days, and the audit log.
 Categories, extra questions, bodies and routes are shown in the case hub's "Case
 systems" menu (casehub.wagtail_hooks)."""
 
@@ -10,6 +10,7 @@ from wagtail.admin.menu import MenuItem
 
 from .admin_views import DistrictViewSet, StaffMembershipViewSet
 from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
+from .promise_views import ServicePromiseViewSet, WorkCalendarViewSet
 
 
 @hooks.register("register_admin_viewset")
@@ -20,6 +21,16 @@ def register_staff():
 @hooks.register("register_admin_viewset")
 def register_districts():
     return DistrictViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_service_promises():
+    return ServicePromiseViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_working_days():
+    return WorkCalendarViewSet()
 
 
 # --- the audit log ------------------------------------------------------------------
