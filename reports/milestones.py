@@ -248,3 +248,13 @@ def milestones_rebuild(
                 changed.append(Report(pk=row["id"], **fields))
             Report.objects.bulk_update(changed, MILESTONE_FIELDS, batch_size=500)
     return len(ids)
+
+
+def milestones_rebuild_open(*, municipality_id: int) -> int:
+    """Compute again when a kommun's open reports fall due, after its working
+    days changed: each keeps the promise it was received under. Returns how
+    many."""
+    ids = Report.objects.filter(
+        municipality_id=municipality_id, status__in=list(OPEN_STATUSES)
+    ).values_list("pk", flat=True)
+    return milestones_rebuild(list(ids))

@@ -8,6 +8,7 @@ from django_tasks import task
 from .addresses import report_address_fill
 from .choices import ReportStatus, TokenPurpose
 from .mail import link, send_plain, send_to
+from .milestones import milestones_rebuild_open
 from .models import Report, Subscription
 from .my_reports import my_reports_link_issue
 from .notifications import followers_notify
@@ -95,3 +96,9 @@ def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
 def report_address_task(report_id: int) -> None:
     """Look up and keep a new report's nearest address (safe to rerun)."""
     report_address_fill(report_id=report_id)
+
+
+@task()
+def milestones_rebuild_open_task(municipality_id: int) -> None:
+    """A kommun's working days changed: its open reports fall due anew."""
+    milestones_rebuild_open(municipality_id=municipality_id)

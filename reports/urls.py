@@ -16,6 +16,7 @@ urlpatterns = [
         name="subscription-confirm",
     ),
     path("avfolj/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
+    path("servicelofte/", views.service_promises_page, name="service-promises"),
     path("mina-sidor/", views.my_reports_page, name="my-reports"),
     path("mina-sidor/lank/<str:token>/", views.my_reports_link, name="my-reports-link"),
 ]

@@ -23,8 +23,9 @@ from municipalities.locate import (
     municipality_for_point,
     parse_point,
 )
-from municipalities.models import Category
-from municipalities.routing import responsibility_at
+from municipalities.models import Category, Municipality
+from municipalities.promises import default_promises, promises_of
+from municipalities.routing import responsibility_at, routes_at
 from municipalities.tenancy import tenant_for_request
 
 from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
@@ -78,6 +79,10 @@ def _point_context(lat, lon, place: str = "") -> dict:
         "point": {"lat": lat, "lon": lon},
         "located": located,
         "responsibility": responsibility,
+        # What the kommun promises, by category (None: its default).
+        "kommun_promises": promises_of(located.municipality.pk)
+        if located.municipality
+        else {},
         "place_announcement": _place_announcement(located, place),
     }
 
@@ -355,6 +360,40 @@ def report_new(request):
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def service_promises_page(request):
+    """The service promises of the site's kommun: its default and those of the
+    categories it takes reports in. On the national site, each participating
+    kommun's default promise."""
+    municipality = tenant_for_request(request).municipality
+    if municipality is None:
+        defaults = default_promises()
+        rows = [
+            (kommun, defaults.get(kommun.pk))
+            for kommun in Municipality.objects.filter(participating=True).order_by(
+                "name"
+            )
+        ]
+        return render(request, "reports/service_promises.html", {"kommuner": rows})
+    promises = promises_of(municipality.pk)
+    offered = (
+        Category.objects.filter(
+            pk__in=[pk for pk in promises if pk is not None],
+            routes__in=routes_at(municipality),
+        )
+        .distinct()
+        .order_by("sort_order", "name")
+    )
+    return render(
+        request,
+        "reports/service_promises.html",
+        {
+            "municipality": municipality,
+            "default_promise": promises.get(None),
+            "category_promises": [(c, promises[c.pk]) for c in offered],
+        },
+    )
 
 
 def report_thanks(request):

@@ -43,6 +43,8 @@
     function showQuestions() {
       var slug = selectedCategory();
       $all(".questions", form).forEach(function (q) { q.hidden = q.dataset.category !== slug; });
+      // The service promise of the chosen category only (all show without the script).
+      $all(".promise[data-category]", form).forEach(function (p) { p.hidden = p.dataset.category !== slug; });
     }
 
     function loadNearby() {
