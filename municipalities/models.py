@@ -689,7 +689,9 @@ class ServicePromise(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.municipality}: {self.category or _('every category')}"
+        # Outside the f-string, where makemessages finds it.
+        category = self.category or _("every other category")
+        return f"{self.municipality}: {category}"
 
     def clean(self) -> None:
         if (

@@ -19,7 +19,15 @@ from casehub.models import Delivery, DeliveryAttempt
 from cms.models import AccessibilityStatementPage
 from municipalities.audit import audit_record
 from municipalities.choices import BodyKind, ConnectionKind, StaffRole
-from municipalities.models import Body, Category, Connection, Municipality, Route
+from municipalities.models import (
+    Body,
+    Category,
+    Connection,
+    Municipality,
+    Route,
+    ServicePromise,
+    WorkCalendar,
+)
 from tests.support import factories
 from tests.support.people import staff_user, superuser
 from tests.test_i18n import swedish_default  # noqa: F401  (the fixture)
@@ -111,12 +119,24 @@ def setup():
         before={"is_active": True, "timeout_seconds": 10.0},
         after={"is_active": False, "timeout_seconds": 5.0},
     )
+    malmo = Municipality.objects.get(code=MALMO)
+    promise = ServicePromise.objects.create(
+        municipality=malmo, response_days=2, fix_days=10
+    )
+    ServicePromise.objects.create(
+        municipality=malmo, category=category, response_days=1, fix_days=5
+    )
+    calendar = WorkCalendar.objects.create(
+        municipality=malmo, extra_days_off="2027-05-07 Klämdag"
+    )
     return {
         "body": body,
         "connection": connection,
         "delivery": delivery,
         "route": route,
         "category": category,
+        "promise": promise,
+        "calendar": calendar,
     }
 
 
@@ -147,6 +167,13 @@ def screens(o) -> list[str]:
         "/admin/questions/new/",
         "/admin/districts/",
         "/admin/districts/new/",
+        "/admin/service-promises/",
+        "/admin/service-promises/new/",
+        f"/admin/service-promises/edit/{o['promise'].pk}/",
+        f"/admin/service-promises/delete/{o['promise'].pk}/",
+        "/admin/working-days/",
+        "/admin/working-days/new/",
+        f"/admin/working-days/edit/{o['calendar'].pk}/",
         "/admin/categories/",
         "/admin/categories/new/",
         "/admin/inbox/",
@@ -201,7 +228,13 @@ def test_refused_forms_speak_swedish(client, setup):
     client.force_login(superuser())
     words = _english_words()
     found = {}
-    for path in ["/admin/bodies/new/", "/admin/routes/new/", "/admin/connections/new/"]:
+    for path in [
+        "/admin/bodies/new/",
+        "/admin/routes/new/",
+        "/admin/connections/new/",
+        "/admin/service-promises/new/",
+        "/admin/working-days/new/",
+    ]:
         response = client.post(path, {})
         assert response.status_code == 200, path
         english = english_on(response.content.decode(), words)
