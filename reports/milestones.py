@@ -219,7 +219,14 @@ def milestones_rebuild(
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         with transaction.atomic():
-            rows = list(Report.objects.filter(pk__in=chunk).values(*ROW_FIELDS))
+            # Locked as event_record's callers lock a report, so an event
+            # written meanwhile is either read here or refreshes after us.
+            rows = list(
+                Report.objects.filter(pk__in=chunk)
+                .select_for_update()
+                .order_by("pk")
+                .values(*ROW_FIELDS)
+            )
             events: dict[int, list[dict]] = {pk: [] for pk in chunk}
             for event in ReportEvent.objects.filter(report_id__in=chunk).values(
                 "report_id", *EVENT_FIELDS
