@@ -93,7 +93,9 @@ def test_a_kommun_admin_sets_the_kommuns_default_and_category_promises(malmo_adm
     listing = malmo_admin.get(PROMISES).content.decode()
     assert "Every other category" in listing and "Gatubelysning" in listing
     # Audited by the kit, in the kommun.
-    created = AuditEntry.objects.filter(action="create", object_type__icontains="promise")
+    created = AuditEntry.objects.filter(
+        action="create", object_type__icontains="promise"
+    )
     assert created.count() == 2
     assert {e.municipality_id for e in created} == {kommun(MALMO).pk}
 
@@ -285,7 +287,9 @@ def test_a_calendar_that_cannot_be_counted_is_a_form_error(
 def test_a_kommun_admin_keeps_the_kommuns_working_days(malmo_admin):
     response = malmo_admin.post(
         f"{CALENDARS}new/",
-        calendar_form(extra="2027-05-07 Klämdag\n\n2027-11-05", midsummer_eve_off=False),
+        calendar_form(
+            extra="2027-05-07 Klämdag\n\n2027-11-05", midsummer_eve_off=False
+        ),
     )
     assert response.status_code == 302
     calendar = WorkCalendar.objects.get(municipality__code=MALMO)

@@ -136,7 +136,9 @@ def test_saving_the_calendar_moves_the_kommuns_open_reports_due_dates(
     assert open_report.fix_due_at == end_of(dt.date(2027, 6, 29))
 
 
-def test_a_refused_calendar_moves_nothing(malmo_admin, django_capture_on_commit_callbacks):
+def test_a_refused_calendar_moves_nothing(
+    malmo_admin, django_capture_on_commit_callbacks
+):
     promise(MALMO)
     report = received(MALMO)
     before = report.response_due_at
