@@ -4,8 +4,8 @@ under, and the day it falls due."""
 
 from django import template
 
-from infra.moments import moment_format
 from municipalities.promises import Promise, due_day, promise_sentence
+from municipalities.workdays import CalendarUnavailable
 
 register = template.Library()
 
@@ -41,12 +41,14 @@ def report_promise(report) -> str:
 
 
 @register.filter
-def due_date(due) -> str:
-    """The day a promise falls due, as a date in the language's own form."""
-    return moment_format(due_day(due), with_time=False) if due else ""
-
-
-@register.filter
-def due_date_iso(due) -> str:
-    """The same day for machines (``<time datetime>``)."""
-    return due_day(due).isoformat() if due else ""
+def due_day_of(report, which: str):
+    """The last working day of the report's promise of a first ``response``
+    or a ``fix`` ("by 30 December"); None without one, or when the kommun's
+    working days cannot be counted now."""
+    due = getattr(report, f"{which}_due_at", None)
+    if due is None:
+        return None
+    try:
+        return due_day(municipality_id=report.municipality_id, due=due)
+    except CalendarUnavailable:
+        return None

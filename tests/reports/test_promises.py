@@ -27,8 +27,14 @@ BEFORE_MIDSUMMER = dt.datetime(2027, 6, 23, 10, 0, tzinfo=STOCKHOLM)
 POINT = {"lat": "55.6059", "lon": "13.0007"}
 
 
+def start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), STOCKHOLM)
+
+
 def end_of(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), STOCKHOLM)
+    """A promise whose last working day is ``day``, followed by a working
+    day, breaks when ``day`` ends."""
+    return start_of(day + dt.timedelta(days=1))
 
 
 def kommun(code: str) -> Municipality:
@@ -109,7 +115,8 @@ def test_saving_the_calendar_moves_the_kommuns_open_reports_due_dates(
     assert response.status_code == 302
 
     open_report.refresh_from_db()
-    assert open_report.response_due_at == end_of(dt.date(2027, 6, 25))
+    # Midsommarafton is a working day: the promise breaks when Monday begins.
+    assert open_report.response_due_at == start_of(dt.date(2027, 6, 28))
     assert open_report.fix_due_at == end_of(dt.date(2027, 6, 28))
     assert open_report.due_at == open_report.response_due_at
     answered.refresh_from_db()
@@ -179,7 +186,7 @@ def test_editing_a_promise_changes_no_report_received(
         )
     report.refresh_from_db()
     assert (report.promise_response_days, report.promise_fix_days) == (2, 3)
-    assert report.response_due_at == end_of(dt.date(2027, 6, 25))
+    assert report.response_due_at == start_of(dt.date(2027, 6, 28))
 
 
 # --- the report form ------------------------------------------------------------------
