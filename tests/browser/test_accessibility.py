@@ -16,7 +16,7 @@ import re
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from devkit.instance import free_port, profile_env, running_site, wait_for
+from devkit.instance import free_port, profile_env, running_site, shell, wait_for
 from devkit.servers import NominatimServer, SMTPServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,6 +26,18 @@ PLACES = [
     {"name": "Stortorget, Malmö, Skåne län, Sverige", "lat": 55.6059, "lon": 13.0007}
 ]
 AXE = Axe()
+PROMISES = """
+from municipalities.models import Category, Municipality, ServicePromise
+malmo = Municipality.objects.get(code="1280")
+lamp = Category.objects.get(slug="gatubelysning")
+for category, days in ((None, (2, 10)), (lamp, (1, 5))):
+    ServicePromise.objects.update_or_create(
+        municipality=malmo,
+        category=category,
+        defaults={"response_days": days[0], "fix_days": days[1]},
+    )
+print("ok")
+"""
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +61,9 @@ def site(tmp_path_factory):
         ) as env,
         running_site(env, port),
     ):
+        # Malmö's service promises, so that the form, the report page and the
+        # promises pages are checked with them.
+        shell(env, PROMISES)
         yield {"port": port, "smtp": smtp}
 
 
