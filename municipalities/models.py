@@ -694,11 +694,7 @@ class ServicePromise(models.Model):
         return f"{self.municipality}: {category}"
 
     def clean(self) -> None:
-        if (
-            self.response_days
-            and self.fix_days
-            and self.fix_days < self.response_days
-        ):
+        if self.response_days and self.fix_days and self.fix_days < self.response_days:
             raise ValidationError(
                 {
                     "fix_days": _(
@@ -719,7 +715,9 @@ class WorkCalendar(models.Model):
         related_name="work_calendar",
         verbose_name=_("kommun"),
     )
-    midsummer_eve_off = models.BooleanField(_("Midsommarafton is a day off"), default=True)
+    midsummer_eve_off = models.BooleanField(
+        _("Midsommarafton is a day off"), default=True
+    )
     christmas_eve_off = models.BooleanField(_("Julafton is a day off"), default=True)
     new_years_eve_off = models.BooleanField(_("Nyårsafton is a day off"), default=True)
     extra_days_off = models.TextField(

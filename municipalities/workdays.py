@@ -165,7 +165,7 @@ class WorkingDays:
         # Weekdays in the whole weeks, then the remaining days one by one.
         count += whole_weeks * 5
         day = start + dt.timedelta(days=whole_weeks * 7)
-        for _ in range(rest):
+        for _step in range(rest):
             day += dt.timedelta(days=1)
             if day.weekday() < 5:
                 count += 1

@@ -120,7 +120,9 @@ def milestones_compute(
     )
     closed_at = _final_run_start(statuses, status, CLOSED_STATUSES)
     fixed_at = _final_run_start(statuses, status, {ReportStatus.FIXED})
-    fields.update(first_response_at=first_response, closed_at=closed_at, fixed_at=fixed_at)
+    fields.update(
+        first_response_at=first_response, closed_at=closed_at, fixed_at=fixed_at
+    )
     try:
         if first_response is not None:
             fields["response_days"] = calendar.taken(confirmed_at, first_response)
@@ -129,17 +131,23 @@ def milestones_compute(
         if promise is not None:
             fields["promise_response_days"] = promise.response_days
             fields["promise_fix_days"] = promise.fix_days
-            fields["response_due_at"] = calendar.due(confirmed_at, promise.response_days)
+            fields["response_due_at"] = calendar.due(
+                confirmed_at, promise.response_days
+            )
             fields["fix_due_at"] = calendar.due(confirmed_at, promise.fix_days)
     except CalendarUnavailable as error:
         # Without working days nothing is counted in them; the report and its
         # times stay, and the figures say what is missing.
-        logger.warning("No working days for a report received %s: %s", received_on, error)
+        logger.warning(
+            "No working days for a report received %s: %s", received_on, error
+        )
         for name in ("response_days", "fix_days", "response_due_at", "fix_due_at"):
             fields[name] = None
     if status in OPEN_STATUSES:
         fields["due_at"] = (
-            fields["response_due_at"] if first_response is None else fields["fix_due_at"]
+            fields["response_due_at"]
+            if first_response is None
+            else fields["fix_due_at"]
         )
     return fields
 
@@ -204,7 +212,10 @@ def _promise_kept(row: dict) -> Promise | None:
 
 
 def milestones_rebuild(
-    report_ids: Iterable[int] | None = None, *, promise_again: bool = False, batch: int = 1000
+    report_ids: Iterable[int] | None = None,
+    *,
+    promise_again: bool = False,
+    batch: int = 1000,
 ) -> int:
     """Compute the milestones of many reports (all without ``report_ids``) in
     batches of one transaction each: for reports written before milestones

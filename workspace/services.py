@@ -407,9 +407,7 @@ def duplicate_candidates(*, actor, report: Report) -> list[tuple[Report, float]]
     candidates = (
         Report.objects.filter(_original_scope(actor, report))
         .exclude(status=ReportStatus.DUPLICATE)
-        .annotate(
-            closed_since=Coalesce("closed_at", "status_changed_at", "created_at")
-        )
+        .annotate(closed_since=Coalesce("closed_at", "status_changed_at", "created_at"))
         .exclude(status__in=CLOSED_STATUSES, closed_since__lt=recently)
         .filter(
             lat__range=(report.lat - dlat, report.lat + dlat),

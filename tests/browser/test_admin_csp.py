@@ -134,6 +134,8 @@ def test_the_admin_works_with_no_policy_violation(browser, artifacts, tmp_path):
             page.locator("#reports-map").click(position={"x": cx, "y": cy})
         page.wait_for_url(re.compile(r"/admin/inbox/\?.*area=%7B"))
         expect(page.get_by_role("link", name="Lampan blinkar")).to_be_visible()
-        page.screenshot(path=str(artifacts / "admin-csp-inbox-drawn.png"), full_page=True)
+        page.screenshot(
+            path=str(artifacts / "admin-csp-inbox-drawn.png"), full_page=True
+        )
         context.close()
     assert violations == []

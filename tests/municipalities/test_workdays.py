@@ -128,7 +128,9 @@ def test_a_kommuns_calendar_is_read_from_its_row():
     days = calendar_for(malmo.pk)
     assert days.is_working_day(dt.date(2026, 12, 24))
     assert not days.is_working_day(dt.date(2026, 12, 28))
-    assert due_day(municipality_id=malmo.pk, due=at(2027, 1, 4)) == dt.date(2026, 12, 30)
+    assert due_day(municipality_id=malmo.pk, due=at(2027, 1, 4)) == dt.date(
+        2026, 12, 30
+    )
 
 
 @pytest.mark.django_db

@@ -27,8 +27,8 @@ from tests.support.casehub import (
 )
 from tests.support.people import staff_user
 from workspace.services import (
-    report_note_add,
     report_mark_duplicate,
+    report_note_add,
     report_reassign,
     report_status_change,
 )
@@ -200,7 +200,9 @@ def test_a_reopened_report_is_fixed_only_from_its_new_fix(case_system):
     assert fresh(report).fixed_at == first_fix
     tell(case_system, report, 2, "open", reopened)
     report = fresh(report)
-    assert report.fixed_at is None and report.closed_at is None and report.fix_days is None
+    assert (
+        report.fixed_at is None and report.closed_at is None and report.fix_days is None
+    )
     assert report.first_response_at == first_fix
     assert report.due_at == report.fix_due_at  # overdue again: 10 days passed
     assert report.due_at < timezone.now()
@@ -266,9 +268,7 @@ def test_an_unconfirmed_report_has_no_milestones_until_confirmed(promises):
     assert report.promise_response_days == 3
 
 
-def test_a_promise_edited_later_changes_no_report_already_received(
-    promises, handler
-):
+def test_a_promise_edited_later_changes_no_report_already_received(promises, handler):
     earlier = confirmed_report()
     ServicePromise.objects.filter(municipality=promises[0]).update(response_days=5)
     later = confirmed_report(point=(55.6055, 13.0040))
