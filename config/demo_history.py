@@ -56,7 +56,10 @@ HISTORY_KOMMUNER = {
     "1280": (55.55, 12.93, 55.63, 13.10),
     "1281": (55.68, 13.15, 55.73, 13.24),
 }
-REPORTS_PER_KOMMUN = 170
+REPORTS_PER_KOMMUN = 140
+# And a few more in the last weeks, still being worked: some due soon.
+RECENT_PER_KOMMUN = 12
+RECENT_DAYS = 20
 HISTORY_DAYS = 365
 SEED = 2026
 
@@ -186,7 +189,7 @@ FATES = (
     ("fixed", 52),
     ("fixed_direct", 10),
     ("closed_other", 14),
-    ("stalled", 7),
+    ("stalled", 4),
     ("unanswered", 2),
 )
 # Every this many reports of a kommun, one of these (older than a few weeks).
@@ -266,6 +269,8 @@ def demo_history_load(*, now=None) -> HistoryResult:
             seen = max(seen, pk)
     made = [plan for plan in plans if plan.report_id is not None]
     _move_back(made, moments)
+    # The audit log is append-only: it says when the demo's staff actions were
+    # written (at loading), and is not moved back.
     milestones_rebuild([plan.report_id for plan in made])
     return HistoryResult(len(made), len(moments))
 
@@ -359,9 +364,9 @@ def _delay(rng: random.Random, promised: int, *, at_least: int = 0) -> int:
     """Working days something took against a promise of ``promised``: mostly
     kept, sometimes missed by a little, now and then by much."""
     roll = rng.random()
-    if roll < 0.72:
+    if roll < 0.8:
         taken = rng.randint(0, promised)
-    elif roll < 0.92:
+    elif roll < 0.94:
         taken = promised + rng.randint(1, 3)
     else:
         taken = promised + rng.randint(4, 12)
@@ -370,9 +375,14 @@ def _delay(rng: random.Random, promised: int, *, at_least: int = 0) -> int:
 
 def _kommun_plans(rng, now, kommun: Kommun, reporters) -> list[ReportPlan]:
     plans = []
-    for n in range(REPORTS_PER_KOMMUN):
-        fate = SPECIAL.get(n % SPECIAL_EVERY)
-        age = rng.uniform(40, HISTORY_DAYS) if fate else rng.uniform(0, HISTORY_DAYS)
+    for n in range(REPORTS_PER_KOMMUN + RECENT_PER_KOMMUN):
+        fate = SPECIAL.get(n % SPECIAL_EVERY) if n < REPORTS_PER_KOMMUN else None
+        if fate:
+            age = rng.uniform(40, HISTORY_DAYS)
+        elif n < REPORTS_PER_KOMMUN:
+            age = rng.uniform(0, HISTORY_DAYS)
+        else:
+            age = rng.uniform(0, RECENT_DAYS)
         if fate is None:
             fate = rng.choices([name for name, _w in FATES], [w for _n, w in FATES])[0]
         plans.append(_plan(rng, now, kommun, reporters, plans, fate, age))
@@ -459,7 +469,6 @@ def _plan(rng, now, kommun: Kommun, reporters, earlier, fate: str, age: float):
         promise = kommun.promise(
             next(c for c in kommun.categories if c.slug == HANDOVERS[category.slug])
         )
-        last = response
         fate = "fixed"
     elif fate == "closed_other":
         status = rng.choice(
