@@ -17,6 +17,7 @@ from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
     Case,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -66,8 +67,10 @@ from reports.models import Report
 from reports.search import text_matches
 
 from .areas import AreaFilter, DistrictFilter
+from .due import DUE_SOON, OVERDUE, due_q
 from .inbox_tools import InboxToolsMixin, inbox_tools_urlpatterns
 from .listing import (
+    DueColumn,
     IdsFirstPaginationMixin,
     InboxMapMixin,
     PlainColumn,
@@ -133,6 +136,10 @@ AGE_CHOICES = [
     ("30", gettext_lazy("Older than 30 days")),
     ("90", gettext_lazy("Older than 90 days")),
 ]
+DUE_CHOICES = [
+    (DUE_SOON, gettext_lazy("Due soon")),
+    (OVERDUE, gettext_lazy("Overdue")),
+]
 ASSIGNED_CHOICES = [
     ("me", gettext_lazy("Assigned to me")),
     ("none", gettext_lazy("Unassigned")),
@@ -181,6 +188,16 @@ class InboxFilterSet(WagtailFilterSet):
         method="filter_age",
         empty_label=gettext_lazy("Any age"),
     )
+    due = django_filters.ChoiceFilter(
+        label=gettext_lazy("Service promise"),
+        choices=DUE_CHOICES,
+        method="filter_due",
+        empty_label=gettext_lazy("Any"),
+        help_text=gettext_lazy(
+            "Due soon: due before the end of the next working day of the "
+            "report's kommun. Overdue: the promised time has passed."
+        ),
+    )
     district = DistrictFilter(label=gettext_lazy("District"))
     area = AreaFilter(
         label=gettext_lazy("Area"),
@@ -199,6 +216,7 @@ class InboxFilterSet(WagtailFilterSet):
             "assigned",
             "priority",
             "age",
+            "due",
             "district",
             "area",
         ]
@@ -225,6 +243,10 @@ class InboxFilterSet(WagtailFilterSet):
         if value == "none":
             return queryset.filter(assigned_to__isnull=True)
         return queryset
+
+    def filter_due(self, queryset, name, value):
+        # workspace.due: on the report_due index (kommun, due_at).
+        return queryset.filter(due_q(value))
 
     def filter_age(self, queryset, name, value):
         return queryset.filter(
@@ -289,8 +311,18 @@ class InboxIndexView(
                 label=_("Delivery"),
                 accessor=delivery_summary,
             ),
+            DueColumn("due_at", label=_("Due"), sort_key="due_at"),
             MomentColumn("created_at", label=_("Reported"), sort_key="created_at"),
         ]
+
+    def order_queryset(self, queryset):
+        # By due date: reports without one (closed, or no promise) last on
+        # every database.
+        if self.ordering == "due_at":
+            return queryset.order_by(F("due_at").asc(nulls_last=True), "pk")
+        if self.ordering == "-due_at":
+            return queryset.order_by(F("due_at").desc(nulls_last=True), "-pk")
+        return super().order_queryset(queryset)
 
 
 def person(user) -> str:

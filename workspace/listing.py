@@ -10,11 +10,17 @@ PlainColumn writes the same ``<td>`` directly.
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from wagtail.admin import messages
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.widgets.button import HeaderButton
+
+from infra.moments import moment_format
+
+from .due import due_day
 
 # Query parameters of the list that the map has no use for.
 LIST_ONLY = ("p", "ordering", "_w_filter_fragment")
@@ -45,6 +51,24 @@ class PlainTitleColumn(PlainColumn):
             self.get_url(instance),
             self.get_value(instance),
         )
+
+
+class DueColumn(PlainColumn):
+    """When the report's promise falls due (the last day, workspace.due), and
+    "Overdue" written out once it has passed: not shown by colour alone."""
+
+    def render_cell_html(self, instance, parent_context):
+        due_at = instance.due_at
+        if due_at is None:
+            return format_html('<td class="inbox-due">{}</td>', "–")
+        day = moment_format(due_day(due_at), with_time=False)
+        if due_at < timezone.now():
+            return format_html(
+                '<td class="inbox-due inbox-due-overdue"><strong>{}</strong> {}</td>',
+                pgettext("one report", "Overdue"),
+                day,
+            )
+        return format_html('<td class="inbox-due">{}</td>', day)
 
 
 class _Ids(list):

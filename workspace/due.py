@@ -1,0 +1,99 @@
+"""When an open report's service promise falls due, as the inbox and the daily
+digest show and filter it.
+
+``Report.due_at`` is kept by reports.milestones: the end of the promise's last
+working day (a first response until one was given, then the fix), and none for
+a closed report or one without a promise. Here it is only read:
+
+- **overdue** (“Försenade”): ``due_at`` before now;
+- **due soon** (“Förfaller snart”): ``due_at`` from now until the end of the
+  next working day in the report's own kommun's calendar
+  (municipalities.promises.calendar_for). On a Friday that is the end of
+  Monday (or of Tuesday when Monday is a holiday); on Christmas Eve, with the
+  kommun's default calendar, the end of 28 December. Across several kommuner
+  each keeps its own: the kommuner without a calendar of their own share the
+  national default's boundary, and those with one are grouped by the boundary
+  theirs gives, so the filter is a few ranges on the ``report_due`` index
+  (kommun, due_at) however many kommuner the user sees.
+
+Both filters and the sort use the ``report_due`` index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+from django.db.models import Q
+from django.utils import timezone
+
+from municipalities.models import WorkCalendar
+from municipalities.workdays import (
+    CalendarUnavailable,
+    WorkingDays,
+    day_end,
+    local_date,
+    working_days,
+)
+
+logger = logging.getLogger(__name__)
+
+OVERDUE, DUE_SOON = "overdue", "soon"
+
+
+def overdue_q(now: dt.datetime | None = None) -> Q:
+    """Reports whose promise fell due before ``now``."""
+    return Q(due_at__lt=now or timezone.now())
+
+
+def soon_ends(calendar: WorkingDays, now: dt.datetime) -> dt.datetime:
+    """The end of the next working day after ``now``'s Stockholm date."""
+    today = local_date(now)
+    try:
+        return day_end(calendar.add(today, 1))
+    except CalendarUnavailable as error:
+        # Without the year's holidays: the end of tomorrow, the shortest
+        # answer the rule could give.
+        logger.warning("No working days to bound “due soon”: %s", error)
+        return day_end(today + dt.timedelta(days=1))
+
+
+def due_soon_q(now: dt.datetime | None = None) -> Q:
+    """Reports whose promise falls due from ``now`` until the end of the next
+    working day of their kommun."""
+    now = now or timezone.now()
+    default_end = soon_ends(WorkingDays(), now)
+    # Every kommun's own calendar in one read (as municipalities.promises.
+    # calendar_for reads one).
+    rows = WorkCalendar.objects.values(
+        "municipality_id",
+        "midsummer_eve_off",
+        "christmas_eve_off",
+        "new_years_eve_off",
+        "extra_days_off",
+    )
+    own_calendar, by_end = [], defaultdict(list)
+    for row in rows:
+        kommun_id = row.pop("municipality_id")
+        own_calendar.append(kommun_id)
+        by_end[soon_ends(working_days(**row), now)].append(kommun_id)
+    ranges = Q(due_at__lte=default_end) & ~Q(municipality_id__in=own_calendar)
+    for end, kommun_ids in by_end.items():
+        ranges |= Q(municipality_id__in=kommun_ids, due_at__lte=end)
+    return Q(due_at__gte=now) & ranges
+
+
+def due_q(which: str, now: dt.datetime | None = None) -> Q:
+    """The inbox's filter by name: ``overdue`` or ``soon``."""
+    return overdue_q(now) if which == OVERDUE else due_soon_q(now)
+
+
+def due_day(due_at: dt.datetime) -> dt.date:
+    """The last day of a promise as people read it: ``due_at`` is the end of
+    that day (the next day's midnight), so the day is the one before it ends."""
+    return local_date(due_at - dt.timedelta(microseconds=1))
+
+
+def is_overdue(due_at: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    return due_at is not None and due_at < (now or timezone.now())
