@@ -192,7 +192,7 @@ class InboxFilterSet(WagtailFilterSet):
         label=gettext_lazy("Service promise"),
         choices=DUE_CHOICES,
         method="filter_due",
-        empty_label=gettext_lazy("Any"),
+        empty_label=gettext_lazy("Any due date"),
         help_text=gettext_lazy(
             "Due soon: due before the end of the next working day of the "
             "report's kommun. Overdue: the promised time has passed."

@@ -151,3 +151,32 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DigestDay(models.Model):
+    """A kommun's day of the overdue digest (workspace.digest), claimed by the
+    one process that sends it: the unique row is the claim, so however many
+    processes look, one sends."""
+
+    municipality = models.ForeignKey(
+        "municipalities.Municipality",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("kommun"),
+    )
+    day = models.DateField(_("day"))
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    mails = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "day"], name="digest_day_per_kommun"
+            )
+        ]
+        verbose_name = _("overdue digest")
+        verbose_name_plural = _("overdue digests")
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id} {self.day}"

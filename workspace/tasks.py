@@ -1,11 +1,14 @@
 """Background tasks of the staff workspace; they take ids and are safe to rerun."""
 
+from datetime import date
+
 from django.utils import translation
 from django_tasks import task
 
 from reports.mail import link, send_to
 from reports.models import Report
 
+from .digest import digest_send
 from .moderation import moderation_summary
 
 
@@ -28,3 +31,10 @@ def send_moderation_notice_task(
             "report_url": link(report, "report-detail", report.pk),
         },
     )
+
+
+@task()
+def send_overdue_digest_task(municipality_id: int, day: str) -> None:
+    """Send a kommun's overdue digest of ``day`` (ISO date) to its case
+    handlers; nothing when that day was sent already (workspace.digest)."""
+    digest_send(municipality_id=municipality_id, day=date.fromisoformat(day))

@@ -443,6 +443,11 @@ KNUTPUNKT_RATE_LIMITS.update(
 )
 # How long a Mina sidor sign-in link works (it works once).
 KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
+# The daily e-mail of overdue reports to each body's case handlers
+# (workspace.digest): sent from this hour, Stockholm time, on the kommun's
+# working days; the scheduler looks every so many seconds.
+KNUTPUNKT_DIGEST_HOUR = int(os.environ.get("KNUTPUNKT_DIGEST_HOUR", "7"))
+KNUTPUNKT_DIGEST_CHECK_SECONDS = 60.0
 # Served documents keep no CSP; the admin has its own (config.security).
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 

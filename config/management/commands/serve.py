@@ -16,14 +16,16 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
+from workspace.digest import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:
-    """Work the task queue and the delivery outbox on threads of this process
-    (embedded default)."""
+    """Work the task queue and the delivery outbox, and claim the daily
+    digests, on threads of this process (embedded default)."""
     worker = task_worker(interval, "embedded")
     threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
     dispatcher_start()
+    digest_scheduler_start()
 
 
 class Command(BaseCommand):

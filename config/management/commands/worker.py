@@ -5,12 +5,14 @@ from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
 from infra.taskworker import task_worker
+from workspace.digest import digest_scheduler_run
 
 
 class Command(BaseCommand):
     help = (
-        "Background work of the scaled profile: the task queue and the delivery "
-        "outbox (run one or more beside the servers)."
+        "Background work of the scaled profile: the task queue (and the daily "
+        "digests' scheduler) and the delivery outbox (run one or more beside the "
+        "servers)."
     )
 
     def add_arguments(self, parser):
@@ -31,6 +33,14 @@ class Command(BaseCommand):
                 name="delivery-dispatcher",
             )
             dispatcher.start()
+        if not no_tasks:
+            # Every worker looks; the day's database row lets one send.
+            threading.Thread(
+                target=digest_scheduler_run,
+                args=(stop,),
+                name="digest-scheduler",
+                daemon=True,
+            ).start()
         self.stdout.write(
             f"Worker: tasks {'off' if no_tasks else 'on'}, "
             f"deliveries {'off' if no_deliveries else 'on'}"
