@@ -12,7 +12,10 @@ most of them, then times the inbox through Django's test client, signed in as
 a member of the kommun's contact centre (who sees every report of the kommun):
 the list's first page, filtered (status and category), searched (free text, no
 hit and a common word), a deep page, the area filter (a box and a polygon) and
-the map's JSON (the whole kommun clustered, and street level). Each database is
+the map's JSON (the whole kommun clustered, and street level), and the
+service-promise filters (overdue and due soon, sorted by due date; the open
+reports get due dates: most fell due 14 days after receipt, a tenth fall due
+within the next three days). Each database is
 filled in one subprocess and measured from a fresh one. The results replace the
 section ``## inbox: staff inbox over one kommun`` of ``docs/benchmarks.md``.
 
@@ -260,6 +263,7 @@ def build(args: argparse.Namespace) -> dict:
     malmo = Municipality.objects.get(code=KOMMUN)
     places = [p for p in towns(np.random.default_rng(args.seed)) if p[0] == malmo.pk]
     generate(args.reports, args.seed, places)
+    due_dates(malmo, now=timezone.now())
     inbox = Connection.objects.get(
         body__municipalities=malmo, body__kind="municipal", kind=ConnectionKind.INBOX
     )
@@ -293,6 +297,26 @@ def build(args: argparse.Namespace) -> dict:
     generated_s = time.perf_counter() - start
     log(f"{connection.vendor}: {args.reports:,} reports written in {generated_s:.0f} s")
     return {"generated_s": generated_s}
+
+
+def due_dates(malmo, *, now) -> None:
+    """Open reports' due dates (the generator writes none): 14 days after
+    receipt, so most are overdue, and for a tenth of them within the next
+    three days, in steps of eight hours."""
+    from datetime import timedelta
+
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    from reports.choices import OPEN_STATUSES
+    from reports.models import Report
+
+    open_ = Report.objects.filter(municipality=malmo, status__in=OPEN_STATUSES)
+    open_.update(due_at=F("confirmed_at") + timedelta(days=14))
+    for step in range(10):
+        open_.alias(bucket=Mod("id", 100)).filter(bucket=step).update(
+            due_at=now + timedelta(hours=8 * step)
+        )
 
 
 def stats(times_ms: list[float]) -> dict:
@@ -334,6 +358,7 @@ def measure(args: argparse.Namespace) -> dict:
     from municipalities.models import Category, Municipality
     from municipalities.services import staff_membership_grant
     from reports.models import Report
+    from workspace.due import due_q
 
     runs = SMOKE_RUNS if args.smoke else RUNS
     rng = random.Random(args.seed)
@@ -352,6 +377,8 @@ def measure(args: argparse.Namespace) -> dict:
         .first()
     )
     deep = max(1, total // 50 - 10)
+    overdue = in_kommun.filter(due_q("overdue")).count()
+    soon = in_kommun.filter(due_q("soon")).count()
     lat, lon = CENTRE
     box = f"{lon - 0.01:.5f},{lat - 0.005:.5f},{lon + 0.01:.5f},{lat + 0.005:.5f}"
     polygon = json.dumps(
@@ -435,6 +462,26 @@ def measure(args: argparse.Namespace) -> dict:
         (
             "Map JSON: whole kommun, status open + category",
             [map_json(kommun_box, 10, status="open", category=top.pk)] * runs,
+            mapped,
+        ),
+        (
+            f"List, overdue, by due date ({overdue:,} reports)",
+            [inbox(due="overdue", ordering="due_at")] * runs,
+            listed,
+        ),
+        (
+            f"List, due soon, by due date ({soon:,} reports)",
+            [inbox(due="soon", ordering="due_at")] * runs,
+            listed,
+        ),
+        (
+            "List, sorted by due date (latest first)",
+            [inbox(ordering="-due_at")] * runs,
+            listed,
+        ),
+        (
+            "Map JSON: whole kommun, overdue",
+            [map_json(kommun_box, 10, due="overdue")] * runs,
             mapped,
         ),
     ]

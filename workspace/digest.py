@@ -10,7 +10,7 @@ never from a request. A handler with no overdue report gets nothing. The mail
 is in the handler's language (their admin profile's, else Swedish), with
 days as Stockholm dates; it names no reporter and carries no contact details.
 
-**Only on the kommun's working days** (municipalities.promises.calendar_for):
+**Only on the kommun's working days** (its calendar, workspace.due.own_calendars):
 promises are counted in working days, so nothing new falls overdue on a day
 off, and nobody should be mailed on Christmas Day. The first working day after
 days off lists everything then overdue.
@@ -47,12 +47,11 @@ from infra.moments import moment_format
 from infra.tasks import enqueue_with_transaction
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality, StaffMembership
-from municipalities.promises import calendar_for
-from municipalities.workdays import CalendarUnavailable, stockholm
+from municipalities.workdays import CalendarUnavailable, WorkingDays, stockholm
 from reports.mail import root_url
 from reports.models import Report
 
-from .due import OVERDUE, due_day, overdue_q
+from .due import OVERDUE, due_day, overdue_q, own_calendars
 from .models import DigestDay
 
 logger = logging.getLogger("knutpunkt.digest")
@@ -229,9 +228,10 @@ def digests_claim_due(now: dt.datetime | None = None) -> list[int]:
         .values_list("pk", flat=True)
     )
     claimed = []
+    calendars = own_calendars() if waiting else {}
     for kommun_id in waiting:
         try:
-            if not calendar_for(kommun_id).is_working_day(today):
+            if not calendars.get(kommun_id, WorkingDays()).is_working_day(today):
                 continue
         except CalendarUnavailable as error:
             logger.warning("No overdue digest for kommun %s: %s", kommun_id, error)

@@ -42,6 +42,20 @@ logger = logging.getLogger(__name__)
 OVERDUE, DUE_SOON = "overdue", "soon"
 
 
+def own_calendars() -> dict[int, WorkingDays]:
+    """The kommuner with a calendar of their own, with it, in one read (as
+    municipalities.promises.calendar_for reads one); every other kommun
+    counts the national default (``WorkingDays()``)."""
+    rows = WorkCalendar.objects.values(
+        "municipality_id",
+        "midsummer_eve_off",
+        "christmas_eve_off",
+        "new_years_eve_off",
+        "extra_days_off",
+    )
+    return {row.pop("municipality_id"): working_days(**row) for row in rows}
+
+
 def overdue_q(now: dt.datetime | None = None) -> Q:
     """Reports whose promise fell due before ``now``."""
     return Q(due_at__lt=now or timezone.now())
@@ -64,20 +78,10 @@ def due_soon_q(now: dt.datetime | None = None) -> Q:
     working day of their kommun."""
     now = now or timezone.now()
     default_end = soon_ends(WorkingDays(), now)
-    # Every kommun's own calendar in one read (as municipalities.promises.
-    # calendar_for reads one).
-    rows = WorkCalendar.objects.values(
-        "municipality_id",
-        "midsummer_eve_off",
-        "christmas_eve_off",
-        "new_years_eve_off",
-        "extra_days_off",
-    )
-    own_calendar, by_end = [], defaultdict(list)
-    for row in rows:
-        kommun_id = row.pop("municipality_id")
-        own_calendar.append(kommun_id)
-        by_end[soon_ends(working_days(**row), now)].append(kommun_id)
+    own = own_calendars()
+    own_calendar, by_end = list(own), defaultdict(list)
+    for kommun_id, calendar in own.items():
+        by_end[soon_ends(calendar, now)].append(kommun_id)
     ranges = Q(due_at__lte=default_end) & ~Q(municipality_id__in=own_calendar)
     for end, kommun_ids in by_end.items():
         ranges |= Q(municipality_id__in=kommun_ids, due_at__lte=end)

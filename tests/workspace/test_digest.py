@@ -13,7 +13,7 @@ from django.utils import timezone
 from wagtail.users.models import UserProfile
 
 from municipalities.choices import BodyKind, StaffRole
-from municipalities.models import Body, Municipality, ServicePromise
+from municipalities.models import Body, Municipality, ServicePromise, WorkCalendar
 from municipalities.services import staff_membership_grant
 from reports.milestones import milestones_rebuild
 from reports.models import Report
@@ -147,6 +147,10 @@ def test_the_scheduler_claims_each_kommun_once_a_working_day_from_the_hour(
     world, settings, django_capture_on_commit_callbacks
 ):
     settings.KNUTPUNKT_DIGEST_HOUR = 7
+    # Malmö works on Monday 7 December; Lund has a day off of its own.
+    WorkCalendar.objects.create(
+        municipality=kommun(LUND), extra_days_off="2026-12-07 Klämdag"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         # Before the hour: nothing.
         assert (
@@ -158,9 +162,15 @@ def test_the_scheduler_claims_each_kommun_once_a_working_day_from_the_hour(
     participating = set(
         Municipality.objects.filter(participating=True).values_list("pk", flat=True)
     )
-    assert set(claimed) == participating and again == []
+    assert kommun(MALMO).pk in claimed and kommun(LUND).pk not in claimed
+    assert set(claimed) == participating - {kommun(LUND).pk} and again == []
     assert len(mails_to("sara@example.org")) == 1
-    assert len(mails_to("lena@example.org")) == 1
+    assert mails_to("lena@example.org") == []
+
+    # Lund's next working day.
+    with django_capture_on_commit_callbacks(execute=True):
+        tuesday = digests_claim_due(dt.datetime(2026, 12, 8, 7, 5, tzinfo=STOCKHOLM))
+    assert kommun(LUND).pk in tuesday
     (lund,) = mails_to("lena@example.org")
     assert "Sen lykta i Lund" in lund.body and "Sen lykta &" not in lund.body
 
@@ -168,7 +178,8 @@ def test_the_scheduler_claims_each_kommun_once_a_working_day_from_the_hour(
     with django_capture_on_commit_callbacks(execute=True):
         assert digests_claim_due(dt.datetime(2026, 12, 25, 9, tzinfo=STOCKHOLM)) == []
         assert digests_claim_due(dt.datetime(2026, 12, 13, 9, tzinfo=STOCKHOLM)) == []
-    assert len(mail.outbox) == 3
+    # Monday: Sara and Eric; Tuesday: Lena, and Sara and Eric again.
+    assert len(mail.outbox) == 5
 
 
 @pytest.mark.django_db
