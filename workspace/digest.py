@@ -10,7 +10,7 @@ never from a request. A handler with no overdue report gets nothing. The mail
 is in the handler's language (their admin profile's, else Swedish), with
 days as Stockholm dates; it names no reporter and carries no contact details.
 
-**Only on the kommun's working days** (its calendar, workspace.due.own_calendars):
+**Only on the kommun's working days** (its calendar, workspace.due):
 promises are counted in working days, so nothing new falls overdue on a day
 off, and nobody should be mailed on Christmas Day. The first working day after
 days off lists everything then overdue.
@@ -20,10 +20,10 @@ queue (``manage.py worker``, and ``serve`` in the embedded default). Once a
 minute, from the hour, it claims the day of each participating kommun that has
 none yet by writing its ``DigestDay`` row (unique per kommun and day) and, in
 the same transaction, queueing the task that sends it
-(infra.tasks.enqueue_with_transaction). A second process's claim of the same
-day fails on the unique constraint and queues nothing; the task itself does
-nothing for a day already sent. ``manage.py send_overdue_digest`` claims and
-sends a day by hand.
+(infra.tasks.enqueue_with_transaction; workspace.digest_schedule). A second
+process's claim of the same day fails on the unique constraint and queues
+nothing; the task itself does nothing for a day already sent.
+``manage.py send_overdue_digest`` claims and sends a day by hand.
 
 One digest per kommun: a handler working in two kommuner gets one from each.
 """
@@ -32,26 +32,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from wagtail.users.models import UserProfile
 
 from infra.moments import moment_format
-from infra.tasks import enqueue_with_transaction
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality, StaffMembership
-from municipalities.workdays import CalendarUnavailable, WorkingDays, stockholm
 from reports.mail import root_url
 from reports.models import Report
 
-from .due import OVERDUE, due_day, overdue_q, own_calendars
+from .due import OVERDUE, due_day, overdue_q
 from .models import DigestDay
 
 logger = logging.getLogger("knutpunkt.digest")
@@ -187,78 +183,3 @@ def digest_send(
     DigestDay.objects.filter(pk=claim.pk).update(sent_at=timezone.now(), mails=sent)
     logger.info("Overdue digest of kommun %s for %s: %d mails", kommun, day, sent)
     return sent
-
-
-def digest_claim(*, municipality_id: int, day: dt.date, enqueue: bool = True) -> bool:
-    """Claim the kommun's digest of ``day``: True for the one caller that
-    wrote its row (and, with ``enqueue``, queued its sending in the same
-    transaction); False when it was claimed already."""
-    # The task lives beside the other tasks of the workspace; importing it at
-    # the top would make this module and workspace.tasks import each other.
-    from .tasks import send_overdue_digest_task  # noqa: PLC0415
-
-    try:
-        with transaction.atomic():
-            DigestDay.objects.create(municipality_id=municipality_id, day=day)
-            if enqueue:
-                enqueue_with_transaction(
-                    send_overdue_digest_task, municipality_id, day.isoformat()
-                )
-    except IntegrityError:
-        return False
-    return True
-
-
-def digest_local_now(now: dt.datetime | None = None) -> dt.datetime:
-    return (now or timezone.now()).astimezone(stockholm())
-
-
-def digests_claim_due(now: dt.datetime | None = None) -> list[int]:
-    """The scheduler's step: from the digest hour, claim today's digest of
-    each participating kommun that has none yet and works today. Returns the
-    kommuner claimed."""
-    local = digest_local_now(now)
-    if local.hour < settings.KNUTPUNKT_DIGEST_HOUR:
-        return []
-    today = local.date()
-    # A plain read first: once today's rows exist, a look writes nothing.
-    waiting = list(
-        Municipality.objects.filter(participating=True)
-        .exclude(pk__in=DigestDay.objects.filter(day=today).values("municipality_id"))
-        .values_list("pk", flat=True)
-    )
-    claimed = []
-    calendars = own_calendars() if waiting else {}
-    for kommun_id in waiting:
-        try:
-            if not calendars.get(kommun_id, WorkingDays()).is_working_day(today):
-                continue
-        except CalendarUnavailable as error:
-            logger.warning("No overdue digest for kommun %s: %s", kommun_id, error)
-            continue
-        if digest_claim(municipality_id=kommun_id, day=today):
-            claimed.append(kommun_id)
-    return claimed
-
-
-def digest_scheduler_run(stop: threading.Event, every: float | None = None) -> None:
-    """Look for digests to claim every ``every`` seconds until ``stop``."""
-    every = every if every is not None else settings.KNUTPUNKT_DIGEST_CHECK_SECONDS
-    while not stop.is_set():
-        try:
-            digests_claim_due()
-        except DatabaseError:
-            logger.exception("Claiming the overdue digests failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def digest_scheduler_start() -> tuple[threading.Thread, threading.Event]:
-    """Run the digest scheduler on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=digest_scheduler_run, args=(stop,), name="digest-scheduler", daemon=True
-    )
-    thread.start()
-    return thread, stop

@@ -20,7 +20,7 @@ from reports.models import Report
 from tests.support.casehub import confirmed_report
 from tests.support.casework import LUND, MALMO, POINTS
 from tests.support.people import PASSWORD
-from workspace.digest import digest_claim, digests_claim_due
+from workspace.digest_schedule import digest_claim, digests_claim_due
 from workspace.models import DigestDay
 
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")

@@ -16,7 +16,7 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
-from workspace.digest import digest_scheduler_start
+from workspace.digest_schedule import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:

@@ -3,7 +3,8 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 
 from municipalities.models import Municipality
-from workspace.digest import digest_claim, digest_local_now, digest_send
+from workspace.digest import digest_send
+from workspace.digest_schedule import digest_claim, digest_local_now
 
 
 class Command(BaseCommand):
