@@ -44,10 +44,12 @@ from wagtail.users.models import UserProfile
 from infra.moments import moment_format
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality, StaffMembership
+from municipalities.promises import calendar_for
+from municipalities.workdays import WorkingDays
 from reports.mail import root_url
 from reports.models import Report
 
-from .due import OVERDUE, due_day, overdue_q
+from .due import OVERDUE, due_last_day, overdue_q
 from .models import DigestDay
 
 logger = logging.getLogger("knutpunkt.digest")
@@ -125,7 +127,9 @@ def digests_for(*, municipality_id: int, now: dt.datetime) -> list[Digest]:
     return digests
 
 
-def _render(digest: Digest, *, kommun: str, now: dt.datetime) -> tuple[str, str]:
+def _render(
+    digest: Digest, *, kommun: str, calendar: WorkingDays, now: dt.datetime
+) -> tuple[str, str]:
     base = root_url(None).rstrip("/")
     with translation.override(digest.language):
         reports = [
@@ -135,7 +139,9 @@ def _render(digest: Digest, *, kommun: str, now: dt.datetime) -> tuple[str, str]
                 "category": r["category__name"],
                 "body": r["body__name"],
                 "first_response": r["first_response_at"] is None,
-                "day": moment_format(due_day(r["due_at"]), with_time=False),
+                "day": moment_format(
+                    due_last_day(calendar, r["due_at"]), with_time=False
+                ),
                 "url": base + reverse("inbox:inspect", args=[r["pk"]]),
             }
             for r in digest.reports
@@ -170,9 +176,10 @@ def digest_send(
         return 0
     now = now or timezone.now()
     kommun = Municipality.objects.get(pk=municipality_id).name
+    calendar = calendar_for(municipality_id)
     sent = 0
     for digest in digests_for(municipality_id=municipality_id, now=now):
-        subject, body = _render(digest, kommun=kommun, now=now)
+        subject, body = _render(digest, kommun=kommun, calendar=calendar, now=now)
         EmailMessage(
             subject=subject,
             body=body,

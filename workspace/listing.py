@@ -20,7 +20,7 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from infra.moments import moment_format
 
-from .due import due_day
+from .due import Calendars, due_last_day
 
 # Query parameters of the list that the map has no use for.
 LIST_ONLY = ("p", "ordering", "_w_filter_fragment")
@@ -54,14 +54,19 @@ class PlainTitleColumn(PlainColumn):
 
 
 class DueColumn(PlainColumn):
-    """When the report's promise falls due (the last day, workspace.due), and
-    "Overdue" written out once it has passed: not shown by colour alone."""
+    """The last day of the report's promise still to keep (workspace.due), and
+    "Overdue" written out once it is broken: not shown by colour alone."""
+
+    def __init__(self, name, **kwargs):
+        super().__init__(name, **kwargs)
+        self.calendars = Calendars()  # one listing's: read when first needed
 
     def render_cell_html(self, instance, parent_context):
         due_at = instance.due_at
         if due_at is None:
             return format_html('<td class="inbox-due">{}</td>', "–")
-        day = moment_format(due_day(due_at), with_time=False)
+        calendar = self.calendars.of(instance.municipality_id)
+        day = moment_format(due_last_day(calendar, due_at), with_time=False)
         if due_at < timezone.now():
             return format_html(
                 '<td class="inbox-due inbox-due-overdue"><strong>{}</strong> {}</td>',

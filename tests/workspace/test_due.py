@@ -65,14 +65,19 @@ def test_due_soon_runs_over_a_weekend_to_the_end_of_the_next_working_day():
     received(MALMO, thursday, title="due Friday")  # 1 day
     received(MALMO, thursday, title="due Monday", category_slug="park")
     received(MALMO, thursday, title="due Tuesday", category_slug="klotter")
+    # A promise breaks when the working day after its last begins.
+    assert Report.objects.get(title="due Friday").due_at == at(2026, 12, 7, 0)
     assert Report.objects.get(title="due Monday").due_at == at(2026, 12, 8, 0)
 
     friday = at(2026, 12, 4)
     assert found("soon", friday) == {"due Friday", "due Monday"}
     assert found("overdue", friday) == {"due Thursday"}
-    # On Saturday the next working day is still Monday.
-    assert found("soon", at(2026, 12, 5)) == {"due Monday"}
-    assert found("overdue", at(2026, 12, 5)) == {"due Thursday", "due Friday"}
+    # On Saturday the next working day is still Monday, and Friday's promise
+    # is not broken before Monday begins.
+    saturday = at(2026, 12, 5)
+    assert found("soon", saturday) == {"due Friday", "due Monday"}
+    assert found("overdue", saturday) == {"due Thursday"}
+    assert found("overdue", at(2026, 12, 7, 0)) == {"due Thursday", "due Friday"}
 
 
 @pytest.mark.django_db
@@ -89,19 +94,23 @@ def test_due_soon_skips_holidays_by_each_kommuns_own_calendar():
     received(MALMO, wednesday, title="Malmö, 2 days", category_slug="park")
     received(LUND, wednesday, title="Lund, 1 day")
     received(LUND, wednesday, title="Lund, 2 days", category_slug="park")
-    # Malmö: 24-27 December are days off, so one working day is Monday 28th.
+    # Malmö: 24-27 December are days off, so one working day is Monday 28th;
+    # in Lund it is Christmas Eve, broken when Monday 28th begins.
     assert Report.objects.get(title="Malmö, 1 day").due_at == at(2026, 12, 29, 0)
-    assert Report.objects.get(title="Lund, 1 day").due_at == at(2026, 12, 25, 0)
+    assert Report.objects.get(title="Lund, 1 day").due_at == at(2026, 12, 28, 0)
 
     now = at(2026, 12, 23, 15)
     # Malmö's next working day is the 28th; Lund's is Christmas Eve.
     assert found("soon", now) == {"Malmö, 1 day", "Lund, 1 day"}
     assert found("overdue", now) == set()
-    # On Christmas Day Lund's Christmas Eve report is overdue, Malmö's is not.
+    # On Christmas Day both kommuners' next working day is Monday 28th.
     christmas = at(2026, 12, 25)
-    assert found("overdue", christmas) == {"Lund, 1 day"}
-    # Both kommuner's next working day is then Monday 28th.
-    assert found("soon", christmas) == {"Malmö, 1 day", "Lund, 2 days"}
+    assert found("overdue", christmas) == set()
+    assert found("soon", christmas) == {"Malmö, 1 day", "Lund, 1 day", "Lund, 2 days"}
+    # On Monday Lund's Christmas Eve promise is broken, Malmö's not yet.
+    monday = at(2026, 12, 28)
+    assert found("overdue", monday) == {"Lund, 1 day"}
+    assert found("soon", monday) == {"Malmö, 1 day", "Malmö, 2 days", "Lund, 2 days"}
 
 
 @pytest.fixture
