@@ -9,12 +9,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 from wagtail.users.models import UserProfile
 
+from infra.moments import moment_format
 from municipalities.choices import BodyKind, StaffRole
 from municipalities.models import Body, Municipality, ServicePromise, WorkCalendar
 from municipalities.services import staff_membership_grant
+from municipalities.workdays import WorkingDays
 from reports.milestones import milestones_rebuild
 from reports.models import Report
 from tests.support.casehub import confirmed_report
@@ -105,7 +107,12 @@ def test_each_handler_gets_their_overdue_reports_with_links_in_their_language(
         f"#{later.pk} Nästan lika sen"
     )
     assert f"https://knutpunkt.example.se/admin/inbox/{late.pk}/" in body
-    assert "Första svar skulle ha getts senast" in body
+    # The promise's last working day, in Swedish.
+    with translation.override("sv"):
+        last_day = moment_format(
+            WorkingDays().last_day(late.response_due_at), with_time=False
+        )
+    assert f"Första svar skulle ha getts senast {last_day}." in body
     assert "https://knutpunkt.example.se/admin/inbox/?due=overdue" in body
     assert "Ny lykta" not in body
     # Another kommun's overdue report is never in it.

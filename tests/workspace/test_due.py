@@ -77,7 +77,7 @@ def test_due_soon_runs_over_a_weekend_to_the_end_of_the_next_working_day():
     saturday = at(2026, 12, 5)
     assert found("soon", saturday) == {"due Friday", "due Monday"}
     assert found("overdue", saturday) == {"due Thursday"}
-    assert found("overdue", at(2026, 12, 7, 0)) == {"due Thursday", "due Friday"}
+    assert found("overdue", at(2026, 12, 7, 1)) == {"due Thursday", "due Friday"}
 
 
 @pytest.mark.django_db
