@@ -50,6 +50,7 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
         expect(page).to_have_url(re.compile(r"/admin/$"))
 
         page.goto(f"{base}/admin/inbox/?q=Bulktest")
+        expect(page.locator("#inbox-bulk-panel")).not_to_have_attribute("open", "")
         every = page.get_by_label("Välj alla rapporter på sidan")
         every.focus()
         page.keyboard.press("Space")
@@ -57,6 +58,8 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
         expect(items).to_have_count(2)
         for n in range(2):
             expect(items.nth(n)).to_be_checked()
+        # Folded away until reports are ticked.
+        expect(page.locator("#inbox-bulk-panel")).to_have_attribute("open", "")
         page.get_by_label("Ny status").select_option("in_progress")
         page.get_by_label("Offentligt svar (valfritt)").fill("Vi har börjat.")
         page.get_by_role("button", name="Ändra status").focus()
@@ -65,6 +68,7 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
         assert page.url.endswith("/admin/inbox/?q=Bulktest")
         page.screenshot(path=str(artifacts / "inbox-bulk.png"), full_page=True)
 
+        page.get_by_text("Spara de här filtren", exact=True).click()
         page.get_by_label("Spara de här filtren som").fill("Bulktest")
         page.keyboard.press("Enter")
         expect(page.locator(".messages")).to_contain_text("Filtren sparades")
