@@ -29,6 +29,7 @@ if settings.DEBUG:
 
 urlpatterns += i18n_patterns(
     path("", include("reports.urls")),
+    path("", include("stats.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

@@ -192,6 +192,8 @@ class Report(models.Model):
                     "fix_days",
                     "promise_response_days",
                     "promise_fix_days",
+                    "response_due_at",
+                    "fix_due_at",
                 ],
                 name="report_stats",
             ),

@@ -1,5 +1,5 @@
 """The house is built one way: infrastructure ← municipalities ← reports, cms and
-staffauth ← casehub ← workspace ← config. Read from the source: no import runs upward or
+staffauth ← casehub ← stats ← workspace ← config. Read from the source: no import runs upward or
 sideways between apps, no import circle exists between or inside them, and an
 import placed inside a function says why in a comment."""
 
@@ -18,8 +18,9 @@ LAYERS = {
     "cms": 2,
     "staffauth": 2,
     "casehub": 3,
-    "workspace": 4,
-    "config": 5,
+    "stats": 4,
+    "workspace": 5,
+    "config": 6,
 }
 
 

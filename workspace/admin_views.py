@@ -104,16 +104,23 @@ PRIORITY_RANK = Case(
 )
 
 
-def inbox_reports(user, roles=None) -> QuerySet[Report]:
+def inbox_scope(user) -> QuerySet[Report]:
     """Confirmed reports the user sees in the workspace
     (municipalities.staff.staff_workspace_scope), whatever their delivery
-    channel, with their newest delivery's state and external reference."""
+    channel: the inbox's rows, and what the statistics count."""
+    return Report.objects.filter(staff_workspace_scope(user)).exclude(
+        status=ReportStatus.UNCONFIRMED
+    )
+
+
+def inbox_reports(user, roles=None) -> QuerySet[Report]:
+    """The inbox's reports (``inbox_scope``) with their newest delivery's
+    state and external reference."""
     newest = Delivery.objects.filter(
         report=OuterRef("pk"), kind=DeliveryKind.CASE
     ).order_by("-pk")
     return (
-        Report.objects.filter(staff_workspace_scope(user))
-        .exclude(status=ReportStatus.UNCONFIRMED)
+        inbox_scope(user)
         .annotate(
             delivery_state=Subquery(newest.values("state")[:1]),
             delivery_reference=Subquery(newest.values("external_id")[:1]),

@@ -40,7 +40,7 @@ from reports.map import (
 )
 from reports.models import LAT_BANDS_PER_DEGREE, LatBand
 
-from .admin_views import InboxFilterSet, report_policy
+from .admin_views import InboxFilterSet, inbox_scope, report_policy
 from .listing import LIST_ONLY, filter_errors, query_without
 
 # The whole country, when the user's kommuner have no boundaries.
@@ -49,16 +49,23 @@ SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 MAP_PARAMETERS = ("bbox", "zoom")
 
 
-def filtered_reports(request) -> tuple[QuerySet, object]:
+def filtered_reports(
+    request, *, ignore=MAP_PARAMETERS, plain: bool = False
+) -> tuple[QuerySet, object]:
     """The reports the inbox's list would show for this request (its scope and
-    filters), and the filter set; a 404 for users without the inbox."""
+    filters), and the filter set; a 404 for users without the inbox. The
+    query parameters ``ignore`` are not filters; ``plain``: the scope without
+    the list's annotations (for counting, workspace.statistics)."""
     filterset_class, policy = InboxFilterSet, report_policy
     user = request.user
     if not policy.user_has_permission(user, "view"):
         raise Http404
-    scope = policy.instances_user_has_any_permission_for(user, {"view"})
+    if plain:
+        scope = inbox_scope(user)
+    else:
+        scope = policy.instances_user_has_any_permission_for(user, {"view"})
     params = request.GET.copy()
-    for name in MAP_PARAMETERS:
+    for name in ignore:
         params.pop(name, None)
     filters = filterset_class(data=params, request=request, queryset=scope)
     return filters.qs if filters.is_valid() else scope.none(), filters

@@ -14,6 +14,7 @@ from .admin_views import (
 from .inbox_map import inbox_map_urls
 from .models import ResponseTemplate
 from .on_behalf import on_behalf_urls
+from .statistics import statistics_menu_item, statistics_urls
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
 register_permission_policy(Report, report_policy)
@@ -38,3 +39,13 @@ def register_inbox_map():
 @hooks.register("register_admin_urls")
 def register_on_behalf():
     return on_behalf_urls()
+
+
+@hooks.register("register_admin_urls")
+def register_statistics():
+    return statistics_urls()
+
+
+@hooks.register("register_admin_menu_item")
+def register_statistics_menu_item():
+    return statistics_menu_item()

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "reports",
     "cms",
     "casehub",
+    "stats",
     "workspace",
     # Before wagtail.admin: it extends the admin's sign-in page.
     "staffauth",
@@ -439,6 +440,9 @@ KNUTPUNKT_RATE_LIMITS.update(
         "password_reset_account": (3, 3600),
         # Sign-ins through a kommun's identity provider, started or finished.
         "staff_oidc": (60, 600),
+        # The public statistics' CSV files, for visitors not signed in: each
+        # reads a period's figures afresh.
+        "statistics_csv": (60, 600),
     }
 )
 # How long a Mina sidor sign-in link works (it works once).
