@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.utils.translation import gettext_lazy
 from django.utils.translation import pgettext_lazy
 
@@ -32,8 +33,8 @@ TABLE_NAMES = frozenset(name for name, _dimension, _caption in TABLES) | {"summa
 # (attribute, heading, kind): kind "count", "days" or "share".
 COLUMNS = (
     ("received", gettext_lazy("Received"), "count"),
-    ("open", gettext_lazy("Open"), "count"),
-    ("fixed", gettext_lazy("Fixed"), "count"),
+    ("open", pgettext_lazy("statistics", "Open"), "count"),
+    ("fixed", pgettext_lazy("statistics", "Fixed"), "count"),
     ("closed", gettext_lazy("Closed otherwise"), "count"),
     ("duplicates", gettext_lazy("Duplicates"), "count"),
     ("response_median", gettext_lazy("Working days to first response, median"), "days"),
@@ -102,7 +103,14 @@ def tables_of(figures: Figures) -> list[Table]:
         "body": pgettext_lazy("responsible organisation", "Body"),
         "kommun": _("Kommun"),
     }
-    tables = [Table("summary", str(_("All reports")), _("Reports"), [figures.total])]
+    tables = [
+        Table(
+            "summary",
+            str(_("All reports")),
+            pgettext("citizen reports", "Reports"),
+            [figures.total],
+        )
+    ]
     for name, dimension, caption in TABLES:
         if dimension in figures.by:
             tables.append(

@@ -138,6 +138,7 @@ COMMANDS = {
     "locate": ([], 2),
     "map": (db_side(), 8),
     "inbox": (db_side(), 12),
+    "stats": (db_side(), 7),
     "submit": (db_side(), 2),
     "deliveries": (profile_side(), 2),
     "live": (profile_side(), 4),

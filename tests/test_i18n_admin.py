@@ -179,6 +179,7 @@ def screens(o) -> list[str]:
         "/admin/inbox/",
         "/admin/inbox/map/",
         "/admin/inbox/new/",
+        "/admin/statistics/",
         "/admin/two-factor/",
     ]
 
