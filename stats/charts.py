@@ -70,7 +70,14 @@ def month_chart(figures: Figures, *, received_label: str, fixed_label: str) -> C
     plot = height - upper - lower
     base = upper + plot
     for fraction in (0, 0.5, 1):
-        chart.grid.append(Label(x=left - 6, y=base - plot * fraction, text=f"{round(top * fraction):,}".replace(",", "\u00a0"), anchor="end"))
+        chart.grid.append(
+            Label(
+                x=left - 6,
+                y=base - plot * fraction,
+                text=f"{round(top * fraction):,}".replace(",", "\u00a0"),
+                anchor="end",
+            )
+        )
     every = 1 if len(rows) <= 12 else 3 if len(rows) <= 36 else 6
     for index, row in enumerate(rows):
         x = left + slot * index
@@ -113,7 +120,9 @@ def promise_chart(figures: Figures, *, response_label: str, fix_label: str) -> C
     span = width - left - right
     for fraction in (0, 0.5, 1):
         chart.grid.append(
-            Label(x=left + span * fraction, y=upper - 8, text=f"{round(fraction * 100)} %")
+            Label(
+                x=left + span * fraction, y=upper - 8, text=f"{round(fraction * 100)} %"
+            )
         )
     for index, row in enumerate(rows):
         y = upper + band * index

@@ -64,9 +64,8 @@ def _counts(now: dt.datetime) -> dict:
     """The conditional counts of query 1, as SQL aggregates."""
     not_duplicate = ~Q(status=ReportStatus.DUPLICATE)
     response_promised = not_duplicate & Q(promise_response_days__isnull=False)
-    fix_promised = (
-        Q(promise_fix_days__isnull=False)
-        & ~Q(status__in=CLOSED_STATUSES - {ReportStatus.FIXED})
+    fix_promised = Q(promise_fix_days__isnull=False) & ~Q(
+        status__in=CLOSED_STATUSES - {ReportStatus.FIXED}
     )
     return {
         "received": Count("*"),
@@ -215,7 +214,9 @@ def figures_compute(
     # No ordering: the model's would join the GROUP BY.
     received = reports.order_by().filter(received_on__range=(start, end))
     by: dict[str, dict[object, Row]] = {name: {} for name in dimensions}
-    by["received_month"] = {month: Row(key=month) for month in months_between(start, end)}
+    by["received_month"] = {
+        month: Row(key=month) for month in months_between(start, end)
+    }
     total = Row()
 
     def rows_for(values: dict):

@@ -36,10 +36,14 @@ class PeriodForm(forms.Form):
         super().__init__(data, **kwargs)
         widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         self.fields["from"] = forms.DateField(
-            label=_("From"), widget=widget, error_messages={"required": _("Give the first day.")}
+            label=_("From"),
+            widget=widget,
+            error_messages={"required": _("Give the first day.")},
         )
         self.fields["to"] = forms.DateField(
-            label=_("To"), widget=widget, error_messages={"required": _("Give the last day.")}
+            label=_("To"),
+            widget=widget,
+            error_messages={"required": _("Give the last day.")},
         )
 
     def clean(self):

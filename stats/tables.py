@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import formats
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
-from django.utils.translation import gettext_lazy
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
 from municipalities.models import Body, Category, Municipality
 from reports.choices import ReportChannel
@@ -71,7 +69,9 @@ def month_label(month: dt.date) -> str:
 
 
 def _names(model, keys) -> dict:
-    return dict(model.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name"))
+    return dict(
+        model.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name")
+    )
 
 
 def figures_label(figures: Figures) -> None:
@@ -139,6 +139,12 @@ def table_csv(table: Table) -> str:
     writer = csv.writer(out)
     writer.writerow([table.key_heading, *(str(h) for _a, h, _k in COLUMNS)])
     for row in table.rows:
-        key = row.key.strftime("%Y-%m") if isinstance(row.key, dt.date) else _csv_text(row.label)
-        writer.writerow([key, *(_csv_value(kind, value) for kind, value in table.cells(row))])
+        key = (
+            row.key.strftime("%Y-%m")
+            if isinstance(row.key, dt.date)
+            else _csv_text(row.label)
+        )
+        writer.writerow(
+            [key, *(_csv_value(kind, value) for kind, value in table.cells(row))]
+        )
     return out.getvalue()

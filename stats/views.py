@@ -116,7 +116,10 @@ def statistics_page(request):
     if municipality is None:
         reports, name = Report.objects.all(), "sverige"
     else:
-        reports, name = Report.objects.filter(municipality=municipality), municipality.slug
+        reports, name = (
+            Report.objects.filter(municipality=municipality),
+            municipality.slug,
+        )
     return statistics_answer(
         request,
         reports,

@@ -119,13 +119,10 @@ def inbox_reports(user, roles=None) -> QuerySet[Report]:
     newest = Delivery.objects.filter(
         report=OuterRef("pk"), kind=DeliveryKind.CASE
     ).order_by("-pk")
-    return (
-        inbox_scope(user)
-        .annotate(
-            delivery_state=Subquery(newest.values("state")[:1]),
-            delivery_reference=Subquery(newest.values("external_id")[:1]),
-            priority_rank=PRIORITY_RANK,
-        )
+    return inbox_scope(user).annotate(
+        delivery_state=Subquery(newest.values("state")[:1]),
+        delivery_reference=Subquery(newest.values("external_id")[:1]),
+        priority_rank=PRIORITY_RANK,
     )
 
 

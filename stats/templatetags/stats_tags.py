@@ -2,6 +2,8 @@
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -15,7 +17,19 @@ def stat_cell(value, kind: str) -> str:
     return number_format(value, force_grouping=True)
 
 
-@register.filter
-def stat_cells(table, row):
-    """(kind, value) of each column of a table's row."""
-    return table.cells(row)
+@register.simple_tag
+def stat_rows(table) -> str:
+    """The table's body rows, written here rather than cell by cell in the
+    template: a table of kommuner has thousands of cells."""
+    return mark_safe(  # noqa: S308 - every value goes through format_html
+        "".join(
+            format_html(
+                '<tr><th scope="row">{}</th>{}</tr>',
+                row.label,
+                format_html_join(
+                    "", "<td>{}</td>", ((stat_cell(v, k),) for k, v in table.cells(row))
+                ),
+            )
+            for row in table.rows
+        )
+    )

@@ -2,7 +2,8 @@
 English, in every state a citizen meets: the report form before a pin, with the
 kommun's categories, with validation errors (with and without JavaScript), the
 place search without JavaScript, the thanks and confirmation pages, a report
-page, the map and its list, every state of Mina sidor, following, the content
+page, the map and its list, the statistics (a kommun's, the nation's, a wrong
+period), every state of Mina sidor, following, the content
 pages and the error pages.
 
 axe-core comes with the axe-playwright-python package (nothing is downloaded at
@@ -164,6 +165,14 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     page.locator("#report-list a").first.wait_for(timeout=10_000)
     audit.check(page, "map and list")
 
+    page.goto(f"{malmo}/statistik/")
+    audit.check(page, "statistics of the kommun")
+    page.goto(f"{national}/statistik/")
+    audit.check(page, "statistics of the nation")
+    page.goto(f"{malmo}/statistik/?from=2026-05-01&to=2026-04-01")
+    page.locator("#id_to_error").wait_for()
+    audit.check(page, "statistics, a period ending before it begins")
+
     page.goto(f"{malmo}/mina-sidor/")
     audit.check(page, "Mina sidor, asking for a link")
     page.locator("input[name=email]").fill(email)
@@ -228,7 +237,7 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     plain.close()
 
     assert not audit.found, "\n".join(audit.found)
-    assert len(audit.states) == 27
+    assert len(audit.states) == 30
 
 
 def test_the_first_tab_offers_a_skip_to_the_content(site, browser):

@@ -22,7 +22,7 @@ from reports.milestones import milestones_refresh
 from reports.models import Report
 from reports.services import Reporter, report_submit, report_transition
 from stats.figures import figures_compute, percentile
-from tests.support.casehub import LUND, MALMO, confirmed_report, connect, delivery_of
+from tests.support.casehub import MALMO, confirmed_report, connect, delivery_of
 from tests.support.people import case_handler, staff_user
 from workspace.services import report_mark_duplicate, report_reassign
 
@@ -91,7 +91,9 @@ def world(django_capture_on_commit_callbacks):
     # Received 30 days ago, answered by staff only now: the response promise
     # missed; still open and its fix overdue: missed too.
     late = received_days_ago(submit("late"), 30)
-    report_transition(actor=handler, report_id=late.pk, status=ReportStatus.INVESTIGATING)
+    report_transition(
+        actor=handler, report_id=late.pk, status=ReportStatus.INVESTIGATING
+    )
     # Received 30 days ago and never answered: both missed.
     received_days_ago(submit("silent"), 30)
     # Received now, not answered: pending, not counted.
@@ -222,9 +224,14 @@ def test_the_period_is_on_the_stockholm_date_received(world):
     )
     names = {"late", "silent", "refused"}  # received the same day
     assert only.total.received == len(names)
-    assert figures_compute(
-        Report.objects.all(), start=day - timedelta(days=1), end=day - timedelta(days=1)
-    ).total.received == 0
+    assert (
+        figures_compute(
+            Report.objects.all(),
+            start=day - timedelta(days=1),
+            end=day - timedelta(days=1),
+        ).total.received
+        == 0
+    )
 
 
 def test_nationally_by_kommun(world):

@@ -32,9 +32,18 @@ def reports():
     made = [
         make_report(MALMO, title="Malmö öppen", **fields),
         make_report(MALMO, title="Malmö öppen 2", **fields),
-        make_report(MALMO, title="Malmö lagad", status=ReportStatus.FIXED, fix_days=1, response_days=0, **fields),
+        make_report(
+            MALMO,
+            title="Malmö lagad",
+            status=ReportStatus.FIXED,
+            fix_days=1,
+            response_days=0,
+            **fields,
+        ),
         make_report(LUND, title="Lund öppen", **fields),
-        make_report(LUND, title="Lund dubblett", status=ReportStatus.DUPLICATE, **fields),
+        make_report(
+            LUND, title="Lund dubblett", status=ReportStatus.DUPLICATE, **fields
+        ),
     ]
     return made
 
@@ -64,7 +73,9 @@ def test_the_page_speaks_swedish_by_default(client, reports, settings):
     html = client.get("/statistik/", HTTP_HOST=MALMO_SITE).content.decode()
     assert "Statistik för Malmö" in html and "3 rapporter mottagna" in html
     summary = csv_rows(
-        client.get("/statistik/", {"format": "csv", "table": "summary"}, HTTP_HOST=MALMO_SITE)
+        client.get(
+            "/statistik/", {"format": "csv", "table": "summary"}, HTTP_HOST=MALMO_SITE
+        )
     )
     assert summary[0][:2] == ["Felanmälningar", "Mottagna"]
     assert summary[1][0] == "Alla rapporter"
@@ -74,7 +85,7 @@ def test_the_national_page_has_a_table_of_kommuner(client, reports):
     html = client.get("/statistik/", HTTP_HOST="localhost").content.decode()
     assert "5 reports received" in html
     assert 'id="table-kommun-heading"' in html
-    assert "<th scope=\"row\">Lund</th>" in html and "<th scope=\"row\">Malmö</th>" in html
+    assert '<th scope="row">Lund</th>' in html and '<th scope="row">Malmö</th>' in html
 
 
 def test_csv_of_a_table(client, reports):
@@ -89,7 +100,9 @@ def test_csv_of_a_table(client, reports):
     values = dict(zip(header, row, strict=True))
     assert values["Received"] == "2" and values["Duplicates"] == "1"
     months = csv_rows(
-        client.get("/statistik/", {"format": "csv", "table": "month"}, HTTP_HOST=LUND_SITE)
+        client.get(
+            "/statistik/", {"format": "csv", "table": "month"}, HTTP_HOST=LUND_SITE
+        )
     )
     assert months[-1][0] == timezone.localdate().strftime("%Y-%m")
     assert len(months) == 1 + 12
@@ -99,11 +112,17 @@ def test_csv_of_a_table(client, reports):
     ("query", "field", "message"),
     [
         ({"from": "", "to": ""}, "from", "Give the first day."),
-        ({"from": "2026-05-01", "to": "2026-04-01"}, "to", "The last day comes before the first."),
+        (
+            {"from": "2026-05-01", "to": "2026-04-01"},
+            "to",
+            "The last day comes before the first.",
+        ),
         ({"from": "2026-02-30", "to": "2026-04-01"}, "from", "Enter a valid date."),
     ],
 )
-def test_a_wrong_period_is_an_error_at_its_field_and_no_figures(client, reports, query, field, message):
+def test_a_wrong_period_is_an_error_at_its_field_and_no_figures(
+    client, reports, query, field, message
+):
     response = client.get("/statistik/", query, HTTP_HOST=MALMO_SITE)
     assert response.status_code == 400
     html = response.content.decode()
@@ -120,7 +139,9 @@ def test_a_csv_over_more_than_five_years_says_so(client, reports):
     )
     assert response.status_code == 400
     assert "at most five years" in response.content.decode()
-    unknown = client.get("/statistik/", {"format": "csv", "table": "x"}, HTTP_HOST=MALMO_SITE)
+    unknown = client.get(
+        "/statistik/", {"format": "csv", "table": "x"}, HTTP_HOST=MALMO_SITE
+    )
     assert unknown.status_code == 400
     kommun_table = client.get(
         "/statistik/", {"format": "csv", "table": "kommun"}, HTTP_HOST=MALMO_SITE
@@ -129,11 +150,15 @@ def test_a_csv_over_more_than_five_years_says_so(client, reports):
 
 
 def test_anonymous_csv_is_rate_limited(client, reports, settings):
-    settings.KNUTPUNKT_RATE_LIMITS = {**settings.KNUTPUNKT_RATE_LIMITS, "statistics_csv": (2, 600)}
+    settings.KNUTPUNKT_RATE_LIMITS = {
+        **settings.KNUTPUNKT_RATE_LIMITS,
+        "statistics_csv": (2, 600),
+    }
     cache.clear()
     query = {"format": "csv", "table": "summary"}
     answers = [
-        client.get("/statistik/", query, HTTP_HOST=MALMO_SITE).status_code for _ in range(3)
+        client.get("/statistik/", query, HTTP_HOST=MALMO_SITE).status_code
+        for _ in range(3)
     ]
     assert answers == [200, 200, 429]
     # The page itself is not limited.
@@ -151,7 +176,9 @@ def test_the_dashboard_counts_only_the_users_kommun(client, reports):
     html = response.content.decode()
     assert "2 reports received" in html
     assert "Malmö" not in html
-    summary = csv_rows(client.get("/admin/statistics/", {"format": "csv", "table": "summary"}))
+    summary = csv_rows(
+        client.get("/admin/statistics/", {"format": "csv", "table": "summary"})
+    )
     assert summary[1][1] == "2"
     # The national table is not offered to a kommun's staff.
     assert 'id="table-kommun-heading"' not in html
@@ -167,7 +194,9 @@ def test_the_dashboard_takes_the_inboxs_filters(client, reports):
     wrong = client.get("/admin/statistics/", {"status": "nonsense"})
     assert wrong.status_code == 400
     assert "table-summary-heading" not in wrong.content.decode()
-    period = client.get("/admin/statistics/", {"from": "2026-05-01", "to": "2026-01-01"})
+    period = client.get(
+        "/admin/statistics/", {"from": "2026-05-01", "to": "2026-01-01"}
+    )
     assert period.status_code == 400
 
 
@@ -183,10 +212,14 @@ def test_the_dashboard_is_for_staff_and_a_superuser_sees_every_kommun(client, re
 def test_figures_leave_out_reports_received_outside_the_period(client, reports):
     today = local_date(timezone.now())
     old = today - timedelta(days=800)
-    make_report(MALMO, title="Gammal", received_on=old, received_month=old.replace(day=1))
+    make_report(
+        MALMO, title="Gammal", received_on=old, received_month=old.replace(day=1)
+    )
     html = client.get("/statistik/", HTTP_HOST=MALMO_SITE).content.decode()
     assert "3 reports received" in html
     html = client.get(
-        "/statistik/", {"from": old.isoformat(), "to": today.isoformat()}, HTTP_HOST=MALMO_SITE
+        "/statistik/",
+        {"from": old.isoformat(), "to": today.isoformat()},
+        HTTP_HOST=MALMO_SITE,
     ).content.decode()
     assert "4 reports received" in html
