@@ -81,6 +81,9 @@ NOTES = (
     "report. The events are not read: the milestones kept on each report "
     "(reports.milestones) are the figures' only source.",
     "- The national page groups by kommun as well, over the whole index.",
+    "- The first version grouped in another order than the index's, with three "
+    "queries: SQLite sorted each, and the kommun's page took 625 ms (p50) and the "
+    "national page 2.5 s on the same data.",
 )
 
 
