@@ -175,8 +175,20 @@ class Report(models.Model):
                 fields=["municipality", "lat", "lon", "status", "category", "id"],
                 name="report_inbox_map",
             ),
-            # Overdue and due soon, per kommun (the inbox, the daily digest).
-            models.Index(fields=["municipality", "due_at"], name="report_due"),
+            # Overdue and due soon, per kommun (the inbox, its map, the daily
+            # digest): counted, paged and clustered from the index alone.
+            models.Index(
+                fields=[
+                    "municipality",
+                    "due_at",
+                    "status",
+                    "lat",
+                    "lon",
+                    "category",
+                    "id",
+                ],
+                name="report_due",
+            ),
             # Statistics (stats.figures): a kommun's reports received in a
             # range of months, grouped in the index's order (no sort) by
             # month, category, body, channel and days to a first response,
