@@ -64,7 +64,6 @@ from municipalities.staff_admin import (
 )
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
-from reports.search import text_matches
 
 from .areas import AreaFilter, DistrictFilter
 from .due import DUE_SOON, OVERDUE, due_q
@@ -239,7 +238,13 @@ class InboxFilterSet(WagtailFilterSet):
             # A number is a report's number or a case system's reference: the
             # texts are not read (a caller quotes the number they were given).
             return queryset.filter(Q(pk=int(number)) | by_reference)
-        return queryset.filter(text_matches(value) | by_reference)
+        found = (
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(address__icontains=value)
+            | by_reference
+        )
+        return queryset.filter(found)
 
     def filter_assigned(self, queryset, name, value):
         if value == "me":

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0014_text_search'),
+        ('reports', '0013_service_promises'),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('municipalities', '0015_service_promises'),
-        ('reports', '0015_stats_index'),
+        ('reports', '0014_stats_index'),
         ('wagtailcore', '0098_apitoken'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
