@@ -18,10 +18,14 @@ because a figure misses its target.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import re
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -153,3 +157,38 @@ def machine_cpu() -> float:
     """Busy CPU seconds of the whole machine, all cores."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def phases_in_instance(script: str, db: str, name: str, options: list[str]) -> dict:
+    """Run ``script``'s build phase, then its measure phase, each in a fresh
+    subprocess of a throwaway instance with the demo data on ``db`` ("sqlite"
+    or "postgres"): measured as a server process would start, without the
+    generator's memory behind it. Each phase prints a JSON object last; the
+    answer is both merged. ``options`` go to both phases."""
+    # Imported here, as the benchmarks do: the children need no instance kit.
+    from devkit.instance import instance_setup, profile_env_for
+
+    profile = "scaled" if db == "postgres" else "embedded"
+    answers: dict = {}
+    with (
+        tempfile.TemporaryDirectory(prefix=f"knutpunkt-bench-{name}-") as tmp,
+        profile_env_for(profile, Path(tmp) / "var", database_url=database_url()) as env,
+    ):
+        started = time.perf_counter()
+        instance_setup(env, 80)
+        print(
+            f"{db}: instance with the demo data in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        for phase in ("build", "measure"):
+            command = [sys.executable, script, "--profile", db, "--phase", phase]
+            done = subprocess.run(  # noqa: S603
+                [*command, *options],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+                check=True,
+            )
+            answers.update(json.loads(done.stdout.strip().splitlines()[-1]))
+    return answers

@@ -33,9 +33,7 @@ import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,10 +43,10 @@ sys.path.insert(0, str(ROOT))
 from bench.common import (  # noqa: E402
     add_smoke,
     cpu_description,
-    database_url,
     load_average,
     load_note,
     percentile,
+    phases_in_instance,
     ratio,
     result,
     today,
@@ -156,30 +154,10 @@ urlpatterns: list = []
 
 
 def run_profile(db: str, args: argparse.Namespace) -> dict:
-    """Fill one database in a subprocess, then measure in a fresh one, as a
-    server process would start: without the generator's memory behind it."""
-    from devkit.instance import instance_setup, profile_env_for
-
-    profile = "scaled" if db == "postgres" else "embedded"
-    answers = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="knutpunkt-bench-map-") as tmp,
-        profile_env_for(profile, Path(tmp) / "var", database_url=database_url()) as env,
-    ):
-        started = time.perf_counter()
-        instance_setup(env, 80)
-        log(
-            f"{db}: instance with the demo data in {time.perf_counter() - started:.0f} s"
-        )
-        for phase in ("build", "measure"):
-            command = [sys.executable, __file__, "--profile", db, "--phase", phase]
-            command += ["--reports", str(args.reports), "--seed", str(args.seed)]
-            command += ["--smoke"] if args.smoke else []
-            done = subprocess.run(  # noqa: S603
-                command, env=env, stdout=subprocess.PIPE, text=True, check=True
-            )
-            answers.update(json.loads(done.stdout.strip().splitlines()[-1]))
-    return answers
+    options = ["--reports", str(args.reports), "--seed", str(args.seed)]
+    return phases_in_instance(
+        __file__, db, "map", options + (["--smoke"] if args.smoke else [])
+    )
 
 
 def section(args: argparse.Namespace, results: list[dict], loads: tuple) -> str:
