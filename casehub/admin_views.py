@@ -56,6 +56,7 @@ from municipalities.staff_admin import (
     ScopedModelViewSet,
     StaffScopePolicy,
     prefixed,
+    setup_policy,
     short,
 )
 
@@ -66,12 +67,7 @@ from .outbox import connection_retry_now, delivery_resend
 # --- connections ---------------------------------------------------------------
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
-connection_policy = StaffScopePolicy(
-    Connection,
-    scope=staff_connections,
-    roles=SETUP_ROLES,
-    actions={"add", "change", "delete"},
-)
+connection_policy = setup_policy(Connection, staff_connections)
 
 
 class ConnectionForm(WagtailAdminModelForm):

@@ -53,32 +53,18 @@ from .staff_admin import (
     ScopedDeleteView,
     ScopedEditView,
     ScopedModelViewSet,
-    StaffScopePolicy,
+    setup_policy,
 )
 
-SETUP_ACTIONS = {"add", "change", "delete"}
 # The slugs services.municipality_join gives a kommun's own body.
 KOMMUN_BODY_SLUG_PREFIX = "kommun-"
 
 # Before any viewset asks the registry, or it would settle on a fallback policy.
-body_policy = StaffScopePolicy(
-    Body, scope=staff_bodies, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
-route_policy = StaffScopePolicy(
-    Route, scope=staff_routes, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
-category_policy = StaffScopePolicy(
-    Category, scope=staff_categories, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
-question_policy = StaffScopePolicy(
-    CategoryQuestion,
-    scope=staff_category_questions,
-    roles=SETUP_ROLES,
-    actions=SETUP_ACTIONS,
-)
-membership_policy = StaffScopePolicy(
-    StaffMembership, scope=staff_memberships, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
+body_policy = setup_policy(Body, staff_bodies)
+route_policy = setup_policy(Route, staff_routes)
+category_policy = setup_policy(Category, staff_categories)
+question_policy = setup_policy(CategoryQuestion, staff_category_questions)
+membership_policy = setup_policy(StaffMembership, staff_memberships)
 register_permission_policy(Body, body_policy)
 register_permission_policy(Route, route_policy)
 register_permission_policy(Category, category_policy)
@@ -491,9 +477,7 @@ class StaffMembershipViewSet(ScopedModelViewSet):
 # --- districts -------------------------------------------------------------------
 
 
-district_policy = StaffScopePolicy(
-    District, scope=staff_districts, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
+district_policy = setup_policy(District, staff_districts)
 register_permission_policy(District, district_policy)
 
 

@@ -40,21 +40,12 @@ from .staff_admin import (
     ScopedDeleteView,
     ScopedEditView,
     ScopedModelViewSet,
-    StaffScopePolicy,
+    setup_policy,
 )
 from .workdays import CalendarUnavailable, local_date, working_days
 
-SETUP_ACTIONS = {"add", "change", "delete"}
-
-promise_policy = StaffScopePolicy(
-    ServicePromise,
-    scope=staff_service_promises,
-    roles=SETUP_ROLES,
-    actions=SETUP_ACTIONS,
-)
-calendar_policy = StaffScopePolicy(
-    WorkCalendar, scope=staff_work_calendars, roles=SETUP_ROLES, actions=SETUP_ACTIONS
-)
+promise_policy = setup_policy(ServicePromise, staff_service_promises)
+calendar_policy = setup_policy(WorkCalendar, staff_work_calendars)
 register_permission_policy(ServicePromise, promise_policy)
 register_permission_policy(WorkCalendar, calendar_policy)
 

@@ -46,7 +46,7 @@ from infra.moments import moment_format
 
 from .audit import audit_changes, audit_kommun_of, audit_record, audit_snapshot
 from .models import StaffMembership
-from .staff import staff_holds_role
+from .staff import SETUP_ROLES, staff_holds_role
 
 Scope = Callable[..., QuerySet]
 
@@ -138,6 +138,18 @@ def _audit(view, action: str, instance, before: dict, after: dict, pk=None) -> N
         municipality=audit_kommun_of(instance, view.request.user),
         before=before,
         after=after,
+    )
+
+
+# What a kommun's administrators do on a set-up screen.
+SETUP_ACTIONS = frozenset({"add", "change", "delete"})
+
+
+def setup_policy(model, scope: Scope) -> StaffScopePolicy:
+    """The policy of a kommun's set-up screen: its administrators add, change
+    and delete the objects ``scope`` gives them."""
+    return StaffScopePolicy(
+        model, scope=scope, roles=SETUP_ROLES, actions=SETUP_ACTIONS
     )
 
 

@@ -61,6 +61,7 @@ from municipalities.staff_admin import (
     ScopedInspectView,
     ScopedModelViewSet,
     StaffScopePolicy,
+    setup_policy,
 )
 from reports.choices import ReportPriority, ReportStatus
 from reports.models import Report
@@ -721,12 +722,7 @@ def kommun_templates(user, roles) -> QuerySet[ResponseTemplate]:
     )
 
 
-template_policy = StaffScopePolicy(
-    ResponseTemplate,
-    scope=kommun_templates,
-    roles=SETUP_ROLES,
-    actions={"add", "change", "delete"},
-)
+template_policy = setup_policy(ResponseTemplate, kommun_templates)
 
 
 class ResponseTemplateForm(WagtailAdminModelForm):
