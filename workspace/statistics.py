@@ -42,6 +42,12 @@ def statistics_dashboard(request):
             ],
             "filters": filters,
             "filter_errors": errors,
+            # The inbox's filters fold away unless one is in use.
+            "filters_in_use": any(
+                value
+                for name in filters.form.fields
+                for value in request.GET.getlist(name)
+            ),
             "inbox_url": reverse("inbox:index"),
         },
         name="statistik",

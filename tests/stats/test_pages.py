@@ -191,6 +191,10 @@ def test_the_dashboard_takes_the_inboxs_filters(client, reports):
     as_user(client, malmo_handler)
     html = client.get("/admin/statistics/", {"status": "fixed"}).content.decode()
     assert "1 report received" in html
+    # The inbox's filters are shown open while one is in use, else folded.
+    assert '<details class="stats-inbox-filters" open>' in html
+    plain = client.get("/admin/statistics/").content.decode()
+    assert '<details class="stats-inbox-filters">' in plain
     wrong = client.get("/admin/statistics/", {"status": "nonsense"})
     assert wrong.status_code == 400
     assert "table-summary-heading" not in wrong.content.decode()
