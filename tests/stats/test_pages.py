@@ -71,14 +71,14 @@ def test_the_kommun_page_shows_its_own_figures_with_charts_and_tables(client, re
 def test_the_page_speaks_swedish_by_default(client, reports, settings):
     settings.LANGUAGE_CODE = "sv"
     html = client.get("/statistik/", HTTP_HOST=MALMO_SITE).content.decode()
-    assert "Statistik för Malmö" in html and "3 rapporter mottagna" in html
+    assert "Statistik för Malmö" in html and "3 felanmälningar mottagna" in html
     summary = csv_rows(
         client.get(
             "/statistik/", {"format": "csv", "table": "summary"}, HTTP_HOST=MALMO_SITE
         )
     )
     assert summary[0][:2] == ["Felanmälningar", "Mottagna"]
-    assert summary[1][0] == "Alla rapporter"
+    assert summary[1][0] == "Alla felanmälningar"
 
 
 def test_the_national_page_has_a_table_of_kommuner(client, reports):
