@@ -192,3 +192,49 @@ def phases_in_instance(script: str, db: str, name: str, options: list[str]) -> d
             )
             answers.update(json.loads(done.stdout.strip().splitlines()[-1]))
     return answers
+
+
+LATENCY_TABLE_HEAD = [
+    "| Case | Database | Requests | p50 ms | p95 ms | max ms "
+    "| × baseline (p95) | Target |",
+    "|---|---|--:|--:|--:|--:|--:|---|",
+]
+
+
+def latency_rows(results: list[dict], target_of) -> list[str]:
+    """The table rows of a benchmark of server times: per database, its
+    baseline (the first case) and each case with its p95 over the baseline's
+    and whether it meets ``target_of(name)`` (no verdict where that is None)."""
+    rows = []
+    for found in results:
+        base = found["cases"][0]["p95"]
+        for case in found["cases"]:
+            first = case is found["cases"][0]
+            target = None if first else target_of(case["name"])
+            verdict = (
+                "" if target is None else ("pass" if case["p95"] <= target else "fail")
+            )
+            times = "—" if first else f"{ratio(case['p95'], base):.1f}"
+            rows.append(
+                f"| {case['name']} | {found['db']} | {case['runs']} "
+                f"| {case['p50']:.1f} | {case['p95']:.1f} | {case['max']:.1f} "
+                f"| {times} | {verdict} |"
+            )
+    return rows
+
+
+def latency_results(label: str, results: list[dict]) -> list[str]:
+    """Print each case's p95 beside its database's baseline; the problems the
+    measuring reported."""
+    problems: list[str] = []
+    for found in results:
+        base = found["cases"][0]
+        for case in found["cases"][1:]:
+            result(
+                f"{label} {found['db']}, {case['name']}, p95",
+                case["p95"],
+                base["p95"],
+                "ms",
+            )
+        problems += found["problems"]
+    return problems

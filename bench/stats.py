@@ -44,15 +44,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
+    LATENCY_TABLE_HEAD,
     add_smoke,
     cpu_description,
     finish,
+    latency_results,
+    latency_rows,
     load_average,
     load_note,
     percentile,
     phases_in_instance,
-    ratio,
-    result,
     today,
     write_section,
 )
@@ -143,24 +144,9 @@ def section(args: argparse.Namespace, results: list[dict], loads: tuple) -> str:
         command,
         "```",
         "",
-        "| Case | Database | Requests | p50 ms | p95 ms | max ms "
-        "| × baseline (p95) | Target |",
-        "|---|---|--:|--:|--:|--:|--:|---|",
+        *LATENCY_TABLE_HEAD,
     ]
-    for found in results:
-        base = found["cases"][0]["p95"]
-        for case in found["cases"]:
-            first = case is found["cases"][0]
-            target = target_of(case["name"])
-            verdict = (
-                "" if target is None else ("pass" if case["p95"] <= target else "fail")
-            )
-            times = "—" if first else f"{ratio(case['p95'], base):.1f}"
-            lines.append(
-                f"| {case['name']} | {found['db']} | {case['runs']} "
-                f"| {case['p50']:.1f} | {case['p95']:.1f} | {case['max']:.1f} "
-                f"| {times} | {verdict} |"
-            )
+    lines += latency_rows(results, target_of)
     lines += [
         "",
         *(
@@ -198,17 +184,7 @@ def main() -> None:
     load_start = load_average()
     results = [run_profile(db, args) for db in dbs]
     loads = (load_start, load_average())
-    problems = []
-    for found in results:
-        base = found["cases"][0]
-        for case in found["cases"][1:]:
-            result(
-                f"stats {found['db']}, {case['name']}, p95",
-                case["p95"],
-                base["p95"],
-                "ms",
-            )
-        problems += found["problems"]
+    problems = latency_results("stats", results)
     text = section(args, results, loads)
     if not args.smoke:
         write_section(HEADING, text)
