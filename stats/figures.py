@@ -65,6 +65,30 @@ COUNTS = (
 )
 
 
+def _promise_counts(kind: str, promised: Q, now: dt.datetime) -> dict:
+    """Kept and missed promises of one kind ("response" or "fix"), as SQL
+    aggregates: kept when it took at most the promised working days; missed
+    when it took more, or has not happened and its due moment has passed;
+    otherwise pending and in neither."""
+    days, promise, due = f"{kind}_days", f"promise_{kind}_days", f"{kind}_due_at"
+    return {
+        f"{kind}_kept": Count(
+            "status",
+            filter=promised
+            & Q(**{f"{days}__isnull": False})
+            & Q(**{f"{days}__lte": F(promise)}),
+        ),
+        f"{kind}_missed": Count(
+            "status",
+            filter=promised
+            & (
+                Q(**{f"{days}__gt": F(promise)})
+                | Q(**{f"{days}__isnull": True, f"{due}__lt": now})
+            ),
+        ),
+    }
+
+
 def _counts(now: dt.datetime) -> dict:
     """The conditional counts of query 1, as SQL aggregates."""
     not_duplicate = ~Q(status=ReportStatus.DUPLICATE)
@@ -78,34 +102,8 @@ def _counts(now: dt.datetime) -> dict:
         "fixed": Count("status", filter=Q(status=ReportStatus.FIXED)),
         "closed": Count("status", filter=Q(status__in=OTHER_CLOSED)),
         "duplicates": Count("status", filter=Q(status=ReportStatus.DUPLICATE)),
-        "response_kept": Count(
-            "status",
-            filter=response_promised
-            & Q(response_days__isnull=False)
-            & Q(response_days__lte=F("promise_response_days")),
-        ),
-        "response_missed": Count(
-            "status",
-            filter=response_promised
-            & (
-                Q(response_days__gt=F("promise_response_days"))
-                | Q(response_days__isnull=True, response_due_at__lt=now)
-            ),
-        ),
-        "fix_kept": Count(
-            "status",
-            filter=fix_promised
-            & Q(fix_days__isnull=False)
-            & Q(fix_days__lte=F("promise_fix_days")),
-        ),
-        "fix_missed": Count(
-            "status",
-            filter=fix_promised
-            & (
-                Q(fix_days__gt=F("promise_fix_days"))
-                | Q(fix_days__isnull=True, fix_due_at__lt=now)
-            ),
-        ),
+        **_promise_counts("response", response_promised, now),
+        **_promise_counts("fix", fix_promised, now),
         # Of the group's reports (one number of days to the first response),
         # those in the distribution.
         "answered": Count("status", filter=not_duplicate),
