@@ -406,8 +406,8 @@ def other_columns() -> dict[str, object]:
 
     values = {}
     for field in Report._meta.concrete_fields:
-        if field.primary_key or field.column in COLUMNS:
-            continue
+        if field.primary_key or field.column in COLUMNS or field.generated:
+            continue  # a generated column is the database's to write
         if field.has_default():
             value = field.get_default()
             if not isinstance(value, bool | int | float | str):

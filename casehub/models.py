@@ -95,6 +95,8 @@ class Delivery(models.Model):
             models.Index(
                 fields=["connection", "state"], name="delivery_connection_state"
             ),
+            # Staff search by a case system's reference (reports.search).
+            models.Index(fields=["external_id"], name="delivery_reference"),
         ]
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")

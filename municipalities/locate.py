@@ -18,6 +18,9 @@ from .models import Boundary, BoundaryGeneration, Municipality
 
 _lock = threading.Lock()
 _state: dict = {"generation": None, "index": None, "checked": -math.inf}
+# Indexes built, by generation and nearest distance, the oldest first: at most KEEP_BUILT.
+_built: dict = {}
+KEEP_BUILT = 2
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,13 @@ def parse_point(lat: object, lon: object) -> tuple[float, float]:
     return values["lat"], values["lon"]
 
 
-def _active_generation_id() -> int | None:
+def _active_generation() -> tuple | None:
+    """The active generation as a key naming its content: a generation is
+    never changed once imported, and an id alone may be reused (a rolled-back
+    import)."""
     return (
         BoundaryGeneration.objects.filter(is_active=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "created_at", "feature_count", "vertex_count", "source")
         .first()
     )
 
@@ -67,6 +73,19 @@ def _build_index(generation_id: int) -> BoundaryIndex:
         [(code, shapely.from_wkb(bytes(wkb))) for code, wkb in rows],
         nearest_max_m=settings.KNUTPUNKT_NEAREST_MAX_METERS,
     )
+
+
+def _index_of(key: tuple | None) -> BoundaryIndex | None:
+    """The index of ``key`` (a generation and the nearest distance), built or
+    one of the last ones built (an import tried and rolled back leaves the
+    active one's in place)."""
+    if key is None:
+        return None
+    if key not in _built:
+        _built[key] = _build_index(key[0][0])
+        while len(_built) > KEEP_BUILT:
+            del _built[next(iter(_built))]
+    return _built[key]
 
 
 def boundary_index() -> BoundaryIndex | None:
@@ -82,18 +101,21 @@ def boundary_index() -> BoundaryIndex | None:
     with _lock:
         if now - _state["checked"] < settings.KNUTPUNKT_BOUNDARY_RECHECK_SECONDS:
             return _state["index"]
-        generation_id = _active_generation_id()
-        if generation_id != _state["generation"]:
-            _state["index"] = _build_index(generation_id) if generation_id else None
-            _state["generation"] = generation_id
+        generation = _active_generation()
+        key = generation and (generation, settings.KNUTPUNKT_NEAREST_MAX_METERS)
+        if key != _state["generation"]:
+            _state["index"] = _index_of(key)
+            _state["generation"] = key
         _state["checked"] = time.monotonic()
         return _state["index"]
 
 
 def boundary_index_invalidate() -> None:
-    """Forget the cached index so the next lookup reads the active generation."""
+    """Read the active generation again at the next lookup. The index built
+    is kept for as long as that generation stays the active one: building
+    takes seconds."""
     with _lock:
-        _state.update(generation=None, index=None, checked=-math.inf)
+        _state["checked"] = -math.inf
 
 
 def municipality_for_point(*, lat: float, lon: float) -> Located:

@@ -7,6 +7,10 @@ class ReportsConfig(AppConfig):
     verbose_name = pgettext_lazy("citizen reports", "Reports")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_search_index_ensure, sender=self)
+
         # Late: tasks import models, which only a ready app registry allows.
         from infra.tasks import enqueue_with_transaction
         from municipalities.promises import on_calendar_changed
@@ -21,3 +25,13 @@ class ReportsConfig(AppConfig):
                 milestones_rebuild_open_task, municipality_id
             )
         )
+
+
+def _search_index_ensure(sender, using, **kwargs) -> None:
+    # SQLite's table rebuilds in later migrations keep only declared indexes:
+    # the search index (reports.search) is made again where it went missing.
+    from django.db import connections
+
+    from .search import search_index_ensure
+
+    search_index_ensure(connections[using])

@@ -7,15 +7,23 @@ east,north`` in degrees (WGS84), as the inbox map's "Filter to the map's area"
 sends it, or a GeoJSON Polygon or MultiPolygon (also inside a Feature).
 
 A box is one range of lat and lon in SQL. A polygon is its bounding box in SQL
-first, and then the exact point-in-polygon test, vectorised by shapely, over the
-ids, lats and lons in that box only; the ids found go back to the database as
-one parameter (a JSON array on SQLite, an array on PostgreSQL), however many
-they are. bench/inbox.py measures it over 100,000 reports.
+and then the exact point-in-polygon test. For a drawn area, of at most
+``SQL_EDGES_MAX`` edges, that test is in SQL too, by the even-odd rule: a point
+is inside when a ray from it eastwards crosses an odd number of the edges
+(each edge one comparison with a line in lat, the parity Django's XOR of the
+edges), so the database counts and pages the area from the ``report_inbox_map``
+index alone. A larger area (a district drawn from a map of the kommun, with up
+to thousands of corners) is tested by shapely, vectorised, over the ids, lats
+and lons in its box only; the ids found go back to the database as one
+parameter (a JSON array on SQLite, an array on PostgreSQL), however many they
+are. bench/inbox.py measures both over 100,000 reports.
 """
 
 from __future__ import annotations
 
 import json
+import operator
+from functools import reduce
 
 import django_filters
 import numpy as np
@@ -23,7 +31,7 @@ import shapely
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 from shapely.geometry import box, shape
@@ -39,6 +47,9 @@ from reports.map import parse_bbox
 
 # Bound the work one query string can ask for.
 MAX_AREA_CHARS = 100_000
+# The most edges an area's test in SQL has (each row evaluates every edge);
+# a larger area is tested in Python.
+SQL_EDGES_MAX = 64
 
 
 def parse_area(raw: str | None):
@@ -67,13 +78,44 @@ def _ids_param(ids: list[int]) -> RawSQL:
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
 
 
+def inside_q(geometry) -> Q | None:
+    """The even-odd test of ``geometry`` (Polygon or MultiPolygon) as a filter
+    on reports, or None where it has more than ``SQL_EDGES_MAX`` edges.
+
+    An edge from (x1, y1) to (x2, y2) is crossed by the ray eastwards from a
+    report's (lon, lat) when lat lies in (min y, max y] and lon is west of the
+    edge at that lat; a point is inside when it crosses an odd number of
+    edges, exterior rings and holes alike. A point exactly on an edge may
+    fall either side."""
+    edges = []
+    for polygon in getattr(geometry, "geoms", [geometry]):
+        for ring in (polygon.exterior, *polygon.interiors):
+            corners = [point[:2] for point in ring.coords]
+            for (x1, y1), (x2, y2) in zip(corners, corners[1:], strict=False):
+                if y1 == y2:
+                    continue  # no ray along a parallel crosses it
+                slope = (x2 - x1) / (y2 - y1)
+                edges.append(
+                    Q(
+                        lat__gt=min(y1, y2),
+                        lat__lte=max(y1, y2),
+                        lon__lt=F("lat") * slope + (x1 - y1 * slope),
+                    )
+                )
+    if not edges or len(edges) > SQL_EDGES_MAX:
+        return None
+    return reduce(operator.xor, edges)
+
+
 def within(reports: QuerySet, geometry) -> QuerySet:
-    """The reports of ``reports`` whose point lies inside ``geometry`` (or on
-    its edge)."""
+    """The reports of ``reports`` whose point lies inside ``geometry``."""
     west, south, east, north = geometry.bounds
     boxed = reports.filter(lat__range=(south, north), lon__range=(west, east))
     if geometry.equals(box(west, south, east, north)):
         return boxed
+    inside = inside_q(geometry)
+    if inside is not None:
+        return boxed.filter(inside)
     rows = np.array(
         list(boxed.order_by().values_list("pk", "lon", "lat")), dtype=float
     ).reshape(-1, 3)

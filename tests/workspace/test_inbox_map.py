@@ -300,3 +300,99 @@ def test_a_search_finds_by_text_and_by_the_case_systems_reference(handler):
     assert "Hål i vägen" not in found and "Trasig skylt" not in found
     found = handler.get("/admin/inbox/", {"q": "gata-2026-99"}).content.decode()
     assert "Trasig skylt" in found and "gatlampa" not in found
+
+
+@pytest.mark.django_db
+def test_an_area_tested_in_sql_finds_what_shapely_finds():
+    """The even-odd test in SQL (drawn areas) and shapely's (large areas)
+    choose the same reports: a concave area with a hole, two separate areas,
+    and a circle of 100 corners (too many for SQL)."""
+    import copy
+    import random
+
+    from shapely.geometry import MultiPolygon, Point, Polygon
+
+    from workspace.areas import SQL_EDGES_MAX, inside_q, within
+
+    base = make_report(MALMO, title="Punkt")
+    rng = random.Random(7)
+    clones = []
+    for _ in range(400):
+        clone = copy.copy(base)
+        clone.pk = None
+        clone.lat = 55.55 + rng.random() * 0.1
+        clone.lon = 12.95 + rng.random() * 0.1
+        clones.append(clone)
+    Report.objects.bulk_create(clones)
+    reports = Report.objects.filter(pk__in=[c.pk for c in clones])
+    points = {c.pk: Point(c.lon, c.lat) for c in clones}
+
+    u_with_hole = Polygon(
+        [(12.96, 55.56), (13.04, 55.56), (13.04, 55.64), (13.02, 55.64),
+         (13.02, 55.58), (12.98, 55.58), (12.98, 55.64), (12.96, 55.64)],
+        holes=[[(12.965, 55.57), (13.035, 55.57), (13.035, 55.575), (12.965, 55.575)]],
+    )  # fmt: skip
+    two = MultiPolygon(
+        [
+            Polygon([(12.95, 55.55), (12.99, 55.55), (12.95, 55.60)]),
+            Polygon([(13.00, 55.60), (13.05, 55.60), (13.05, 55.65)]),
+        ]
+    )
+    circle = Point(13.0, 55.6).buffer(0.03, quad_segs=25)
+    assert inside_q(u_with_hole) is not None and inside_q(two) is not None
+    assert len(circle.exterior.coords) - 1 > SQL_EDGES_MAX
+    assert inside_q(circle) is None
+    for area in (u_with_hole, two, circle):
+        expected = {pk for pk, point in points.items() if area.contains(point)}
+        assert 20 < len(expected) < 380
+        assert set(within(reports, area).values_list("pk", flat=True)) == expected
+
+
+@pytest.mark.django_db
+def test_a_search_folds_swedish_letters_and_reads_a_reference_in_any_case(handler):
+    from tests.support.casework import inbox, make_delivery
+
+    make_report(MALMO, title="Hål i Östra Förstadsgatan")
+    make_report(MALMO, title="Trasig bänk", description="Vid ÅBY GÅRD")
+    referenced = make_report(MALMO, title="Nedblåst skylt")
+    make_delivery(referenced, inbox(MALMO), external_id="MLM-2026-0042")
+    make_report(MALMO, title="Lampa", description="Se ärende MLM-2026-00421")
+
+    def found(q):
+        return handler.get("/admin/inbox/", {"q": q}).content.decode()
+
+    assert "Hål i Östra" in found("östra förstadsgatan")
+    assert "Hål i Östra" in found("ÖSTRA")
+    assert "Trasig bänk" in found("åby gård")
+    assert "Trasig bänk" not in found("östra")
+    html = found("mlm-2026-0042")
+    assert "Nedblåst skylt" in html  # the reference, whole, in any case
+    assert "Lampa" in html  # and the text holding it
+    assert "Nedblåst skylt" not in found("2026-004")  # a reference is read whole
+
+
+@pytest.mark.django_db
+def test_the_search_index_is_there_and_sqlite_answers_from_it():
+    """reports.search makes each database's index, also after a migration
+    that rebuilt the table (SQLite); SQLite reads a kommun's search newest
+    first from it alone."""
+    from django.db import connection
+
+    from reports.search import INDEX_NAME, search_index_ensure
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"DROP INDEX {INDEX_NAME}")
+            assert search_index_ensure(connection)
+            cursor.execute(
+                "EXPLAIN QUERY PLAN SELECT id FROM reports_report "
+                "WHERE municipality_id IN (1) AND status <> 'unconfirmed' "
+                "AND search_text LIKE '%gata%' ORDER BY created_at DESC"
+            )
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert f"USING INDEX {INDEX_NAME}" in plan and "TEMP B-TREE" not in plan
+        else:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = %s", [INDEX_NAME]
+            )
+            assert "gin_trgm_ops" in cursor.fetchone()[0]
