@@ -73,20 +73,22 @@ urlpatterns: list = []
 
 NOTES = (
     "- Where the time goes: the list's queries are a small part. Its rows carry "
-    "subqueries (the newest delivery's state and reference); the inbox used to "
-    "sort and skip them whole, which on SQLite took 105 ms for page 1 and 2.8 s "
-    "for a deep page, and searched the case systems' references once per "
-    "report (0.8 s). It now pages through ids on the `report_inbox` index and "
-    "reads the page's 50 rows only (page 1's queries: 9 ms; a deep page's: "
-    "53 ms), and a search reads the matching ids once. The rest is Wagtail "
-    "rendering the admin page: menu, filter form and 50 rows (the plain columns "
-    "render without a template).",
-    "- A search reads every report in scope (no index answers `icontains`); the "
-    "next step would be a trigram index (pg_trgm) or FTS5.",
-    "- An area filter is a box in SQL and then, for a polygon, the exact test "
-    "in Python over the box's points; the ids found go back as one parameter. "
-    "Its cost grows with the reports inside the polygon's box; storing each "
-    "report's district would be the next step.",
+    "subqueries (the newest delivery's state and reference); the inbox pages "
+    "through ids on the `report_inbox` index and reads the page's 50 rows only. "
+    "The rest is Wagtail rendering the admin page: menu, filter form and 50 rows "
+    "(the plain columns render without a template).",
+    "- A free-text search reads `Report.search_text` (title, description and "
+    "address, lower-cased by the database on every write; reports.search): on "
+    "PostgreSQL through a trigram GIN index (pg_trgm), which finds the matching "
+    "rows without reading the others; on SQLite through a b-tree over (kommun, "
+    "received, status, text), read in order from the index alone. A number "
+    "looks up the report's number and case-system references (matched whole, "
+    "on an index) without reading any text.",
+    "- A drawn area of at most 64 edges (workspace.areas) is tested in SQL by "
+    "the even-odd rule, so it is counted and paged from the `report_inbox_map` "
+    "index; an area with more corners (a district from a map) is its box in "
+    "SQL and then shapely over the box's points, whose ids go back as one "
+    "parameter.",
     "- The whole kommun's map at zoom 10 counts every report of the kommun per "
     "grid cell from the `report_inbox_map` index: bounded in features (at most "
     "500), not in rows read.",
@@ -304,6 +306,7 @@ def time_requests(client, urls: list[str], check) -> tuple[dict, list[str]]:
 
 def measure(args: argparse.Namespace) -> dict:
     import gc
+    import math
     import random
 
     import django
@@ -350,6 +353,23 @@ def measure(args: argparse.Namespace) -> dict:
                     [lon + 0.01, lat + 0.02],
                     [lon - 0.03, lat + 0.02],
                     [lon - 0.03, lat - 0.02],
+                ]
+            ],
+        }
+    )
+
+    # A district-like area with too many corners to test in SQL
+    # (workspace.areas.SQL_EDGES_MAX): a circle of 3 km radius, 200 corners.
+    circle = json.dumps(
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [
+                        lon + 0.048 * math.cos(2 * math.pi * k / 200),
+                        lat + 0.027 * math.sin(2 * math.pi * k / 200),
+                    ]
+                    for k in [*range(200), 0]
                 ]
             ],
         }
@@ -408,6 +428,11 @@ def measure(args: argparse.Namespace) -> dict:
         (f"List, a deep page (page {deep:,})", [inbox(p=deep)] * runs, listed),
         ("Area: a box of 1.3 × 1.1 km", [inbox(area=box)] * runs, listed),
         ("Area: a polygon of 3.8 × 4.4 km", [inbox(area=polygon)] * runs, listed),
+        (
+            "Area: a circle of 200 corners, 3 km radius",
+            [inbox(area=circle)] * runs,
+            listed,
+        ),
         (
             "Map JSON: the whole kommun (zoom 10, clusters)",
             [map_json(kommun_box, 10)] * runs,

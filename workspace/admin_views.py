@@ -39,9 +39,10 @@ from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.widgets.button import HeaderButton
 
-from casehub.choices import DeliveryKind
+from casehub.choices import DeliveryKind, DeliveryState
 from casehub.models import Delivery
 from casehub.outbox import UPDATED_CONNECTION_KINDS
+from infra.labels import choice_label
 from municipalities.models import Body, Category, Municipality
 from municipalities.staff import (
     CASEWORK_ROLES,
@@ -307,13 +308,13 @@ class InboxIndexView(
             PlainColumn(
                 "status",
                 label=_("Status"),
-                accessor="get_status_display",
+                accessor=lambda r: choice_label(ReportStatus, r.status),
                 sort_key="status",
             ),
             PlainColumn(
                 "priority",
                 label=_("Priority"),
-                accessor="get_priority_display",
+                accessor=lambda r: choice_label(ReportPriority, r.priority),
                 sort_key="priority_rank",
             ),
             PlainColumn(
@@ -348,7 +349,7 @@ def delivery_summary(report) -> str:
     state = getattr(report, "delivery_state", None)
     if not state:
         return "–"
-    label = str(Delivery(state=state).get_state_display())
+    label = choice_label(DeliveryState, state)
     reference = getattr(report, "delivery_reference", "")
     return f"{label} ({reference})" if reference else label
 

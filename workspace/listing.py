@@ -95,15 +95,14 @@ class IdsFirstPaginationMixin:
     page's 50 rows are read in full.
     """
 
-    #: The query parameter of a free-text search: each search reads every
-    #: report in scope (no index answers "contains"), so its ids are read once
-    #: and counted in Python rather than searched twice, once to count them and
-    #: once for the page.
-    search_parameter = "q"
+    #: The query parameters of a free-text search and of an area: each reads
+    #: many reports' text or place, so their ids are read once and counted in
+    #: Python rather than read twice, once to count them and once for the page.
+    read_once_parameters = ("q", "area", "district")
 
     def paginate_queryset(self, queryset, page_size):
         ids = queryset.values_list("pk", flat=True)
-        if self.request.GET.get(self.search_parameter, "").strip():
+        if any(self.request.GET.get(p, "").strip() for p in self.read_once_parameters):
             ids = _Ids(ids, queryset.model)
         paginator, page, id_page, is_paginated = super().paginate_queryset(
             ids, page_size

@@ -303,16 +303,17 @@ def test_a_search_finds_by_text_and_by_the_case_systems_reference(handler):
 
 
 @pytest.mark.django_db
-def test_an_area_tested_in_sql_finds_what_shapely_finds():
-    """The even-odd test in SQL (drawn areas) and shapely's (large areas)
-    choose the same reports: a concave area with a hole, two separate areas,
-    and a circle of 100 corners (too many for SQL)."""
+def test_an_area_tested_in_sql_finds_what_shapely_finds(monkeypatch):
+    """The even-odd test in SQL, in one band or many, and shapely's (areas too
+    large for SQL) choose the same reports: a concave area with a hole, two
+    separate areas, and a circle of 100 corners, in SQL and in Python."""
     import copy
     import random
 
     from shapely.geometry import MultiPolygon, Point, Polygon
 
-    from workspace.areas import SQL_EDGES_MAX, inside_q, within
+    from workspace import areas
+    from workspace.areas import inside_expression, within
 
     base = make_report(MALMO, title="Punkt")
     rng = random.Random(7)
@@ -339,13 +340,16 @@ def test_an_area_tested_in_sql_finds_what_shapely_finds():
         ]
     )
     circle = Point(13.0, 55.6).buffer(0.03, quad_segs=25)
-    assert inside_q(u_with_hole) is not None and inside_q(two) is not None
-    assert len(circle.exterior.coords) - 1 > SQL_EDGES_MAX
-    assert inside_q(circle) is None
     for area in (u_with_hole, two, circle):
         expected = {pk for pk, point in points.items() if area.contains(point)}
         assert 20 < len(expected) < 380
+        assert inside_expression(area) is not None
         assert set(within(reports, area).values_list("pk", flat=True)) == expected
+    monkeypatch.setattr(areas, "SQL_EDGES_MAX", 50)
+    assert inside_expression(circle) is None
+    assert set(within(reports, circle).values_list("pk", flat=True)) == {
+        pk for pk, point in points.items() if circle.contains(point)
+    }
 
 
 @pytest.mark.django_db
