@@ -7,7 +7,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import GroupPagePermission, Page, Site
+from wagtail.models import (
+    Collection,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Page,
+    Site,
+)
 
 from municipalities.models import Municipality
 
@@ -46,6 +52,52 @@ EDITOR_PAGE_PERMISSIONS = (
     "lock_page",
     "unlock_page",
 )
+
+
+# What a kommun's editors may do with the images and documents of their
+# kommun's collection; the shared national collection's they may only choose.
+EDITOR_COLLECTION_PERMISSIONS = {
+    "wagtailimages": ("add_image", "change_image", "choose_image", "delete_image"),
+    "wagtaildocs": (
+        "add_document",
+        "change_document",
+        "choose_document",
+        "delete_document",
+    ),
+}
+SHARED_COLLECTION_PERMISSIONS = {
+    "wagtailimages": ("choose_image",),
+    "wagtaildocs": ("choose_document",),
+}
+SHARED_COLLECTION_NAME = "Nationellt (delat)"
+
+
+def shared_collection_ensure() -> Collection:
+    """The national collection every kommun's editors may choose from."""
+    root = Collection.get_first_root_node()
+    shared = root.get_children().filter(name=SHARED_COLLECTION_NAME).first()
+    return shared or root.add_child(instance=Collection(name=SHARED_COLLECTION_NAME))
+
+
+def _collection_ensure(municipality: Municipality) -> Collection:
+    if municipality.collection_id:
+        return municipality.collection
+    root = Collection.get_first_root_node()
+    return root.add_child(
+        instance=Collection(name=f"{municipality.name} ({municipality.code})")
+    )
+
+
+def _grant_collection(group: Group, collection: Collection, permissions) -> None:
+    for app_label, codenames in permissions.items():
+        for codename in codenames:
+            GroupCollectionPermission.objects.get_or_create(
+                group=group,
+                collection=collection,
+                permission=Permission.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                ),
+            )
 
 
 def _editor_group(municipality: Municipality, site_root: Page) -> Group:
@@ -96,8 +148,12 @@ def municipality_ensure_site(
         municipality.site = site
     accessibility_statement_ensure(home=site.root_page, organisation=municipality.name)
     group = _editor_group(municipality, site.root_page)
+    collection = _collection_ensure(municipality)
+    _grant_collection(group, collection, EDITOR_COLLECTION_PERMISSIONS)
+    _grant_collection(group, shared_collection_ensure(), SHARED_COLLECTION_PERMISSIONS)
     municipality.editors_group = group
-    municipality.save(update_fields=["site", "editors_group"])
+    municipality.collection = collection
+    municipality.save(update_fields=["site", "editors_group", "collection"])
     return site
 
 

@@ -13,6 +13,8 @@ from reports import views as reports_views
 urlpatterns = [
     # Staff sign-in: its pages, and the throttled password reset (before Wagtail's).
     path("admin/", include("staffauth.urls")),
+    # Wagtail's page reports, scoped to the user's kommun (before Wagtail's own).
+    path("admin/reports/", include("cms.admin_reports")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -73,6 +73,15 @@ class Municipality(models.Model):
         on_delete=models.SET_NULL,
         related_name="edited_municipality",
     )
+    # The kommun's images and documents: its editors upload, choose and see
+    # only these (and the shared national collection's, read-only).
+    collection = models.OneToOneField(
+        "wagtailcore.Collection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="municipality",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -26,6 +26,12 @@ told to us.
 Marking a report a duplicate of another report of its kommun, and moderating
 its text and photos, go with working it (``staff_work_scope``): kommun
 administrators and the report's case handlers, not contact-centre agents.
+
+Wagtail's shared parts (cms.wagtail_hooks, cms.admin_reports): a kommun's
+editors and administrators see the pages of their kommun's site only
+(``staff_pages_q``), in the page chooser and the reports; the people named in
+site history are the staff of their kommuner (``staff_people``); everyone else
+sees no pages at all.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ from .models import (
 
 # Who may change bodies, routes and connections (the case-system set-up).
 SETUP_ROLES = (StaffRole.ADMIN,)
+# Who sees the pages of the kommun's site in the admin's shared parts.
+PAGE_ROLES = (StaffRole.ADMIN, StaffRole.EDITOR)
 # Who may work reports and deliveries.
 CASEWORK_ROLES = (StaffRole.ADMIN, StaffRole.CASE_HANDLER, StaffRole.CONTACT_CENTRE)
 # Who sees every report of their kommun in the workspace, whatever its body.
@@ -86,6 +94,48 @@ def _municipality_ids(user, roles: Iterable[StaffRole]) -> list[int]:
     its kommuner as values, so the database plans for them (a subquery in
     their place kept SQLite from the inbox's covering indexes)."""
     return list(staff_municipalities(user, roles).values_list("pk", flat=True))
+
+
+def staff_site_roots(user) -> list:
+    """The root pages of the sites of the kommuner whose pages the user sees
+    (``PAGE_ROLES``); superusers: every site's."""
+    from wagtail.models import Page
+
+    if not _active(user):
+        return []
+    roots = Page.objects.filter(sites_rooted_here__isnull=False)
+    if not user.is_superuser:
+        roots = roots.filter(
+            sites_rooted_here__municipality__in=staff_municipalities(user, PAGE_ROLES)
+        )
+    return list(roots.distinct().order_by("path"))
+
+
+def staff_pages_q(user) -> Q:
+    """A filter on pages: those of the sites of the user's kommuner
+    (``staff_site_roots``); every page for superusers, none for anyone else."""
+    if not _active(user):
+        return NOTHING
+    if user.is_superuser:
+        return Q()
+    found = NOTHING
+    for root in staff_site_roots(user):
+        found |= Q(path__startswith=root.path)
+    return found
+
+
+def staff_people(user) -> QuerySet:
+    """The people a member of staff may see named in the admin's shared lists
+    (site history): the staff of their kommuner, and themselves; superusers:
+    everyone."""
+    people = get_user_model().objects.all()
+    if not _active(user):
+        return people.none()
+    if user.is_superuser:
+        return people
+    return people.filter(
+        Q(pk=user.pk) | Q(memberships__municipality__in=staff_municipalities(user))
+    ).distinct()
 
 
 def staff_filing_municipalities(user) -> QuerySet[Municipality]:

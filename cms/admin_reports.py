@@ -1,0 +1,94 @@
+"""Wagtail's page reports, scoped to the user's kommun (municipalities.staff).
+
+Wagtail's page types usage report counts every page of every site and names
+the last edited one, and its site filter lists every site; the site history's
+filter names everyone who acted on anything the user may see. Here the first
+counts only the pages of the user's sites (``staff_site_roots``) and the
+second names only the staff of the user's kommuner (``staff_people``). They
+answer at Wagtail's own URLs (config.urls puts them first).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.urls import path
+from django.views.decorators.cache import never_cache
+from wagtail.admin.auth import require_admin_access
+from wagtail.admin.views.reports import audit_logging, page_types_usage
+
+from municipalities.staff import staff_people, staff_site_roots
+
+
+class ScopedPageTypesUsageFilterSet(page_types_usage.PageTypesUsageReportFilterSet):
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        if "site" in self.filters:
+            roots = {root.path for root in staff_site_roots(request.user)}
+            self.filters["site"].extra["choices"] = [
+                (value, label)
+                for value, label in page_types_usage._get_site_choices()
+                if value in roots
+            ]
+
+
+class ScopedPageTypesUsageReportView(page_types_usage.PageTypesUsageReportView):
+    filterset_class = ScopedPageTypesUsageFilterSet
+
+    def get_filterset_kwargs(self):
+        kwargs = super().get_filterset_kwargs()
+        if self.request.user.is_superuser:
+            return kwargs
+        roots = [root.path for root in staff_site_roots(self.request.user)]
+        chosen = kwargs["data"].get("site") or ""
+        # Counted and named within one of the user's sites: the one chosen,
+        # else their first (an editor has one); without a site, no pages.
+        data = kwargs["data"].copy()
+        data["site"] = chosen if chosen in roots else (roots[0] if roots else "")
+        kwargs["data"] = data
+        return kwargs
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.user.is_superuser or staff_site_roots(self.request.user):
+            return queryset
+        return queryset.none()
+
+
+class ScopedSiteHistoryFilterSet(audit_logging.SiteHistoryReportFilterSet):
+    def get_users_queryset(self):
+        people = staff_people(self.request.user).values("pk")
+        return super().get_users_queryset().filter(pk__in=people)
+
+
+class ScopedLogEntriesView(audit_logging.LogEntriesView):
+    """Site history: what the user may see (Wagtail's permissions), done by
+    the staff of the user's kommuner or by the platform itself."""
+
+    filterset_class = ScopedSiteHistoryFilterSet
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.request.user.is_superuser:
+            return queryset
+        people = staff_people(self.request.user).values("pk")
+        return queryset.filter(Q(user__in=people) | Q(user__isnull=True))
+
+
+def _view(view_class, **kwargs):
+    # As Wagtail's own admin URLs are: signed in with admin access, never cached.
+    return never_cache(require_admin_access(view_class.as_view(**kwargs)))
+
+
+# Wagtail's report URLs (wagtail.admin.urls.reports), under admin/reports/.
+urlpatterns = [
+    path(
+        "page-types-usage/",
+        _view(ScopedPageTypesUsageReportView),
+    ),
+    path(
+        "page-types-usage/results/",
+        _view(ScopedPageTypesUsageReportView, results_only=True),
+    ),
+    path("site-history/", _view(ScopedLogEntriesView)),
+    path("site-history/results/", _view(ScopedLogEntriesView, results_only=True)),
+]

@@ -1,0 +1,160 @@
+"""Wagtail's shared parts are scoped to the user's kommun: one leak test each
+(municipalities.staff.staff_pages_q, staff_people; cms.wagtail_hooks,
+cms.admin_reports; each kommun's collection of images and documents)."""
+
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image as PILImage
+from wagtail.images.models import Image
+from wagtail.models import Page
+
+from cms.models import ContentPage
+from cms.services import shared_collection_ensure
+from municipalities.choices import StaffRole
+from municipalities.models import Municipality
+from tests.support.casework import LUND, MALMO, as_user
+from tests.support.people import staff_user
+
+
+def home_of(code):
+    return Municipality.objects.get(code=code).site.root_page
+
+
+def draft(code, title):
+    return home_of(code).add_child(
+        instance=ContentPage(
+            title=title, slug=title.lower().replace(" ", "-"), live=False
+        )
+    )
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    PILImage.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def image_in(code_or_none, title):
+    collection = (
+        Municipality.objects.get(code=code_or_none).collection
+        if code_or_none
+        else shared_collection_ensure()
+    )
+    return Image.objects.create(
+        title=title,
+        file=SimpleUploadedFile(f"{title}.png", png(), content_type="image/png"),
+        collection=collection,
+    )
+
+
+@pytest.mark.django_db
+def test_the_page_chooser_offers_the_own_kommuns_pages_only(client):
+    draft(LUND, "Lunds hemliga utkast")
+    draft(MALMO, "Malmös utkast")
+    editor = staff_user("malmo-redaktor", MALMO, StaffRole.EDITOR)
+    handler = staff_user("malmo-handlaggare", MALMO, StaffRole.CASE_HANDLER)
+
+    def chooser(name, *args, **query):
+        response = client.get(reverse(name, args=args), query)
+        assert response.status_code == 200
+        if response["Content-Type"].startswith("application/json"):
+            return json.loads(response.content)["html"]
+        return response.content.decode()
+
+    as_user(client, editor)
+    assert "Malmös utkast" in chooser(
+        "wagtailadmin_choose_page_child", home_of(MALMO).pk
+    )
+    root = chooser("wagtailadmin_choose_page")
+    assert "Malmö" in root and "Lund" not in root
+    lund = chooser("wagtailadmin_choose_page_child", home_of(LUND).pk)
+    assert "Lunds hemliga utkast" not in lund
+    found = chooser("wagtailadmin_choose_page_search", q="utkast")
+    assert "Malmös utkast" in found and "Lunds hemliga utkast" not in found
+
+    # A case handler has no page role: the chooser offers no page at all.
+    as_user(client, handler)
+    assert "utkast" not in chooser("wagtailadmin_choose_page_search", q="utkast")
+    assert "Malmö" not in chooser("wagtailadmin_choose_page")
+
+
+@pytest.mark.django_db
+def test_the_page_types_report_counts_and_names_the_own_site_only(client):
+    draft(LUND, "Lunds senaste sida")
+    draft(MALMO, "Malmös sida")
+    Page.objects.filter(title="Lunds senaste sida").update(
+        latest_revision_created_at="2030-01-01T00:00:00Z"
+    )
+    as_user(client, staff_user("malmo-redaktor", MALMO, StaffRole.EDITOR))
+    html = client.get(reverse("wagtailadmin_reports:page_types_usage")).content.decode()
+    assert "Malmös sida" in html
+    assert "Lunds senaste sida" not in html
+    # Asking for Lund's site counts Malmö's still, and Lund is no choice.
+    lund = client.get(
+        reverse("wagtailadmin_reports:page_types_usage"),
+        {"site": home_of(LUND).path},
+    ).content.decode()
+    assert "Lunds senaste sida" not in lund
+    assert "lund.localhost" not in lund.lower()
+
+
+@pytest.mark.django_db
+def test_site_history_names_the_own_kommuns_staff_only(client):
+    from wagtail.log_actions import log
+
+    lund_editor = staff_user("lund-redaktor-namn", LUND, StaffRole.EDITOR)
+    malmo_editor = staff_user("malmo-redaktor-namn", MALMO, StaffRole.EDITOR)
+    page = draft(LUND, "Lunds sida")
+    log(instance=page, action="wagtail.edit", user=lund_editor)
+    log(instance=draft(MALMO, "Malmös sida"), action="wagtail.edit", user=malmo_editor)
+    # A Lund editor also touched something every editor may see: the shared
+    # collection's image.
+    log(instance=image_in(None, "delad-bild"), action="wagtail.edit", user=lund_editor)
+
+    as_user(client, malmo_editor)
+    html = client.get(reverse("wagtailadmin_reports:site_history")).content.decode()
+    assert "malmo-redaktor-namn" in html
+    assert "lund-redaktor-namn" not in html
+
+
+@pytest.mark.django_db
+def test_images_and_documents_are_the_own_kommuns_and_the_shared_ones(client):
+    image_in(LUND, "lunds-bild")
+    image_in(MALMO, "malmos-bild")
+    image_in(None, "nationell-bild")
+    editor = staff_user("malmo-bildredaktor", MALMO, StaffRole.EDITOR)
+    as_user(client, editor)
+
+    chooser = client.get(reverse("wagtailimages_chooser:choose")).content.decode()
+    assert "malmos-bild" in chooser and "nationell-bild" in chooser
+    assert "lunds-bild" not in chooser
+    listing = client.get(reverse("wagtailimages:index")).content.decode()
+    assert "malmos-bild" in listing
+    assert "lunds-bild" not in listing and "nationell-bild" not in listing
+    shared = Image.objects.get(title="nationell-bild")
+    assert client.get(reverse("wagtailimages:edit", args=[shared.pk])).status_code in (
+        302,
+        403,
+    )
+
+    # An upload goes to the kommun's collection, the only one offered.
+    malmo_collection = Municipality.objects.get(code=MALMO).collection
+    form = client.get(reverse("wagtailimages:add")).content.decode()
+    assert "Lund" not in form
+    response = client.post(
+        reverse("wagtailimages:add"),
+        {
+            "title": "uppladdad",
+            "file": SimpleUploadedFile("u.png", png(), content_type="image/png"),
+            "collection": malmo_collection.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Image.objects.get(title="uppladdad").collection == malmo_collection
+
+    documents = client.get(reverse("wagtaildocs_chooser:choose"))
+    assert documents.status_code == 200
