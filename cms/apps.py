@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CmsConfig(AppConfig):
     name = "cms"
     verbose_name = _("Content")
+
+    def ready(self) -> None:
+        # Late: the image model is known once the app registry is ready.
+        from django.db.models.signals import pre_save
+        from wagtail.images import get_image_model
+
+        from .images import strip_on_save
+
+        # Editors' images lose their metadata as citizens' photos do.
+        pre_save.connect(strip_on_save, sender=get_image_model())

@@ -99,7 +99,7 @@ def _municipality_ids(user, roles: Iterable[StaffRole]) -> list[int]:
 def staff_site_roots(user) -> list:
     """The root pages of the sites of the kommuner whose pages the user sees
     (``PAGE_ROLES``); superusers: every site's."""
-    from wagtail.models import Page
+    from wagtail.models import Page  # late: wagtailcore's models need a ready registry
 
     if not _active(user):
         return []

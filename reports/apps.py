@@ -7,11 +7,13 @@ class ReportsConfig(AppConfig):
     verbose_name = pgettext_lazy("citizen reports", "Reports")
 
     def ready(self) -> None:
+        # Late: signals and tasks import models, which only a ready app
+        # registry allows.
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_search_index_ensure, sender=self)
 
-        # Late: tasks import models, which only a ready app registry allows.
+        # Late, as above.
         from infra.tasks import enqueue_with_transaction
         from municipalities.promises import on_calendar_changed
 

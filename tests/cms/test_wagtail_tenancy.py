@@ -158,3 +158,41 @@ def test_images_and_documents_are_the_own_kommuns_and_the_shared_ones(client):
 
     documents = client.get(reverse("wagtaildocs_chooser:choose"))
     assert documents.status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_editors_photo_loses_its_metadata_and_a_non_image_is_refused(client):
+    from tests.reports.test_photos import exif_bytes
+
+    photo = io.BytesIO()
+    PILImage.new("RGB", (40, 20), (10, 120, 200)).save(
+        photo, "JPEG", exif=exif_bytes(orientation=6)
+    )
+    editor = staff_user("malmo-fotoredaktor", MALMO, StaffRole.EDITOR)
+    as_user(client, editor)
+    collection = Municipality.objects.get(code=MALMO).collection
+    response = client.post(
+        reverse("wagtailimages:add"),
+        {
+            "title": "gatufoto",
+            "file": SimpleUploadedFile("g.jpg", photo.getvalue(), "image/jpeg"),
+            "collection": collection.pk,
+        },
+    )
+    assert response.status_code == 302
+    stored = Image.objects.get(title="gatufoto")
+    with stored.open_file() as f, PILImage.open(f) as img:
+        assert not img.getexif()  # no GPS, no camera
+        assert img.size == (20, 40)  # turned as the phone held it
+    assert (stored.width, stored.height) == (20, 40)
+
+    refused = client.post(
+        reverse("wagtailimages:add"),
+        {
+            "title": "inte en bild",
+            "file": SimpleUploadedFile("x.jpg", b"not an image", "image/jpeg"),
+            "collection": collection.pk,
+        },
+    )
+    assert refused.status_code == 200
+    assert not Image.objects.filter(title="inte en bild").exists()
