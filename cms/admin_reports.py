@@ -4,17 +4,20 @@ Wagtail's page types usage report counts every page of every site and names
 the last edited one, and its site filter lists every site; the site history's
 filter names everyone who acted on anything the user may see. Here the first
 counts only the pages of the user's sites (``staff_site_roots``) and the
-second names only the staff of the user's kommuner (``staff_people``). They
-answer at Wagtail's own URLs (config.urls puts them first).
+second names only the staff of the user's kommuner (``staff_people``), as
+does the workflow report's "requested by" filter (its rows are the pages the
+user may edit already). They answer at Wagtail's own URLs (config.urls puts
+them first).
 """
 
 from __future__ import annotations
 
+import django_filters
 from django.db.models import Q
 from django.urls import path
 from django.views.decorators.cache import never_cache
 from wagtail.admin.auth import require_admin_access
-from wagtail.admin.views.reports import audit_logging, page_types_usage
+from wagtail.admin.views.reports import audit_logging, page_types_usage, workflows
 
 from municipalities.staff import staff_people, staff_site_roots
 
@@ -74,6 +77,22 @@ class ScopedLogEntriesView(audit_logging.LogEntriesView):
         return queryset.filter(Q(user__in=people) | Q(user__isnull=True))
 
 
+def _requesters(request):
+    people = staff_people(request.user).values("pk")
+    return workflows.get_requested_by_queryset(request).filter(pk__in=people)
+
+
+class ScopedWorkflowReportFilterSet(workflows.WorkflowReportFilterSet):
+    # Who asked for a review: among the staff of the user's kommuner only.
+    requested_by = django_filters.ModelChoiceFilter(
+        field_name="requested_by", queryset=_requesters
+    )
+
+
+class ScopedWorkflowView(workflows.WorkflowView):
+    filterset_class = ScopedWorkflowReportFilterSet
+
+
 def _view(view_class, **kwargs):
     # As Wagtail's own admin URLs are: signed in with admin access, never cached.
     return never_cache(require_admin_access(view_class.as_view(**kwargs)))
@@ -89,6 +108,8 @@ urlpatterns = [
         "page-types-usage/results/",
         _view(ScopedPageTypesUsageReportView, results_only=True),
     ),
+    path("workflow/", _view(ScopedWorkflowView)),
+    path("workflow/results/", _view(ScopedWorkflowView, results_only=True)),
     path("site-history/", _view(ScopedLogEntriesView)),
     path("site-history/results/", _view(ScopedLogEntriesView, results_only=True)),
 ]

@@ -196,3 +196,51 @@ def test_an_editors_photo_loses_its_metadata_and_a_non_image_is_refused(client):
     )
     assert refused.status_code == 200
     assert not Image.objects.filter(title="inte en bild").exists()
+
+
+@pytest.mark.django_db
+def test_the_workflow_reports_show_the_own_sites_pages_and_people_only(client):
+    lund_editor = staff_user("lund-granskare-namn", LUND, StaffRole.EDITOR)
+    malmo_editor = staff_user("malmo-granskare-namn", MALMO, StaffRole.EDITOR)
+    for code, editor, title in (
+        (LUND, lund_editor, "Lunds sida i granskning"),
+        (MALMO, malmo_editor, "Malmös sida i granskning"),
+    ):
+        page = draft(code, title)
+        page.save_revision(user=editor)
+        workflow = page.get_workflow()
+        assert workflow is not None  # Wagtail's default moderation workflow
+        workflow.start(page, editor)
+
+    as_user(client, malmo_editor)
+    for name in (
+        "wagtailadmin_reports:workflow",
+        "wagtailadmin_reports:workflow_tasks",
+    ):
+        html = client.get(reverse(name)).content.decode()
+        assert "Malmös sida i granskning" in html
+        assert "Lunds sida i granskning" not in html
+        assert "lund-granskare-namn" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [StaffRole.ADMIN, StaffRole.EDITOR])
+def test_the_platforms_own_set_up_in_wagtail_is_the_national_administrators(
+    client, role
+):
+    """Users, groups, redirects, workflows and their tasks, sites and
+    collections are shared by every kommun: a kommun's people cannot reach
+    them (their staff are managed on the kommun's own screen)."""
+    as_user(client, staff_user(f"malmo-{role}-setup", MALMO, role))
+    for name in (
+        "wagtailusers_users:index",
+        "wagtailusers_groups:index",
+        "wagtailredirects:index",
+        "wagtailadmin_workflows:index",
+        "wagtailadmin_workflows:task_index",
+        "wagtailsites:index",
+        "wagtailadmin_collections:index",
+    ):
+        response = client.get(reverse(name))
+        assert response.status_code in (302, 403), name
+        assert "Lund" not in response.content.decode()
