@@ -1,5 +1,7 @@
 """What every page of a site shows around its content: the kommun's name in the
-header, and the footer's link to the site's accessibility statement."""
+header, the site's main menu (its home's live, public pages marked "show in
+menus", in their order), and the footer's link to the site's accessibility
+statement."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ def site_chrome(request) -> dict:
         return found
 
     return {
+        "site_menu": SimpleLazyObject(lambda: chrome()["site_menu"]),
         "site_brand": SimpleLazyObject(lambda: chrome()["site_brand"]),
         "accessibility_statement_url": SimpleLazyObject(
             lambda: chrome()["accessibility_statement_url"]
@@ -31,7 +34,11 @@ def site_chrome(request) -> dict:
 def _site_chrome(request) -> dict:
     site = Site.find_for_request(request)
     if site is None:
-        return {"site_brand": None, "accessibility_statement_url": None}
+        return {
+            "site_brand": None,
+            "accessibility_statement_url": None,
+            "site_menu": [],
+        }
     brand = (
         Municipality.objects.filter(site=site).values_list("name", flat=True).first()
     )
@@ -41,7 +48,12 @@ def _site_chrome(request) -> dict:
         .only("url_path")
         .first()
     )
+    menu = [
+        (page.title, page.get_url(request))
+        for page in site.root_page.get_children().live().public().in_menu()
+    ]
     return {
+        "site_menu": menu,
         "site_brand": brand,
         "accessibility_statement_url": statement.get_url(request)
         if statement

@@ -61,6 +61,11 @@ class ContentPage(Page):
     class Meta:
         verbose_name = _("content page")
 
+    def breadcrumbs(self) -> list[Page]:
+        """The way here from the site's home page, home first (this page not
+        included)."""
+        return list(self.get_ancestors().filter(depth__gte=2).live().public())
+
 
 class Compliance(models.TextChoices):
     """How far the site meets the requirements (DIGG's three levels)."""

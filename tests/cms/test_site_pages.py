@@ -169,3 +169,37 @@ def test_a_form_without_its_token_gets_the_sites_own_page(swedish_default):
     html = response.content.decode()
     assert '<html lang="sv">' in html and "Formuläret kunde inte skickas" in html
     assert Municipality.objects.get(code="1280").name in html
+
+
+@pytest.mark.django_db
+def test_the_main_menu_follows_show_in_menus_and_pages_say_where_they_are(client):
+    from cms.models import ContentPage
+    from municipalities.models import Municipality
+
+    home = Municipality.objects.get(code="1280").site.root_page
+    about = home.add_child(
+        instance=ContentPage(title="Om felanmälan", slug="om", show_in_menus=True)
+    )
+    about.add_child(instance=ContentPage(title="Så handläggs din anmälan", slug="sa"))
+    home.add_child(instance=ContentPage(title="Gömd sida", slug="gomd"))
+    home.add_child(
+        instance=ContentPage(
+            title="Utkast i menyn", slug="utkast", live=False, show_in_menus=True
+        )
+    )
+
+    report_form = client.get(
+        "/rapportera/", HTTP_HOST="malmo.localhost"
+    ).content.decode()
+    assert "Om felanmälan" in report_form  # on every page of the site
+    assert "Gömd sida" not in report_form and "Utkast i menyn" not in report_form
+    lund = client.get("/rapportera/", HTTP_HOST="lund.localhost").content.decode()
+    assert "Om felanmälan" not in lund
+
+    nested = client.get("/om/sa/", HTTP_HOST="malmo.localhost")
+    html = nested.content.decode()
+    crumbs = html.split('class="breadcrumbs"')[1].split("</nav>")[0]
+    assert crumbs.index("Om felanmälan") < crumbs.index("Så handläggs din anmälan")
+    assert 'aria-current="page">Så handläggs din anmälan' in crumbs
+    about_page = client.get("/om/", HTTP_HOST="malmo.localhost").content.decode()
+    assert 'aria-current="page">Om felanmälan</a>' in about_page.split("site-nav")[1]
