@@ -1,11 +1,17 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from wagtail import blocks
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
-from wagtail.fields import RichTextField
+from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
 from municipalities.models import Municipality
+
+from .branding import MIN_CONTRAST, WHITE, contrast, version
 
 
 class NationalHomePage(Page):
@@ -163,3 +169,115 @@ class AccessibilityStatementPage(Page):
 
     class Meta:
         verbose_name = _("accessibility statement")
+
+
+COLOUR = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", _("Give the colour as # and six hexadecimal digits.")
+)
+
+
+class LinkBlock(blocks.StructBlock):
+    text = blocks.CharBlock(label=_("text"), max_length=80)
+    url = blocks.URLBlock(label=_("address"))
+
+    class Meta:
+        icon = "link"
+        label = _("link")
+
+
+@register_setting(icon="image")
+class SiteBranding(BaseSiteSetting):
+    """A site's own look and contacts, edited by its kommun's editors (each
+    kommun's editors have this permission for their own site only:
+    cms.services)."""
+
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        verbose_name=_("logo"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#1d4f91",
+        validators=[COLOUR],
+        help_text=_(
+            "The header's background and the colour of the footer's links, as #rrggbb."
+        ),
+    )
+    brand_text_colour = models.CharField(
+        _("header text colour"),
+        max_length=7,
+        default=WHITE,
+        validators=[COLOUR],
+        help_text=_("The colour of the text on the brand colour, as #rrggbb."),
+    )
+    contact_phone = models.CharField(_("phone"), max_length=40, blank=True)
+    contact_email = models.EmailField(_("e-mail"), blank=True)
+    contact_address = models.TextField(_("postal address"), blank=True)
+    web_address = models.URLField(
+        _("the kommun's own website"),
+        blank=True,
+        help_text=_("Where to go for anything that is not a fault report."),
+    )
+    footer_links = StreamField(
+        [("link", LinkBlock())], blank=True, verbose_name=_("footer links")
+    )
+    social_links = StreamField(
+        [("link", LinkBlock())], blank=True, verbose_name=_("social media")
+    )
+
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("logo"),
+                FieldPanel("brand_colour"),
+                FieldPanel("brand_text_colour"),
+            ],
+            heading=_("Look"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("contact_phone"),
+                FieldPanel("contact_email"),
+                FieldPanel("contact_address"),
+                FieldPanel("web_address"),
+            ],
+            heading=_("Contact"),
+        ),
+        FieldPanel("footer_links"),
+        FieldPanel("social_links"),
+    ]
+
+    class Meta:
+        verbose_name = _("site branding")
+
+    @property
+    def stylesheet_version(self) -> str:
+        return version(self.brand_colour, self.brand_text_colour)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        try:
+            COLOUR(self.brand_colour)
+            COLOUR(self.brand_text_colour)
+        except ValidationError:
+            return  # the field says so
+        ratio = contrast(self.brand_colour, self.brand_text_colour)
+        if ratio < MIN_CONTRAST:
+            errors["brand_text_colour"] = _(
+                "The text and the brand colour contrast %(ratio).1f:1; at least "
+                "%(min).1f:1 is needed to be read (WCAG 2.1 AA)."
+            ) % {"ratio": ratio, "min": MIN_CONTRAST}
+        ratio = contrast(self.brand_colour, WHITE)
+        if ratio < MIN_CONTRAST:
+            errors["brand_colour"] = _(
+                "Links in the brand colour on white contrast %(ratio).1f:1; at "
+                "least %(min).1f:1 is needed to be read (WCAG 2.1 AA)."
+            ) % {"ratio": ratio, "min": MIN_CONTRAST}
+        if errors:
+            raise ValidationError(errors)

@@ -11,6 +11,7 @@ from wagtail.models import (
     Collection,
     GroupCollectionPermission,
     GroupPagePermission,
+    GroupSitePermission,
     Page,
     Site,
 )
@@ -148,6 +149,14 @@ def municipality_ensure_site(
         municipality.site = site
     accessibility_statement_ensure(home=site.root_page, organisation=municipality.name)
     group = _editor_group(municipality, site.root_page)
+    # The site's branding: its editors may change their own site's only.
+    GroupSitePermission.objects.get_or_create(
+        group=group,
+        site=site,
+        permission=Permission.objects.get(
+            content_type__app_label="cms", codename="change_sitebranding"
+        ),
+    )
     collection = _collection_ensure(municipality)
     _grant_collection(group, collection, EDITOR_COLLECTION_PERMISSIONS)
     _grant_collection(group, shared_collection_ensure(), SHARED_COLLECTION_PERMISSIONS)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/geocode", reports_views.geocode_json, name="api-geocode"),
     path("healthz", municipalities_api.healthz, name="healthz"),
     path("", include("casehub.urls")),
+    path("", include("cms.urls")),
 ]
 
 if settings.DEBUG:
