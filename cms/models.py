@@ -8,6 +8,7 @@ from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
+from wagtail.search import index
 
 from municipalities.models import Municipality
 
@@ -61,6 +62,7 @@ class ContentPage(Page):
     body = RichTextField(pgettext_lazy("page content", "body"), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("body")]
     parent_page_types = ["cms.NationalHomePage", "cms.MunicipalityHomePage"]
     subpage_types = ["cms.ContentPage"]
 

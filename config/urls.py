@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms import urls as cms_urls
 from municipalities import api as municipalities_api
 from reports import api as reports_api
 from reports import views as reports_views
@@ -33,6 +34,7 @@ if settings.DEBUG:
 urlpatterns += i18n_patterns(
     path("", include("reports.urls")),
     path("", include("stats.urls")),
+    path("", include(cms_urls.site_urlpatterns)),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

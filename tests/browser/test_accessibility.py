@@ -196,6 +196,8 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     audit.check(page, "the kommun's service promises")
     page.goto(f"{national}/servicelofte/")
     audit.check(page, "every kommun's service promises")
+    page.goto(f"{malmo}/sok/?q=tillganglighet")
+    audit.check(page, "the site's search")
     assert page.goto(f"{malmo}/finns-inte/").status == 404
     assert page.locator("h1").inner_text() == (
         "Sidan kunde inte hittas" if language == "sv" else "The page could not be found"
@@ -237,7 +239,7 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     plain.close()
 
     assert not audit.found, "\n".join(audit.found)
-    assert len(audit.states) == 30
+    assert len(audit.states) == 31
 
 
 def test_the_first_tab_offers_a_skip_to_the_content(site, browser):

@@ -203,3 +203,34 @@ def test_the_main_menu_follows_show_in_menus_and_pages_say_where_they_are(client
     assert 'aria-current="page">Så handläggs din anmälan' in crumbs
     about_page = client.get("/om/", HTTP_HOST="malmo.localhost").content.decode()
     assert 'aria-current="page">Om felanmälan</a>' in about_page.split("site-nav")[1]
+
+
+@pytest.mark.django_db
+def test_the_site_search_finds_its_own_sites_live_pages(client):
+    from cms.models import ContentPage
+    from municipalities.models import Municipality
+
+    def page_in(code, title, body, live=True):
+        home = Municipality.objects.get(code=code).site.root_page
+        return home.add_child(
+            instance=ContentPage(
+                title=title, slug=title.lower().replace(" ", "-"), body=body, live=live
+            )
+        )
+
+    page_in("1280", "Vintervaghallning", "<p>Snoröjningen sker enligt plan.</p>")
+    page_in("1280", "Utkast om snö", "<p>Snoröjningen i utkastet.</p>", live=False)
+    page_in("1281", "Lunds vinter", "<p>Snoröjningen i Lund.</p>")
+
+    found = client.get("/sok/", {"q": "snoröjningen"}, HTTP_HOST=MALMO)
+    html = found.content.decode()
+    assert found.status_code == 200
+    assert "Vintervaghallning" in html
+    assert "Utkast om snö" not in html and "Lunds vinter" not in html
+    nothing = client.get("/sok/", {"q": "x" * 500}, HTTP_HOST=MALMO)
+    main = nothing.content.decode().split("<main")[1]
+    assert nothing.status_code == 200 and "x" * 201 not in main  # at most 200 read
+    assert client.get("/sok/", HTTP_HOST=MALMO).status_code == 200
+    assert (
+        'href="/sok/"' in client.get("/rapportera/", HTTP_HOST=MALMO).content.decode()
+    )
