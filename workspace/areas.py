@@ -51,6 +51,9 @@ SQL_EDGES_MAX = 1_000
 # edges each, at most MAX_BANDS.
 EDGES_PER_BAND = 8
 MAX_BANDS = 32
+# The largest slope or intercept written into SQL (degrees of lon per degree
+# of lat): lat times it stays far from overflow on both databases.
+MAX_SLOPE = 1e12
 
 
 def parse_area(raw: str | None):
@@ -160,10 +163,17 @@ def inside_expression(geometry):
     either side). The area's box is cut into bands of latitude, and a row
     tests only the edges that cross its band (an edge spanning the whole band
     without comparing lat), found by halving: a district of hundreds of
-    corners costs each row a few comparisons. The parity is a bitwise and, native on both databases
-    (SQLite's MOD would call Python for every row)."""
+    corners costs each row a few comparisons. The parity is a bitwise and,
+    native on both databases (SQLite's MOD would call Python for every row).
+    An edge so nearly parallel that its slope is out of bounds (a crafted
+    area) leaves the test to Python: no database overflows on it."""
     edges = list(_edges(geometry))
     if not edges or len(edges) > SQL_EDGES_MAX:
+        return None
+    if not all(
+        abs(slope) < MAX_SLOPE and abs(intercept) < MAX_SLOPE
+        for _low, _high, slope, intercept in edges
+    ):
         return None
     _west, south, _east, north = geometry.bounds
     count = max(1, min(MAX_BANDS, math.ceil(len(edges) / EDGES_PER_BAND)))

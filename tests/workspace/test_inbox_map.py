@@ -400,3 +400,23 @@ def test_the_search_index_is_there_and_sqlite_answers_from_it():
                 "SELECT indexdef FROM pg_indexes WHERE indexname = %s", [INDEX_NAME]
             )
             assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_crafted_area_with_a_nearly_flat_edge_is_answered_not_a_500(handler):
+    make_report(MALMO, title="Innanför den tunna triangeln")
+    # Its second edge rises the smallest float there is over 0.05 degrees:
+    # its slope is infinite, which no SQL can be written with.
+    thin = {
+        "type": "Polygon",
+        "coordinates": [
+            [[12.95, 0.0], [13.05, 0.0], [13.0, 5e-324], [12.95, 0.1], [12.95, 0.0]]
+        ],
+    }
+    from shapely.geometry import shape
+
+    from workspace.areas import inside_expression
+
+    assert inside_expression(shape(thin)) is None
+    response = handler.get("/admin/inbox/", {"area": json.dumps(thin)})
+    assert response.status_code == 200
