@@ -15,6 +15,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 from django.urls import path
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from wagtail.admin.auth import require_admin_access
 from wagtail.admin.views.reports import audit_logging, page_types_usage, workflows
@@ -37,11 +38,15 @@ class ScopedPageTypesUsageFilterSet(page_types_usage.PageTypesUsageReportFilterS
 class ScopedPageTypesUsageReportView(page_types_usage.PageTypesUsageReportView):
     filterset_class = ScopedPageTypesUsageFilterSet
 
+    @cached_property
+    def site_roots(self) -> list[str]:
+        return [root.path for root in staff_site_roots(self.request.user)]
+
     def get_filterset_kwargs(self):
         kwargs = super().get_filterset_kwargs()
         if self.request.user.is_superuser:
             return kwargs
-        roots = [root.path for root in staff_site_roots(self.request.user)]
+        roots = self.site_roots
         chosen = kwargs["data"].get("site") or ""
         # Counted and named within one of the user's sites: the one chosen,
         # else their first (an editor has one); without a site, no pages.
@@ -52,7 +57,7 @@ class ScopedPageTypesUsageReportView(page_types_usage.PageTypesUsageReportView):
 
     def get_queryset(self):
         queryset = super().get_queryset()
-        if self.request.user.is_superuser or staff_site_roots(self.request.user):
+        if self.request.user.is_superuser or self.site_roots:
             return queryset
         return queryset.none()
 

@@ -73,6 +73,10 @@ SHARED_COLLECTION_PERMISSIONS = {
 SHARED_COLLECTION_NAME = "Nationellt (delat)"
 
 
+def _permission(app_label: str, codename: str) -> Permission:
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
 def shared_collection_ensure() -> Collection:
     """The national collection every kommun's editors may choose from."""
     root = Collection.get_first_root_node()
@@ -95,9 +99,7 @@ def _grant_collection(group: Group, collection: Collection, permissions) -> None
             GroupCollectionPermission.objects.get_or_create(
                 group=group,
                 collection=collection,
-                permission=Permission.objects.get(
-                    content_type__app_label=app_label, codename=codename
-                ),
+                permission=_permission(app_label, codename),
             )
 
 
@@ -107,18 +109,12 @@ def _editor_group(municipality: Municipality, site_root: Page) -> Group:
         group, _ = Group.objects.get_or_create(
             name=f"{municipality.name} ({municipality.code}): redaktörer"
         )
-    group.permissions.add(
-        Permission.objects.get(
-            content_type__app_label="wagtailadmin", codename="access_admin"
-        )
-    )
+    group.permissions.add(_permission("wagtailadmin", "access_admin"))
     for codename in EDITOR_PAGE_PERMISSIONS:
         GroupPagePermission.objects.get_or_create(
             group=group,
             page=site_root,
-            permission=Permission.objects.get(
-                content_type__app_label="wagtailcore", codename=codename
-            ),
+            permission=_permission("wagtailcore", codename),
         )
     return group
 
@@ -153,9 +149,7 @@ def municipality_ensure_site(
     GroupSitePermission.objects.get_or_create(
         group=group,
         site=site,
-        permission=Permission.objects.get(
-            content_type__app_label="cms", codename="change_sitebranding"
-        ),
+        permission=_permission("cms", "change_sitebranding"),
     )
     collection = _collection_ensure(municipality)
     _grant_collection(group, collection, EDITOR_COLLECTION_PERMISSIONS)

@@ -78,11 +78,11 @@ def text_variants(value: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
-def text_q(value: str, field: str = "search_text") -> Q:
+def text_q(value: str) -> Q:
     """Reports whose title, description or address contains ``value``."""
     found = Q()
     for form in text_variants(value):
-        found |= Q(**{f"{field}__contains": Lower(Value(form))})
+        found |= Q(search_text__contains=Lower(Value(form)))
     return found
 
 

@@ -106,9 +106,8 @@ class InsideArea(Expression):
 
     def __init__(self, bands, lat=None, lon=None):
         super().__init__()
-        self.bands = (
-            bands  # [(top or None, [(low or None, high or None, slope, intercept)])]
-        )
+        # [(top or None, [(low or None, high or None, slope, intercept)])]
+        self.bands = bands
         self.lat = lat if lat is not None else F("lat")
         self.lon = lon if lon is not None else F("lon")
 

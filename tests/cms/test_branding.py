@@ -9,9 +9,9 @@ from cms.branding import contrast
 from cms.models import SiteBranding
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality
-from tests.cms.test_wagtail_tenancy import image_in
 from tests.support.casework import LUND, MALMO, as_user
 from tests.support.people import staff_user
+from tests.support.photos import image_in
 
 
 def site_of(code) -> Site:

@@ -13,11 +13,11 @@ from wagtail.images.models import Image
 from wagtail.models import Page
 
 from cms.models import ContentPage
-from cms.services import shared_collection_ensure
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality
 from tests.support.casework import LUND, MALMO, as_user
 from tests.support.people import staff_user
+from tests.support.photos import image_in, jpeg
 
 
 def home_of(code):
@@ -29,25 +29,6 @@ def draft(code, title):
         instance=ContentPage(
             title=title, slug=title.lower().replace(" ", "-"), live=False
         )
-    )
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    PILImage.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
-    return out.getvalue()
-
-
-def image_in(code_or_none, title):
-    collection = (
-        Municipality.objects.get(code=code_or_none).collection
-        if code_or_none
-        else shared_collection_ensure()
-    )
-    return Image.objects.create(
-        title=title,
-        file=SimpleUploadedFile(f"{title}.png", png(), content_type="image/png"),
-        collection=collection,
     )
 
 
@@ -149,7 +130,7 @@ def test_images_and_documents_are_the_own_kommuns_and_the_shared_ones(client):
         reverse("wagtailimages:add"),
         {
             "title": "uppladdad",
-            "file": SimpleUploadedFile("u.png", png(), content_type="image/png"),
+            "file": jpeg("u.jpg", size=(8, 8)),
             "collection": malmo_collection.pk,
         },
     )

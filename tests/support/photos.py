@@ -6,6 +6,10 @@ import zlib
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from wagtail.images.models import Image as WagtailImage
+
+from cms.services import shared_collection_ensure
+from municipalities.models import Municipality
 
 
 def jpeg(name="lampa.jpg", size=(800, 600)) -> SimpleUploadedFile:
@@ -35,4 +39,17 @@ def png_claiming(name: str, width: int, height: int) -> SimpleUploadedFile:
     """An upload of a few hundred bytes whose header claims many pixels."""
     return SimpleUploadedFile(
         name, png_header_only(width, height), content_type="image/png"
+    )
+
+
+def image_in(code: str | None, title: str):
+    """A Wagtail image in kommun ``code``'s collection (None: the shared
+    national one), as an editor there would have uploaded it."""
+    collection = (
+        Municipality.objects.get(code=code).collection
+        if code
+        else shared_collection_ensure()
+    )
+    return WagtailImage.objects.create(
+        title=title, file=jpeg(f"{title}.jpg", size=(8, 8)), collection=collection
     )

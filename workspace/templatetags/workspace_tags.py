@@ -1,5 +1,6 @@
 from django import template
 
+from infra.labels import choice_label
 from reports.choices import ReportPriority
 
 register = template.Library()
@@ -8,7 +9,4 @@ register = template.Library()
 @register.filter
 def priority_label(value: str) -> str:
     """The label of a priority stored in an event's data."""
-    try:
-        return str(ReportPriority(value).label)
-    except ValueError:
-        return value
+    return choice_label(ReportPriority, value)
