@@ -1,5 +1,5 @@
-"""The house is built one way: infrastructure ← municipalities ← reports, cms and
-staffauth ← casehub ← stats ← workspace ← config. Read from the source: no import runs upward or
+"""The house is built one way: infrastructure ← municipalities ← reports and
+staffauth ← casehub ← stats ← cms and workspace ← config. Read from the source: no import runs upward or
 sideways between apps, no import circle exists between or inside them, and an
 import placed inside a function says why in a comment."""
 
@@ -15,7 +15,7 @@ LAYERS = {
     "infra": 0,
     "municipalities": 1,
     "reports": 2,
-    "cms": 2,
+    "cms": 5,
     "staffauth": 2,
     "casehub": 3,
     "stats": 4,
