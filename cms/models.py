@@ -1,6 +1,8 @@
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from wagtail import blocks
@@ -12,17 +14,81 @@ from wagtail.search import index
 
 from municipalities.models import Municipality
 
+from .blocks import BLOCK_COUNTS, content_blocks, latest_reports
 from .branding import MIN_CONTRAST, WHITE, contrast, version
 
 
-class NationalHomePage(Page):
-    """The national site's home: report anywhere in Sweden."""
+def _body(**kwargs) -> StreamField:
+    return StreamField(
+        content_blocks(),
+        blank=True,
+        block_counts=BLOCK_COUNTS,
+        verbose_name=pgettext_lazy("page content", "body"),
+        **kwargs,
+    )
+
+
+class BlocksMixin:
+    """What a page's templates ask of its blocks."""
+
+    def _has_block(self, block_type: str) -> bool:
+        return any(block.block_type == block_type for block in self.body)
+
+    @property
+    def has_map(self) -> bool:
+        """Whether the page needs the map's script and styles."""
+        return self._has_block("reports_map")
+
+    @property
+    def has_latest_reports(self) -> bool:
+        return self._has_block("latest_reports")
+
+
+class HomePage(BlocksMixin, Page):
+    """What the national home and each kommun's home have in common: an intro,
+    blocks, and, around them, the call to report, the latest reports and the
+    site's news (``templates/cms/_home.html``)."""
 
     intro = RichTextField(_("introduction"), blank=True)
+    body = _body()
 
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    content_panels = [*Page.content_panels, FieldPanel("intro"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("body")]
     parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.ContentPage", "cms.AccessibilityStatementPage"]
+    subpage_types = [
+        "cms.ContentPage",
+        "cms.NewsIndexPage",
+        "cms.AccessibilityStatementPage",
+    ]
+
+    class Meta:
+        abstract = True
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["latest_news"] = (
+            NewsPage.objects.live()
+            .public()
+            .descendant_of(self)
+            .order_by("-date", "-pk")[:3]
+        )
+        context["news_index"] = (
+            NewsIndexPage.objects.live().public().child_of(self).first()
+        )
+        if not self.has_latest_reports:
+            context["latest_reports"] = latest_reports(
+                municipality=self.site_municipality(), count=5
+            )
+        return context
+
+    def site_municipality(self) -> Municipality | None:
+        """The kommun whose site this is; None for the national site."""
+        return None
+
+
+class NationalHomePage(HomePage):
+    """The national site's home: report anywhere in Sweden."""
+
     max_count = 1
 
     class Meta:
@@ -36,43 +102,103 @@ class NationalHomePage(Page):
         return context
 
 
-class MunicipalityHomePage(Page):
+class MunicipalityHomePage(HomePage):
     """A kommun's own site home, edited by that kommun's editors."""
-
-    intro = RichTextField(_("introduction"), blank=True)
-
-    content_panels = [*Page.content_panels, FieldPanel("intro")]
-    parent_page_types = ["wagtailcore.Page"]
-    subpage_types = ["cms.ContentPage", "cms.AccessibilityStatementPage"]
 
     class Meta:
         verbose_name = _("kommun home page")
 
+    def site_municipality(self) -> Municipality | None:
+        if not hasattr(self, "_municipality"):
+            self._municipality = Municipality.objects.filter(
+                site__root_page=self
+            ).first()
+        return self._municipality
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["municipality"] = Municipality.objects.filter(
-            site__root_page=self
-        ).first()
+        context["municipality"] = self.site_municipality()
         return context
 
 
-class ContentPage(Page):
-    """A plain content page (about, contact, how we handle reports…)."""
+class BreadcrumbsMixin:
+    def breadcrumbs(self) -> list[Page]:
+        """The way here from the site's home page, home first (this page not
+        included)."""
+        return list(self.get_ancestors().filter(depth__gte=2).live().public())
 
-    body = RichTextField(pgettext_lazy("page content", "body"), blank=True)
+
+class ContentPage(BreadcrumbsMixin, BlocksMixin, Page):
+    """A content page (about, contact, how we handle reports…) built of blocks."""
+
+    body = _body()
 
     content_panels = [*Page.content_panels, FieldPanel("body")]
     search_fields = [*Page.search_fields, index.SearchField("body")]
-    parent_page_types = ["cms.NationalHomePage", "cms.MunicipalityHomePage"]
+    parent_page_types = [
+        "cms.NationalHomePage",
+        "cms.MunicipalityHomePage",
+        "cms.ContentPage",
+    ]
     subpage_types = ["cms.ContentPage"]
 
     class Meta:
         verbose_name = _("content page")
 
-    def breadcrumbs(self) -> list[Page]:
-        """The way here from the site's home page, home first (this page not
-        included)."""
-        return list(self.get_ancestors().filter(depth__gte=2).live().public())
+
+class NewsIndexPage(BreadcrumbsMixin, Page):
+    """The site's news, newest first, a page at a time."""
+
+    intro = RichTextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("intro")]
+    parent_page_types = ["cms.NationalHomePage", "cms.MunicipalityHomePage"]
+    subpage_types = ["cms.NewsPage"]
+    max_count_per_parent = 1
+    per_page = 10
+
+    class Meta:
+        verbose_name = _("news index")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        news = NewsPage.objects.live().public().child_of(self).order_by("-date", "-pk")
+        page = Paginator(news, self.per_page).get_page(request.GET.get("sida"))
+        context["news_page"] = page
+        context["page_numbers"] = page.paginator.get_elided_page_range(
+            page.number, on_each_side=2, on_ends=1
+        )
+        return context
+
+
+class NewsPage(BreadcrumbsMixin, BlocksMixin, Page):
+    """One news item: its date, a summary for lists, and blocks."""
+
+    date = models.DateField(_("date"), default=timezone.localdate)
+    summary = models.TextField(
+        _("summary"),
+        max_length=300,
+        help_text=_("One or two sentences, shown in lists of news."),
+    )
+    body = _body()
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("date"),
+        FieldPanel("summary"),
+        FieldPanel("body"),
+    ]
+    search_fields = [
+        *Page.search_fields,
+        index.SearchField("summary"),
+        index.SearchField("body"),
+    ]
+    parent_page_types = ["cms.NewsIndexPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("news item")
+        verbose_name_plural = _("news items")
 
 
 class Compliance(models.TextChoices):

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from wagtail.rich_text import RichText
 
 from cms.models import ContentPage, SiteBranding
 from cms.services import municipality_ensure_site, national_site_ensure
@@ -254,7 +255,7 @@ def demo_sites_ensure() -> None:
                     title="Om felanmälan",
                     slug="om",
                     show_in_menus=True,
-                    body=ABOUT_PAGE,
+                    body=[("text", RichText(ABOUT_PAGE))],
                 )
             )
 

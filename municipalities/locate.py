@@ -134,6 +134,17 @@ def municipality_for_point(*, lat: float, lon: float) -> Located:
     )
 
 
+# Sweden's bounding box as (west, south, east, north): a map's view where no
+# kommun gives one.
+SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
+
+
+def map_bounds(municipality) -> tuple[float, float, float, float]:
+    """What a map of the kommun shows first: its bounding box; Sweden's for
+    None or a kommun without boundaries."""
+    return (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
+
+
 def municipality_bounds(code: str) -> tuple[float, float, float, float] | None:
     """The kommun's bounding box as (west, south, east, north), from the active
     boundaries; None when it has none."""

@@ -18,7 +18,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import ServicePromise, WorkCalendar
+from .models import Category, ServicePromise, WorkCalendar
+from .routing import routes_at
 from .workdays import WorkingDays, working_days
 
 
@@ -53,6 +54,21 @@ def promises_of(municipality_id: int) -> dict[int | None, Promise]:
             municipality_id=municipality_id
         ).values_list("category_id", "response_days", "fix_days")
     }
+
+
+def offered_promises(municipality) -> tuple[Promise | None, list]:
+    """What a kommun promises citizens: its default promise, and the
+    categories it takes reports in that have their own, with each promise."""
+    promises = promises_of(municipality.pk)
+    offered = (
+        Category.objects.filter(
+            pk__in=[pk for pk in promises if pk is not None],
+            routes__in=routes_at(municipality),
+        )
+        .distinct()
+        .order_by("sort_order", "name")
+    )
+    return promises.get(None), [(c, promises[c.pk]) for c in offered]
 
 
 def default_promises() -> dict[int, Promise]:

@@ -326,17 +326,26 @@ def reports_nearby(
     *, lat: float, lon: float, category: Category, meters: float | None = None
 ) -> list[tuple[Report, float]]:
     """Open public reports in the same category within ``meters``, nearest first."""
-    meters = meters or settings.KNUTPUNKT_NEARBY_METERS
+    return reports_within(
+        Report.objects.public().filter(category=category, status__in=OPEN_STATUSES),
+        lat=lat,
+        lon=lon,
+        meters=meters or settings.KNUTPUNKT_NEARBY_METERS,
+    )
+
+
+def reports_within(
+    reports, *, lat: float, lon: float, meters: float, candidates: int = 200
+) -> list[tuple[Report, float]]:
+    """Those of ``reports`` within ``meters`` of the point, nearest first, with
+    their distance: the box around the circle from the map's index, then the
+    distance of at most ``candidates`` of them."""
     dlat = meters / 111_195.0
     dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
-    candidates = Report.objects.public().filter(
-        category=category,
-        status__in=OPEN_STATUSES,
-        lat__range=(lat - dlat, lat + dlat),
-        lon__range=(lon - dlon, lon + dlon),
-    )[:200]
     found = []
-    for report in candidates:
+    for report in reports.filter(
+        lat__range=(lat - dlat, lat + dlat), lon__range=(lon - dlon, lon + dlon)
+    )[:candidates]:
         distance = haversine_m(lat, lon, report.lat, report.lon)
         if distance <= meters:
             found.append((report, distance))

@@ -19,13 +19,13 @@ from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
 from municipalities.locate import (
-    municipality_bounds,
+    map_bounds,
     municipality_for_point,
     parse_point,
 )
 from municipalities.models import Category, Municipality
-from municipalities.promises import default_promises, promises_of
-from municipalities.routing import responsibility_at, routes_at
+from municipalities.promises import default_promises, offered_promises, promises_of
+from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
 from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
@@ -54,7 +54,6 @@ from .services import (
 from .tasks import send_my_reports_link_task
 from .tokens import TokenInvalid, token_peek
 
-SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 PLACE_LABEL_MAX = 200
 REPORTS_PER_PAGE = 50
 
@@ -334,7 +333,7 @@ def report_new(request):
                     "Place search is unavailable right now. Tap the map or use your "
                     "position instead."
                 )
-    bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
+    bounds = map_bounds(municipality)
     if request.method == "POST":
         status = 400
     else:
@@ -376,22 +375,14 @@ def service_promises_page(request):
             )
         ]
         return render(request, "reports/service_promises.html", {"kommuner": rows})
-    promises = promises_of(municipality.pk)
-    offered = (
-        Category.objects.filter(
-            pk__in=[pk for pk in promises if pk is not None],
-            routes__in=routes_at(municipality),
-        )
-        .distinct()
-        .order_by("sort_order", "name")
-    )
+    default_promise, category_promises = offered_promises(municipality)
     return render(
         request,
         "reports/service_promises.html",
         {
             "municipality": municipality,
-            "default_promise": promises.get(None),
-            "category_promises": [(c, promises[c.pk]) for c in offered],
+            "default_promise": default_promise,
+            "category_promises": category_promises,
         },
     )
 
@@ -583,7 +574,7 @@ def reports_map_page(request):
     """All public reports on a map, with a plain list of them, newest first,
     beside it."""
     municipality = tenant_for_request(request).municipality
-    bounds = (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
+    bounds = map_bounds(municipality)
     reports = (
         Report.objects.public()
         .select_related("category", "municipality")

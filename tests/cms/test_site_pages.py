@@ -207,6 +207,8 @@ def test_the_main_menu_follows_show_in_menus_and_pages_say_where_they_are(client
 
 @pytest.mark.django_db
 def test_the_site_search_finds_its_own_sites_live_pages(client):
+    from wagtail.rich_text import RichText
+
     from cms.models import ContentPage
     from municipalities.models import Municipality
 
@@ -214,7 +216,10 @@ def test_the_site_search_finds_its_own_sites_live_pages(client):
         home = Municipality.objects.get(code=code).site.root_page
         return home.add_child(
             instance=ContentPage(
-                title=title, slug=title.lower().replace(" ", "-"), body=body, live=live
+                title=title,
+                slug=title.lower().replace(" ", "-"),
+                body=[("text", RichText(body))],
+                live=live,
             )
         )
 
