@@ -257,12 +257,16 @@ class StatisticsBlock(blocks.StructBlock):
         return context
 
 
+def highlights_key(municipality, day: dt.date) -> str:
+    return f"cms:highlights:{municipality.pk if municipality else 'se'}:{day}"
+
+
 def statistics_highlights(municipality) -> dict:
     """Received, fixed, the median working days to a fix and the share of fix
     promises kept, over the twelve months to today (counted once per
     ``HIGHLIGHTS_SECONDS`` and kommun)."""
     today = timezone.localdate()
-    key = f"cms:highlights:{municipality.pk if municipality else 'se'}:{today}"
+    key = highlights_key(municipality, today)
     found = cache.get(key)
     if found is not None:
         return found
