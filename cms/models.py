@@ -13,6 +13,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from municipalities.models import Municipality
+from municipalities.notices import messages_now
 
 from .blocks import BLOCK_COUNTS, content_blocks, latest_reports
 from .branding import MIN_CONTRAST, WHITE, contrast, version
@@ -75,10 +76,14 @@ class HomePage(BlocksMixin, Page):
         context["news_index"] = (
             NewsIndexPage.objects.live().public().child_of(self).first()
         )
+        municipality = self.site_municipality()
         if not self.has_latest_reports:
             context["latest_reports"] = latest_reports(
-                municipality=self.site_municipality(), count=5
+                municipality=municipality, count=5
             )
+        context["operational_messages"] = (
+            list(messages_now(municipality.pk)) if municipality else []
+        )
         return context
 
     def site_municipality(self) -> Municipality | None:

@@ -750,3 +750,79 @@ class WorkCalendar(models.Model):
             extra_days_parse(self.extra_days_off)
         except ValidationError as error:
             raise ValidationError({"extra_days_off": error.messages}) from None
+
+
+class OperationalMessage(models.Model):
+    """A driftmeddelande: what a kommun tells everyone reporting there for a
+    while ("Vinterväghållning pågår i hela kommunen"). Shown on the kommun's
+    site from ``starts_at`` to ``ends_at``; when tied to categories or a
+    district, also on the report form at a point there. With ``mark_known``,
+    reports made in its categories and area while it is shown are marked as
+    a known problem (reports.services). Read by municipalities.notices."""
+
+    municipality = models.ForeignKey(
+        Municipality,
+        on_delete=models.CASCADE,
+        related_name="operational_messages",
+        verbose_name=_("kommun"),
+    )
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("message"), max_length=1000)
+    starts_at = models.DateTimeField(_("shown from"))
+    ends_at = models.DateTimeField(
+        _("shown until"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty to show it until you end it."),
+    )
+    categories = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="+",
+        verbose_name=_("categories"),
+        help_text=_("Leave empty for every category."),
+    )
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+        help_text=_("Leave empty for the whole kommun."),
+    )
+    mark_known = models.BooleanField(
+        _("mark new reports as a known problem"),
+        default=False,
+        help_text=_(
+            "Reports made in these categories and this area while the message "
+            "is shown are marked as known, and their reporters are told so."
+        ),
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "pk"]
+        verbose_name = _("operational message")
+        verbose_name_plural = _("operational messages")
+        indexes = [
+            models.Index(
+                fields=["municipality", "starts_at"], name="operational_message_when"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("The end must be after the start.")
+        if (
+            self.district_id
+            and self.municipality_id
+            and self.district.municipality_id != self.municipality_id
+        ):
+            errors["district"] = _("Choose a district of the message's kommun.")
+        if errors:
+            raise ValidationError(errors)

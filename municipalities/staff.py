@@ -49,12 +49,16 @@ from .models import (
     Connection,
     District,
     Municipality,
+    OperationalMessage,
     Route,
     ServicePromise,
     StaffMembership,
     WorkCalendar,
 )
 
+# Who publishes the kommun's operational messages (driftmeddelanden): its
+# administrators, web editors and the street departments' case handlers.
+MESSAGE_ROLES = (StaffRole.ADMIN, StaffRole.EDITOR, StaffRole.CASE_HANDLER)
 # Who may change bodies, routes and connections (the case-system set-up).
 SETUP_ROLES = (StaffRole.ADMIN,)
 # Who sees the pages of the kommun's site in the admin's shared parts.
@@ -247,6 +251,18 @@ def staff_work_calendars(
     if _active(user) and user.is_superuser:
         return WorkCalendar.objects.all()
     return WorkCalendar.objects.filter(
+        municipality__in=staff_municipalities(user, roles)
+    )
+
+
+def staff_operational_messages(
+    user, roles: Iterable[StaffRole] | None = None
+) -> QuerySet[OperationalMessage]:
+    """The operational messages of the user's kommuner (every one for
+    superusers)."""
+    if _active(user) and user.is_superuser:
+        return OperationalMessage.objects.all()
+    return OperationalMessage.objects.filter(
         municipality__in=staff_municipalities(user, roles)
     )
 

@@ -10,6 +10,7 @@ from wagtail.admin.menu import MenuItem
 
 from .admin_views import DistrictViewSet, StaffMembershipViewSet
 from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
+from .notice_views import OperationalMessageViewSet
 from .promise_views import ServicePromiseViewSet, WorkCalendarViewSet
 
 
@@ -26,6 +27,11 @@ def register_districts():
 @hooks.register("register_admin_viewset")
 def register_service_promises():
     return ServicePromiseViewSet()
+
+
+@hooks.register("register_admin_viewset")
+def register_operational_messages():
+    return OperationalMessageViewSet()
 
 
 @hooks.register("register_admin_viewset")

@@ -116,6 +116,16 @@ class Report(models.Model):
         max_length=20, choices=ReportStatus.choices, default=ReportStatus.UNCONFIRMED
     )
     is_hidden = models.BooleanField(default=False)
+    # The operational message (driftmeddelande) that made it a known problem
+    # when it was made (municipalities.notices.known_message_for).
+    known_message = models.ForeignKey(
+        "municipalities.OperationalMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("known problem"),
+    )
     # The staff workspace's: never shown publicly.
     priority = models.CharField(
         _("priority"),

@@ -21,6 +21,7 @@ from municipalities.audit import audit_record
 from municipalities.choices import QuestionKind
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, CategoryQuestion
+from municipalities.notices import known_message_for
 from municipalities.routing import route_body_id
 from municipalities.staff import staff_filing_municipalities, staff_status_scope
 
@@ -191,6 +192,9 @@ def report_submit(
         category=category, municipality_id=municipality.pk, raw=answers or {}
     )
     confirmed = reporter.user is not None or filed_by is not None
+    known = known_message_for(
+        municipality_id=municipality.pk, category_id=category.pk, lat=lat, lon=lon
+    )
     with transaction.atomic():
         report = Report.objects.create(
             lat=lat,
@@ -213,6 +217,7 @@ def report_submit(
             address=address.strip()[:255],
             status=ReportStatus.OPEN if confirmed else ReportStatus.UNCONFIRMED,
             confirmed_at=timezone.now() if confirmed else None,
+            known_message=known,
         )
         for position, photo in enumerate(photos):
             stem = uuid.uuid4().hex

@@ -24,6 +24,7 @@ from municipalities.locate import (
     parse_point,
 )
 from municipalities.models import Category, Municipality
+from municipalities.notices import messages_at
 from municipalities.promises import default_promises, offered_promises, promises_of
 from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
@@ -82,6 +83,11 @@ def _point_context(lat, lon, place: str = "") -> dict:
         "kommun_promises": promises_of(located.municipality.pk)
         if located.municipality
         else {},
+        # The kommun's operational messages here: for every category, and by
+        # category.
+        "notices": messages_at(located.municipality.pk, lat=lat, lon=lon)
+        if located.municipality
+        else None,
         "place_announcement": _place_announcement(located, place),
     }
 

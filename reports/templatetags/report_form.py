@@ -30,3 +30,10 @@ def errors_for(errors, name: str) -> list[str]:
 def questions_in(category, municipality):
     """The category's extra questions asked in the kommun (its own included)."""
     return category.questions_for(municipality.pk if municipality else None)
+
+
+@register.filter
+def notices_for(notices, category) -> list:
+    """The operational messages at the point for ``category`` only
+    (``municipalities.notices.PointMessages``); none without any."""
+    return notices.for_category(category.pk) if notices else []
