@@ -20,6 +20,7 @@ from wagtail.rich_text import RichText
 from cms.models import ContentPage, SiteBranding
 from cms.services import municipality_ensure_site, national_site_ensure
 from config.demo_case_system import demo_case_system_connect
+from config.demo_content import demo_content_ensure
 from config.demo_history import demo_history_load
 from municipalities.choices import StaffRole
 from municipalities.models import (
@@ -279,6 +280,7 @@ def load_demo(*, stdout, domain: str, port: int, history: bool = True) -> None:
         # Before the history: its reports are received under these promises.
         demo_promises_ensure()
         demo_sites_ensure()
+        demo_content_ensure()
     stdout.write(
         f"Demo ready: {len(municipalities)} kommuner with their own sites, "
         f"{len(DEMO_PARTICIPANTS)} taking reports."
