@@ -125,9 +125,13 @@ class BoundaryIndex:
         owners: list[int] = []
         vertices = 0
         self.bounds: dict[str, tuple[float, float, float, float]] = {}
+        # A point surely inside each kommun, as (lat, lon).
+        self.inside: dict[str, tuple[float, float]] = {}
         for code, geom in features:
             vertices += shapely.get_num_coordinates(geom)
             self.bounds[code] = tuple(geom.bounds)
+            inside = geom.representative_point()
+            self.inside[code] = (inside.y, inside.x)
             for piece in subdivide(project_geometry(geom)):
                 pieces.append(piece)
                 owners.append(position[code])

@@ -145,6 +145,13 @@ def map_bounds(municipality) -> tuple[float, float, float, float]:
     return (municipality and municipality_bounds(municipality.code)) or SWEDEN_BOUNDS
 
 
+def municipality_inside_point(code: str) -> tuple[float, float] | None:
+    """A point inside the kommun as (lat, lon), for a place given only as the
+    kommun and an address; None when it has no boundaries."""
+    index = boundary_index()
+    return index.inside.get(code) if index else None
+
+
 def municipality_bounds(code: str) -> tuple[float, float, float, float] | None:
     """The kommun's bounding box as (west, south, east, north), from the active
     boundaries; None when it has none."""

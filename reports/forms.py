@@ -4,6 +4,8 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from municipalities.models import Municipality
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -38,6 +40,10 @@ class ReportForm(forms.Form):
     # in (without JavaScript the page is reloaded); it is not stored, and is
     # shortened where it is read (reports.views), never refused.
     place = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The address someone typed when the place could not be found on the map
+    # (the kommun and an address, without the place search): handed to the
+    # case system as the report's address.
+    address = forms.CharField(required=False, max_length=255, widget=forms.HiddenInput)
     category = forms.CharField(label=_("Category"), required=True)
     title = forms.CharField(
         label=pgettext_lazy("report field", "Title"), max_length=120
@@ -87,3 +93,20 @@ class FollowForm(forms.Form):
 
 class PlaceSearchForm(forms.Form):
     q = forms.CharField(label=_("Search for a place or address"), max_length=200)
+
+
+class PlaceByAddressForm(forms.Form):
+    """The place given another way when the place search cannot answer: the
+    kommun, and the address or place as the reporter knows it."""
+
+    kommun = forms.ModelChoiceField(
+        label=_("Kommun"),
+        queryset=Municipality.objects.filter(participating=True).order_by("name"),
+        to_field_name="code",
+        error_messages={"invalid_choice": _("Choose a kommun from the list.")},
+    )
+    adress = forms.CharField(
+        label=_("Address or place"),
+        max_length=200,
+        help_text=_("For example “Storgatan 12” or “the playground in Slottsparken”."),
+    )

@@ -67,3 +67,14 @@ def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
     if token is None or token.expires_at < timezone.now():
         raise TokenInvalid(_("This link is not valid, used or expired."))
     return token.report
+
+
+def token_used_report(*, raw: str, purpose: TokenPurpose) -> Report | None:
+    """The report of a link that was used already (a confirmation opened a
+    second time), to take its reader there; None for any other link."""
+    token = (
+        EmailToken.objects.select_related("report")
+        .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=False)
+        .first()
+    )
+    return token.report if token is not None else None

@@ -21,6 +21,7 @@ from municipalities.api import invalid_point_response
 from municipalities.locate import (
     map_bounds,
     municipality_for_point,
+    municipality_inside_point,
     parse_point,
 )
 from municipalities.models import Category, Municipality
@@ -30,7 +31,7 @@ from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
 from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
-from .forms import FollowForm, PlaceSearchForm, ReportForm
+from .forms import FollowForm, PlaceByAddressForm, PlaceSearchForm, ReportForm
 from .geocoding import GeocoderUnavailable, places_search
 from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
@@ -53,7 +54,7 @@ from .services import (
     subscription_end,
 )
 from .tasks import send_my_reports_link_task
-from .tokens import TokenInvalid, token_peek
+from .tokens import TokenInvalid, token_peek, token_used_report
 
 PLACE_LABEL_MAX = 200
 REPORTS_PER_PAGE = 50
@@ -214,6 +215,7 @@ def _submit(request, form: ReportForm) -> Report | None:
             answers=answers,
             site_id=tenant_for_request(request).site_id,
             language=get_language() or settings.LANGUAGE_CODE,
+            address=data.get("address", ""),
         )
     except ValidationError as exc:
         _errors_to_form(form, category, exc)
@@ -277,6 +279,7 @@ def _category_anchor(point: dict) -> str:
 def report_new(request):
     municipality = tenant_for_request(request).municipality
     summary = []
+    by_address = None
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES)
         report = _submit(request, form)
@@ -309,9 +312,23 @@ def report_new(request):
                 "email": request.user.email,
             }
         point = {}
+        by_address = PlaceByAddressForm(
+            request.GET if "kommun" in request.GET else None,
+            initial={"kommun": municipality.code if municipality else None},
+        )
         if "lat" in request.GET:
             place = _place_label(request.GET.get("place"))
             point = _point_context(request.GET["lat"], request.GET.get("lon"), place)
+        elif by_address.is_bound and by_address.is_valid():
+            place = by_address.cleaned_data["adress"].strip()
+            inside = municipality_inside_point(by_address.cleaned_data["kommun"].code)
+            if inside is None:
+                by_address.add_error(
+                    "kommun", _("That kommun cannot be found on the map.")
+                )
+            else:
+                point = _point_context(*inside, place)
+                initial["address"] = place
         if "point" in point:
             # A place chosen without JavaScript (a search result's link): the
             # form carries it on, as the map does with JavaScript.
@@ -329,15 +346,15 @@ def report_new(request):
         if retry_after is not None:
             search_error = _(
                 "Too many place searches from your connection just now. Try again "
-                "in a minute, or tap the map or use your position instead."
+                "in a minute, or give the place another way below."
             )
         else:
             try:
                 places = places_search(search.cleaned_data["q"])
             except GeocoderUnavailable:
                 search_error = _(
-                    "Place search is unavailable right now. Tap the map or use your "
-                    "position instead."
+                    "Place search is unavailable right now. Give the place another "
+                    "way below."
                 )
     bounds = map_bounds(municipality)
     if request.method == "POST":
@@ -352,6 +369,11 @@ def report_new(request):
             "search": search,
             "places": places,
             "search_error": search_error,
+            # Without the place search, the place by kommun and address or by
+            # coordinates (a page without JavaScript would end here otherwise).
+            "by_address": by_address,
+            "place_fallback": bool(search_error)
+            or (by_address is not None and bool(by_address.errors)),
             "site_municipality": municipality,
             "map_bounds": list(bounds),
             "selected_category": request.POST.get("category", ""),
@@ -446,15 +468,20 @@ def _render_report(request, pk: int, follow_form, status: int = 200):
     )
 
 
-def _token_link(request, token, *, purpose, template, use, done_message):
+def _token_link(request, token, *, purpose, template, use, done_message, used_message):
     """An e-mailed link: GET shows a page with a button (so that mail scanners
-    fetching the link do not use it up), POST uses the token."""
+    fetching the link do not use it up), POST uses the token. A link used
+    already takes its reader to the report, saying it was done."""
     try:
         if request.method == "GET":
             report = token_peek(raw=token, purpose=purpose)
             return render(request, template, {"report": report})
         report = use(raw_token=token)
     except TokenInvalid as exc:
+        used = token_used_report(raw=token, purpose=purpose)
+        if used is not None:
+            messages.info(request, used_message)
+            return redirect(used.get_absolute_url())
         return render(
             request, "reports/token_invalid.html", {"reason": exc}, status=410
         )
@@ -472,6 +499,7 @@ def report_confirm_view(request, token: str):
         template="reports/report_confirm.html",
         use=report_confirm,
         done_message=_("Thank you! Your report is confirmed and public."),
+        used_message=_("This report is confirmed already."),
     )
 
 
@@ -485,6 +513,7 @@ def subscription_confirm_view(request, token: str):
         template="reports/subscription_confirm.html",
         use=lambda raw_token: subscription_confirm(raw_token=raw_token).report,
         done_message=_("You now follow this report."),
+        used_message=_("You follow this report already."),
     )
 
 

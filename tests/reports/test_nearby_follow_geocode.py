@@ -75,7 +75,8 @@ def test_following_anonymously_needs_the_emailed_link(
     assert client.post(path).status_code == 302
     subscription.refresh_from_db()
     assert subscription.confirmed_at is not None
-    assert client.post(path).status_code == 410
+    again = client.post(path)
+    assert again.status_code == 302 and again["Location"] == report.get_absolute_url()
 
 
 @pytest.mark.django_db
@@ -183,3 +184,60 @@ def test_place_search_without_a_geocoder_still_offers_the_form(client, settings)
     page = client.get("/rapportera/", {"q": "Stortorget"})
     assert page.status_code == 200
     assert "Place search is unavailable right now" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_without_place_search_the_place_is_given_by_kommun_and_address(
+    client, settings
+):
+    """No JavaScript and no geocoder: the page offers the place another way
+    (the kommun and an address, or coordinates) instead of a map it cannot
+    show, and the typed address reaches the report."""
+    settings.KNUTPUNKT_GEOCODER = {
+        "domain": "127.0.0.1:9",
+        "scheme": "http",
+        "user_agent": "knutpunkt-tests",
+        "timeout": 2.0,
+    }
+    page = client.get("/rapportera/", {"q": "Stortorget"}).content.decode()
+    assert "Give the place another way below." in page
+    assert 'id="place-fallback-heading"' in page
+    assert 'name="kommun"' in page and 'name="adress"' in page
+    assert re.search(r'<div id="map" class="map" role="application" hidden', page)
+    assert 'class="place-by-coordinates"' in page and 'name="lat"' in page
+
+    # Bad input: said at the field, what was typed kept, no place chosen.
+    refused = client.get(
+        "/rapportera/", {"kommun": "9999", "adress": "Storgatan 1"}
+    ).content.decode()
+    assert "Choose a kommun from the list." in refused
+    assert 'value="Storgatan 1"' in refused and 'value="gatubelysning"' not in refused
+    empty = client.get("/rapportera/", {"kommun": "1280", "adress": " "}).content.decode()
+    assert 'id="id_adress_error">This field is required.' in empty
+
+    chosen = client.get(
+        "/rapportera/", {"kommun": "1280", "adress": "Amiralsgatan 20"}
+    ).content.decode()
+    hidden = dict(
+        re.findall(
+            r'<input type="hidden" name="(lat|lon|place|address)" value="([^"]*)"',
+            chosen,
+        )
+    )
+    assert hidden["address"] == "Amiralsgatan 20"
+    assert "in Malmö kommun" in chosen and 'value="gatubelysning"' in chosen
+    sent = client.post(
+        "/rapportera/",
+        {
+            **hidden,
+            "category": "gatubelysning",
+            "title": "Släckt gatlykta",
+            "description": "Lyktan utanför porten är släckt.",
+            "name": "Sara Svensson",
+            "email": "sara@example.org",
+        },
+    )
+    assert sent.status_code == 302
+    report = Report.objects.get()
+    assert report.municipality.code == "1280"
+    assert report.address == "Amiralsgatan 20"
