@@ -21,6 +21,9 @@ _state: dict = {"generation": None, "index": None, "checked": -math.inf}
 # Indexes built, by generation and nearest distance, the oldest first: at most KEEP_BUILT.
 _built: dict = {}
 KEEP_BUILT = 2
+#: The whole country as (west, south, east, north): the maps' view where no
+#: kommun's boundaries give one, and where a site's own start view must lie.
+SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
 
 @dataclass(frozen=True)

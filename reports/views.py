@@ -19,6 +19,7 @@ from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
 from municipalities.locate import (
+    SWEDEN_BOUNDS,
     municipality_bounds,
     municipality_for_point,
     parse_point,
@@ -54,7 +55,6 @@ from .services import (
 from .tasks import send_my_reports_link_task
 from .tokens import TokenInvalid, token_peek
 
-SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 PLACE_LABEL_MAX = 200
 REPORTS_PER_PAGE = 50
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets.button import HeaderButton
 
-from municipalities.locate import municipality_bounds
+from municipalities.locate import SWEDEN_BOUNDS, municipality_bounds
 from municipalities.staff import CASEWORK_ROLES, staff_municipalities
 from reports.choices import ReportStatus
 from reports.map import (
@@ -43,8 +43,6 @@ from reports.models import LAT_BANDS_PER_DEGREE, LatBand
 from .admin_views import InboxFilterSet, inbox_scope, report_policy
 from .listing import LIST_ONLY, filter_errors, query_without
 
-# The whole country, when the user's kommuner have no boundaries.
-SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 # Query parameters of the map itself, not filters of the inbox.
 MAP_PARAMETERS = ("bbox", "zoom")
 

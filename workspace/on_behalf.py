@@ -26,6 +26,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from municipalities.audit import audit_record
 from municipalities.locate import (
+    SWEDEN_BOUNDS,
     municipality_bounds,
     municipality_for_point,
     parse_point,
@@ -38,8 +39,6 @@ from reports.photos import PhotoErrors, process_photos
 from reports.services import Reporter, answers_clean, report_submit
 
 URL_NAME = "workspace_report_on_behalf"
-# (west, south, east, north)
-SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
 
 def filing_categories(user):
