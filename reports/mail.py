@@ -96,7 +96,7 @@ def send_plain(
         html = (
             render_to_string(
                 "reports/email/branded.html",
-                {**context, "body": body, "language": language},
+                {**context, "body": body.strip(), "language": language},
             )
             if brand is not None
             else None
