@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from django.utils.formats import number_format
+
 # WCAG 2.1, 1.4.3 Contrast (Minimum), normal text.
 MIN_CONTRAST = 4.5
 WHITE = "#ffffff"
@@ -29,6 +31,12 @@ def contrast(first: str, second: str) -> float:
     """WCAG's contrast ratio of two colours, from 1 to 21."""
     light, dark = sorted((luminance(first), luminance(second)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
+
+
+def contrast_params(ratio: float) -> dict:
+    """A ratio and the minimum for a message, written as the active language
+    writes numbers ("1,4:1" in Swedish, "1.4:1" in English)."""
+    return {"ratio": number_format(ratio, 1), "min": number_format(MIN_CONTRAST, 1)}
 
 
 def stylesheet(brand: str, text: str) -> str:

@@ -1,7 +1,7 @@
 """What every page of a site shows around its content: the kommun's name in the
 header, the site's main menu (its home's live, public pages marked "show in
 menus", in their order), and the footer's link to the site's accessibility
-statement."""
+statement; and the site's own map, for the pages that draw one (cms.maps)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from wagtail.models import Site
 
 from municipalities.models import Municipality
 
-from .models import AccessibilityStatementPage
+from .maps import site_map
+from .models import AccessibilityStatementPage, SiteBranding
 
 
 def site_chrome(request) -> dict:
@@ -28,7 +29,15 @@ def site_chrome(request) -> dict:
         "accessibility_statement_url": SimpleLazyObject(
             lambda: chrome()["accessibility_statement_url"]
         ),
+        "site_map": SimpleLazyObject(lambda: site_map(_branding(request))),
     }
+
+
+def _branding(request) -> SiteBranding | None:
+    """The site's settings, read once per request (the header reads them too)."""
+    if Site.find_for_request(request) is None:
+        return None
+    return SiteBranding.for_request(request)
 
 
 def _site_chrome(request) -> dict:

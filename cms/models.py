@@ -16,7 +16,13 @@ from municipalities.models import Municipality
 from municipalities.notices import messages_now
 
 from .blocks import BLOCK_COUNTS, content_blocks, latest_reports
-from .branding import MIN_CONTRAST, WHITE, contrast, version
+from .branding import MIN_CONTRAST, WHITE, contrast, contrast_params, version
+from .maps import (
+    latitude_validate,
+    longitude_validate,
+    tile_url_validate,
+    zoom_validate,
+)
 
 
 def _body(**kwargs) -> StreamField:
@@ -362,6 +368,51 @@ class SiteBranding(BaseSiteSetting):
     social_links = StreamField(
         [("link", LinkBlock())], blank=True, verbose_name=_("social media")
     )
+    # The site's maps (cms.maps): empty, the platform's tiles and the kommun's
+    # extent.
+    tile_url = models.CharField(
+        _("map tiles"),
+        max_length=500,
+        blank=True,
+        validators=[tile_url_validate],
+        help_text=_(
+            "The address of the map's tiles, with {z}, {x} and {y}, for example "
+            "https://tiles.example.se/{z}/{x}/{y}.png. Empty: the platform's map."
+        ),
+    )
+    tile_attribution = models.CharField(
+        _("map attribution"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Who made the map, as its licence asks, shown in its corner; "
+            "required with your own tiles."
+        ),
+    )
+    map_latitude = models.FloatField(
+        _("start view: latitude"),
+        null=True,
+        blank=True,
+        validators=[latitude_validate],
+        help_text=_(
+            "Where the maps open, in degrees north. Empty, with the longitude "
+            "and zoom level: the maps show the whole kommun."
+        ),
+    )
+    map_longitude = models.FloatField(
+        _("start view: longitude"),
+        null=True,
+        blank=True,
+        validators=[longitude_validate],
+        help_text=_("Where the maps open, in degrees east."),
+    )
+    map_zoom = models.PositiveSmallIntegerField(
+        _("start view: zoom level"),
+        null=True,
+        blank=True,
+        validators=[zoom_validate],
+        help_text=_("From 5 (a region) to 18 (a street); 12 shows a town."),
+    )
 
     panels = [
         MultiFieldPanel(
@@ -383,6 +434,16 @@ class SiteBranding(BaseSiteSetting):
         ),
         FieldPanel("footer_links"),
         FieldPanel("social_links"),
+        MultiFieldPanel(
+            [
+                FieldPanel("tile_url"),
+                FieldPanel("tile_attribution"),
+                FieldPanel("map_latitude"),
+                FieldPanel("map_longitude"),
+                FieldPanel("map_zoom"),
+            ],
+            heading=_("Map"),
+        ),
     ]
 
     class Meta:
@@ -392,25 +453,55 @@ class SiteBranding(BaseSiteSetting):
     def stylesheet_version(self) -> str:
         return version(self.brand_colour, self.brand_text_colour)
 
+    @property
+    def has_start_view(self) -> bool:
+        return None not in (self.map_latitude, self.map_longitude, self.map_zoom)
+
     def clean(self):
         super().clean()
+        errors = {**self._map_errors(), **self._contrast_errors()}
+        if errors:
+            raise ValidationError(errors)
+
+    def _contrast_errors(self) -> dict:
         errors = {}
         try:
             COLOUR(self.brand_colour)
             COLOUR(self.brand_text_colour)
         except ValidationError:
-            return  # the field says so
+            return errors  # the field says so
         ratio = contrast(self.brand_colour, self.brand_text_colour)
         if ratio < MIN_CONTRAST:
             errors["brand_text_colour"] = _(
-                "The text and the brand colour contrast %(ratio).1f:1; at least "
-                "%(min).1f:1 is needed to be read (WCAG 2.1 AA)."
-            ) % {"ratio": ratio, "min": MIN_CONTRAST}
+                "The text and the brand colour contrast %(ratio)s:1; at least "
+                "%(min)s:1 is needed to be read (WCAG 2.1 AA)."
+            ) % contrast_params(ratio)
         ratio = contrast(self.brand_colour, WHITE)
         if ratio < MIN_CONTRAST:
             errors["brand_colour"] = _(
-                "Links in the brand colour on white contrast %(ratio).1f:1; at "
-                "least %(min).1f:1 is needed to be read (WCAG 2.1 AA)."
-            ) % {"ratio": ratio, "min": MIN_CONTRAST}
-        if errors:
-            raise ValidationError(errors)
+                "Links in the brand colour on white contrast %(ratio)s:1; at "
+                "least %(min)s:1 is needed to be read (WCAG 2.1 AA)."
+            ) % contrast_params(ratio)
+        return errors
+
+    def _map_errors(self) -> dict:
+        """Own tiles need their attribution; a start view needs all three of
+        its numbers (each number's range is its field's validator)."""
+        errors = {}
+        if self.tile_url and not self.tile_attribution.strip():
+            errors["tile_attribution"] = _(
+                "Say who made the map: its licence asks for it to be shown."
+            )
+        view = {
+            "map_latitude": self.map_latitude,
+            "map_longitude": self.map_longitude,
+            "map_zoom": self.map_zoom,
+        }
+        if any(value is not None for value in view.values()):
+            for field, value in view.items():
+                if value is None:
+                    errors[field] = _(
+                        "A start view needs its latitude, longitude and zoom "
+                        "level; give this one too, or empty all three."
+                    )
+        return errors

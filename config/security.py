@@ -3,9 +3,12 @@ the Wagtail admin, and a Permissions-Policy on every response."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError
+from wagtail.models import Site
+
+from cms.maps import tile_origin
+from cms.models import SiteBranding
 
 
 def admin_policy(tiles: str = "") -> str:
@@ -59,9 +62,39 @@ GEOLOCATION_PAGES = frozenset({"report-new"})
 
 
 def _tile_origin() -> str:
-    url = settings.LEAFLET_CONFIG["TILES"][0][1]
-    parts = urlsplit(url.replace("{s}.", "*."))
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    return tile_origin(settings.LEAFLET_CONFIG["TILES"][0][1])
+
+
+def public_policy(tiles: str = "") -> str:
+    """The public pages': scripts, styles and connections only our own; images
+    also from the tile servers (``tiles``, their origins); no framing."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob: {tiles}".strip(),
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def site_tile_origin(request) -> str:
+    """The origin of the request's site's own tile layer (cms.maps), if it has
+    one. Its settings are read once per request: a page has read them already
+    for its header. Nothing when they cannot be read (the database may be what
+    failed): the page then draws no map of the site's own."""
+    try:
+        if Site.find_for_request(request) is None:
+            return ""
+        return tile_origin(SiteBranding.for_request(request).tile_url)
+    except (DatabaseError, InterfaceError):
+        return ""
 
 
 #: The admin's policy, for the configured tile server.
@@ -78,7 +111,9 @@ class ContentSecurityPolicyMiddleware:
     """The security headers of every response.
 
     Public pages: scripts only from our own static files, images only from us
-    and the tile server. The Wagtail admin: ``admin_policy``. Paths in
+    and the tile server; a page of a site with its own tile layer also from
+    that layer's server (``site_tile_origin``: only HTML pages draw maps). The
+    Wagtail admin: ``admin_policy``. Paths in
     ``KNUTPUNKT_CSP_EXEMPT_PREFIXES`` (served documents) keep none. Every
     response: a Permissions-Policy that allows geolocation on the report form
     only, for its own origin, and no other powerful feature.
@@ -86,22 +121,9 @@ class ContentSecurityPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        tiles = _tile_origin()
-        self.admin_policy = admin_policy(tiles)
-        self.policy = "; ".join(
-            [
-                "default-src 'self'",
-                "script-src 'self'",
-                "style-src 'self'",
-                f"img-src 'self' data: blob: {tiles}".strip(),
-                "connect-src 'self'",
-                "font-src 'self'",
-                "object-src 'none'",
-                "base-uri 'self'",
-                "form-action 'self'",
-                "frame-ancestors 'none'",
-            ]
-        )
+        self.tiles = _tile_origin()
+        self.admin_policy = admin_policy(self.tiles)
+        self.policy = public_policy(self.tiles)
         self.permissions = permissions_policy(geolocation=False)
         self.permissions_geolocation = permissions_policy(geolocation=True)
 
@@ -111,7 +133,8 @@ class ContentSecurityPolicyMiddleware:
         if path.startswith("/admin/"):
             response.setdefault("Content-Security-Policy", self.admin_policy)
         elif not path.startswith(settings.KNUTPUNKT_CSP_EXEMPT_PREFIXES):
-            response.setdefault("Content-Security-Policy", self.policy)
+            if "Content-Security-Policy" not in response:
+                response["Content-Security-Policy"] = self._public(request, response)
         match = getattr(request, "resolver_match", None)
         geolocation = match is not None and match.url_name in GEOLOCATION_PAGES
         response.setdefault(
@@ -119,3 +142,11 @@ class ContentSecurityPolicyMiddleware:
             self.permissions_geolocation if geolocation else self.permissions,
         )
         return response
+
+    def _public(self, request, response) -> str:
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return self.policy
+        own = site_tile_origin(request)
+        if not own or own == self.tiles:
+            return self.policy
+        return public_policy(f"{self.tiles} {own}".strip())

@@ -21,6 +21,9 @@ _state: dict = {"generation": None, "index": None, "checked": -math.inf}
 # Indexes built, by generation and nearest distance, the oldest first: at most KEEP_BUILT.
 _built: dict = {}
 KEEP_BUILT = 2
+#: The whole country as (west, south, east, north): the maps' view where no
+#: kommun's boundaries give one, and where a site's own start view must lie.
+SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
 
 @dataclass(frozen=True)
@@ -132,11 +135,6 @@ def municipality_for_point(*, lat: float, lon: float) -> Located:
         municipality=Municipality.objects.select_related("county").get(code=hit.code),
         distance_m=hit.distance_m,
     )
-
-
-# Sweden's bounding box as (west, south, east, north): a map's view where no
-# kommun gives one.
-SWEDEN_BOUNDS = (10.59, 55.14, 24.18, 69.06)
 
 
 def map_bounds(municipality) -> tuple[float, float, float, float]:

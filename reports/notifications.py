@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .choices import EventKind
-from .mail import link, send_to, unsubscribe_token
+from .mail import mail_link, send_to, unsubscribe_token
 from .models import Report, Subscription
 
 # The events followers are told about (not "reported" or "sent").
@@ -50,8 +50,8 @@ def followers_notify(report_id: int) -> int:
             template="status_update",
             context={
                 "events": events,
-                "report_url": link(report, "report-detail", report.pk),
-                "unsubscribe_url": link(
+                "report_url": mail_link(report, "report-detail", report.pk),
+                "unsubscribe_url": mail_link(
                     report, "unsubscribe", unsubscribe_token(subscription.pk)
                 ),
             },

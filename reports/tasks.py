@@ -7,7 +7,7 @@ from django_tasks import task
 
 from .addresses import report_address_fill
 from .choices import ReportStatus, TokenPurpose
-from .mail import link, send_plain, send_to
+from .mail import mail_link, send_plain, send_to
 from .milestones import milestones_rebuild_open
 from .models import Report, Subscription
 from .my_reports import my_reports_link_issue
@@ -27,7 +27,7 @@ def send_report_confirmation_task(report_id: int) -> None:
         report=report,
         to=report.email,
         template="confirm_report",
-        context={"confirm_url": link(report, "report-confirm", raw)},
+        context={"confirm_url": mail_link(report, "report-confirm", raw)},
     )
 
 
@@ -44,7 +44,7 @@ def send_report_received_task(report_id: int) -> None:
         report=report,
         to=report.email,
         template="report_received",
-        context={"report_url": link(report, "report-detail", report.pk)},
+        context={"report_url": mail_link(report, "report-detail", report.pk)},
     )
 
 
@@ -65,7 +65,7 @@ def send_subscription_confirmation_task(subscription_id: int) -> None:
         report=report,
         to=subscription.email,
         template="confirm_subscription",
-        context={"confirm_url": link(report, "subscription-confirm", raw)},
+        context={"confirm_url": mail_link(report, "subscription-confirm", raw)},
     )
 
 

@@ -43,7 +43,6 @@ from reports.models import LAT_BANDS_PER_DEGREE, LatBand
 from .admin_views import InboxFilterSet, inbox_scope, report_policy
 from .listing import LIST_ONLY, filter_errors, query_without
 
-# The whole country, when the user's kommuner have no boundaries.
 # Query parameters of the map itself, not filters of the inbox.
 MAP_PARAMETERS = ("bbox", "zoom")
 

@@ -39,7 +39,6 @@ from reports.photos import PhotoErrors, process_photos
 from reports.services import Reporter, answers_clean, report_submit
 
 URL_NAME = "workspace_report_on_behalf"
-# (west, south, east, north)
 
 
 def filing_categories(user):

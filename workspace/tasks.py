@@ -5,7 +5,7 @@ from datetime import date
 from django.utils import translation
 from django_tasks import task
 
-from reports.mail import link, send_to
+from reports.mail import mail_link, send_to
 from reports.models import Report
 
 from .digest import digest_send
@@ -28,7 +28,7 @@ def send_moderation_notice_task(
         context={
             "what": what,
             "reason": reason,
-            "report_url": link(report, "report-detail", report.pk),
+            "report_url": mail_link(report, "report-detail", report.pk),
         },
     )
 

@@ -21,6 +21,17 @@
     layer.addTo(map);
   }
 
+  // The site's own start view ("lat,lon,zoom"), else the kommun's extent.
+  function startView(map, el) {
+    if (el.dataset.view) {
+      var v = el.dataset.view.split(",").map(Number);
+      map.setView([v[0], v[1]], v[2]);
+      return;
+    }
+    var b = el.dataset.bounds.split(",").map(Number);
+    map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  }
+
   function reportForm(form) {
     var mapEl = $("#map");
     var lat = $("input[name=lat]", form);
@@ -31,8 +42,8 @@
     // The map and its hint are for this script only: hidden without it.
     mapEl.hidden = false;
     $("#map-hint").hidden = false;
-    var b = mapEl.dataset.bounds.split(",").map(Number);
-    var map = L.map(mapEl, { tap: true }).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    var map = L.map(mapEl, { tap: true });
+    startView(map, mapEl);
     tileLayer(map, mapEl);
 
     function selectedCategory() {

@@ -10,8 +10,15 @@
     if (!el) { return; }
     var filters = document.getElementById("map-filters");
     var endpoint = el.dataset.endpoint || "/api/v1/reports";
-    var b = el.dataset.bounds.split(",").map(Number);
-    var map = L.map(el).fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    var map = L.map(el);
+    if (el.dataset.view) {
+      // The site's own start view ("lat,lon,zoom"), else the kommun's extent.
+      var v = el.dataset.view.split(",").map(Number);
+      map.setView([v[0], v[1]], v[2]);
+    } else {
+      var b = el.dataset.bounds.split(",").map(Number);
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+    }
     var layer = L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 });
     layer.once("tileerror", function () {
       var note = document.createElement("p");

@@ -6,15 +6,17 @@ navigation and the kommun's name)."""
 import re
 
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client
 from django.urls import clear_url_caches
 from wagtail.admin.rich_text import get_rich_text_editor_widget
 from wagtail.models import Site
 
-from cms.models import AccessibilityStatementPage
+from cms.models import AccessibilityStatementPage, SiteBranding
 from municipalities.choices import StaffRole
 from municipalities.models import Municipality
 from tests.support.people import staff_user
+from tests.support.photos import image_in
 
 MALMO = "malmo.localhost"
 
@@ -239,3 +241,70 @@ def test_the_site_search_finds_its_own_sites_live_pages(client):
     assert (
         'href="/sok/"' in client.get("/rapportera/", HTTP_HOST=MALMO).content.decode()
     )
+
+
+def _error_responses(client, settings) -> dict:
+    """Each error page of Malmö's site, as a visitor meets it."""
+    settings.ROOT_URLCONF = "tests.cms.urls_failing"
+    clear_url_caches()
+    settings.KNUTPUNKT_RATE_LIMITS = {
+        **settings.KNUTPUNKT_RATE_LIMITS,
+        "my_reports_link": (0, 60),
+    }
+    failing = Client(raise_request_exception=False)
+    strict = Client(enforce_csrf_checks=True)
+    fields = {f"f{n}": "x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
+    return {
+        400: client.post("/rapportera/", fields, HTTP_HOST=MALMO),
+        403: strict.post("/rapportera/", {"title": "Hål"}, HTTP_HOST=MALMO),
+        404: client.get("/finns-inte/", HTTP_HOST=MALMO),
+        429: client.post(
+            "/mina-sidor/",
+            {"email": "anna@example.org"},
+            HTTP_HOST=MALMO,
+            HTTP_ACCEPT="text/html",
+        ),
+        500: failing.get("/fel/", HTTP_HOST=MALMO),
+    }
+
+
+@pytest.mark.django_db
+def test_every_error_page_of_a_kommun_site_shows_its_brand(client, settings):
+    site = Site.objects.get(hostname=MALMO)
+    branding = SiteBranding.for_site(site)
+    branding.logo = image_in("1280", "malmos-logga")
+    branding.brand_colour = "#6b0f1a"
+    branding.contact_phone = "040-34 10 00"
+    branding.full_clean()
+    branding.save()
+    stylesheet = f"/brand.css?v={branding.stylesheet_version}"
+
+    for status, response in _error_responses(client, settings).items():
+        assert response.status_code == status
+        html = response.content.decode()
+        assert 'class="brand-logo"' in html and "malmos-logga" in html, status
+        assert stylesheet in html, status
+        assert "Malmö · Knutpunkt" in html and "040-34 10 00" in html, status
+
+    lund = client.get("/finns-inte/", HTTP_HOST="lund.localhost").content.decode()
+    assert "brand-logo" not in lund and stylesheet not in lund
+    assert "Lund · Knutpunkt" in lund
+
+
+def _database_down(execute, sql, params, many, context):
+    raise OperationalError("the database is not answering")
+
+
+@pytest.mark.django_db
+def test_without_the_database_the_500_is_the_plain_page(settings):
+    settings.ROOT_URLCONF = "tests.cms.urls_failing"
+    clear_url_caches()
+    client = Client(raise_request_exception=False)
+    with connection.execute_wrapper(_database_down):
+        response = client.get("/fel/", HTTP_HOST=MALMO)
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Something went wrong on our side" in html
+    assert "/brand.css" not in html and "Malmö" not in html
+    # The security headers still go out, without the site's own tiles.
+    assert "img-src 'self' data: blob:" in response["Content-Security-Policy"]

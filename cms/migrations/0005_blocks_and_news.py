@@ -39,7 +39,7 @@ def bodies_to_blocks(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cms', '0003_site_branding'),
+        ('cms', '0004_site_map_settings'),
         ('wagtailcore', '0098_apitoken'),
         ('contenttypes', '0002_remove_content_type_name'),
     ]
