@@ -29,10 +29,9 @@ def report_brand(report: Report) -> MailBrand | None:
         return None
     # Read, not made: a site whose editors never saved its settings has the
     # default look (nothing is written from a worker sending e-mail).
-    branding = (
-        SiteBranding.objects.select_related("logo").filter(site=site).first()
-        or SiteBranding(site=site)
-    )
+    branding = SiteBranding.objects.select_related("logo").filter(
+        site=site
+    ).first() or SiteBranding(site=site)
     base = root_url(site)
     return MailBrand(
         name=report.municipality.name,

@@ -212,7 +212,9 @@ def test_without_place_search_the_place_is_given_by_kommun_and_address(
     ).content.decode()
     assert "Choose a kommun from the list." in refused
     assert 'value="Storgatan 1"' in refused and 'value="gatubelysning"' not in refused
-    empty = client.get("/rapportera/", {"kommun": "1280", "adress": " "}).content.decode()
+    empty = client.get(
+        "/rapportera/", {"kommun": "1280", "adress": " "}
+    ).content.decode()
     assert 'id="id_adress_error">This field is required.' in empty
 
     chosen = client.get(
