@@ -6,8 +6,11 @@ filter names everyone who acted on anything the user may see. Here the first
 counts only the pages of the user's sites (``staff_site_roots``) and the
 second names only the staff of the user's kommuner (``staff_people``), as
 does the workflow report's "requested by" filter (its rows are the pages the
-user may edit already). They answer at Wagtail's own URLs (config.urls puts
-them first).
+user may edit already). The locked pages report adds to the pages the user may
+edit those they locked themselves, wherever they are, and its "locked by"
+filter names everyone who holds a lock: here it lists the pages of the user's
+sites only (``staff_pages_q``), and names the staff of their kommuner. They
+answer at Wagtail's own URLs (config.urls puts them first).
 """
 
 from __future__ import annotations
@@ -18,9 +21,14 @@ from django.urls import path
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from wagtail.admin.auth import require_admin_access
-from wagtail.admin.views.reports import audit_logging, page_types_usage, workflows
+from wagtail.admin.views.reports import (
+    audit_logging,
+    locked_pages,
+    page_types_usage,
+    workflows,
+)
 
-from municipalities.staff import staff_people, staff_site_roots
+from municipalities.staff import staff_pages_q, staff_people, staff_site_roots
 
 
 class ScopedPageTypesUsageFilterSet(page_types_usage.PageTypesUsageReportFilterSet):
@@ -82,6 +90,23 @@ class ScopedLogEntriesView(audit_logging.LogEntriesView):
         return queryset.filter(Q(user__in=people) | Q(user__isnull=True))
 
 
+class ScopedLockedPagesFilterSet(locked_pages.LockedPagesReportFilterSet):
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        # Who holds a lock: among the staff of the user's kommuner only.
+        people = staff_people(request.user).values("pk")
+        self.filters["locked_by"].queryset = locked_pages.get_users_for_filter().filter(
+            pk__in=people
+        )
+
+
+class ScopedLockedPagesView(locked_pages.LockedPagesView):
+    filterset_class = ScopedLockedPagesFilterSet
+
+    def get_queryset(self):
+        return super().get_queryset().filter(staff_pages_q(self.request.user))
+
+
 def _requesters(request):
     people = staff_people(request.user).values("pk")
     return workflows.get_requested_by_queryset(request).filter(pk__in=people)
@@ -113,6 +138,8 @@ urlpatterns = [
         "page-types-usage/results/",
         _view(ScopedPageTypesUsageReportView, results_only=True),
     ),
+    path("locked/", _view(ScopedLockedPagesView)),
+    path("locked/results/", _view(ScopedLockedPagesView, results_only=True)),
     path("workflow/", _view(ScopedWorkflowView)),
     path("workflow/results/", _view(ScopedWorkflowView, results_only=True)),
     path("site-history/", _view(ScopedLogEntriesView)),

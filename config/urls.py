@@ -16,6 +16,10 @@ urlpatterns = [
     path("admin/", include("staffauth.urls")),
     # Wagtail's page reports, scoped to the user's kommun (before Wagtail's own).
     path("admin/reports/", include("cms.admin_reports")),
+    # Wagtail's image and document screens and tag suggestions, likewise.
+    path("admin/", include("cms.admin_media")),
+    # Wagtail's workflow task chooser, for those who set up workflows only.
+    path("admin/workflows/", include("cms.admin_setup")),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -27,11 +27,16 @@ Marking a report a duplicate of another report of its kommun, and moderating
 its text and photos, go with working it (``staff_work_scope``): kommun
 administrators and the report's case handlers, not contact-centre agents.
 
-Wagtail's shared parts (cms.wagtail_hooks, cms.admin_reports): a kommun's
-editors and administrators see the pages of their kommun's site only
-(``staff_pages_q``), in the page chooser and the reports; the people named in
-site history are the staff of their kommuner (``staff_people``); everyone else
-sees no pages at all.
+Wagtail's shared parts (applied by cms.wagtail_hooks, cms.admin_reports,
+cms.admin_media): a kommun's editors and administrators see the pages of their
+kommun's site only (``staff_pages_q``), in the page chooser, the dashboard and
+the reports; the people named in site history and the reports' filters are
+the staff of their kommuner (``staff_people``); everyone else sees no pages at
+all. The categories offered anywhere in the admin are the shared ones and
+those of the bodies of the user's kommuner (``staff_category_choices``), never
+another kommun's own. Images and documents follow Wagtail's collection
+permissions, which cms.services grants per kommun: the kommun's collection and
+the shared national one to choose from.
 """
 
 from __future__ import annotations

@@ -111,15 +111,19 @@ class StaffScopePolicy(BasePermissionPolicy):
 # --- scoped generic views ------------------------------------------------------
 
 
-# Wagtail's generic listings say these, and Wagtail 8 has no Swedish for them.
-# Marked here so that makemessages keeps them in the project's catalogue, which
-# Django reads before Wagtail's.
+# Wagtail's generic listings say these, with the model's plural name in
+# them, and Wagtail 8 has no Swedish for the first two; for the third its
+# Swedish ("Ingen %(model_name)s matchade din sökning.") takes the singular's
+# "Ingen", which before a plural should be "Inga". Marked here so that
+# makemessages keeps them in the project's catalogue, which Django reads
+# before Wagtail's.
 WAGTAIL_STRINGS_WITHOUT_SWEDISH = (
     gettext_noop("There are no %(model_name)s to display."),
     gettext_noop(
         'There are no %(model_name)s to display. Why not <a href="%(add_url)s">'
         "add one</a>?"
     ),
+    gettext_noop("No %(model_name)s match your query."),
 )
 
 

@@ -49,6 +49,7 @@ from municipalities.staff import (
     SETUP_ROLES,
     staff_bodies,
     staff_case_handlers,
+    staff_category_choices,
     staff_filing_municipalities,
     staff_municipalities,
     staff_status_scope,
@@ -160,6 +161,16 @@ def _scoped_bodies(request):
     return staff_bodies(request.user if request else None, CASEWORK_ROLES)
 
 
+def offered_categories(user, roles=CASEWORK_ROLES):
+    """The shared categories and those of the bodies of the user's kommuner;
+    never another kommun's own."""
+    return Category.objects.filter(staff_category_choices(user, roles)).order_by("name")
+
+
+def _scoped_categories(request):
+    return offered_categories(request.user if request else None)
+
+
 # Reports one case-system reference may name (handovers give a report more
 # than one case; one reference naming more reports is another system's reuse).
 MAX_REFERENCED = 100
@@ -181,7 +192,7 @@ class InboxFilterSet(WagtailFilterSet):
     )
     category = django_filters.ModelMultipleChoiceFilter(
         label=gettext_lazy("Category"),
-        queryset=Category.objects.order_by("name"),
+        queryset=_scoped_categories,
     )
     body = django_filters.ModelChoiceFilter(
         label=gettext_lazy("Body"), queryset=_scoped_bodies
@@ -414,11 +425,11 @@ class AssignForm(VersionedForm):
 
 class ReassignForm(VersionedForm):
     """Hand the report over: another category, kommun or body. The body may be
-    left to the kommun's routing of the category."""
+    left to the kommun's routing of the category. The categories offered are
+    the shared ones and those of the bodies of the user's kommuner."""
 
     category = forms.ModelChoiceField(
-        label=gettext_lazy("Category"),
-        queryset=Category.objects.filter(is_active=True).order_by("name"),
+        label=gettext_lazy("Category"), queryset=Category.objects.none()
     )
     municipality = forms.ModelChoiceField(
         label=gettext_lazy("Municipality"),
@@ -434,6 +445,12 @@ class ReassignForm(VersionedForm):
             "told, and its public page says where it went."
         ),
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = offered_categories(user).filter(
+            is_active=True
+        )
 
 
 # The forms of the report's screen, by the "action" their submit button sends;
@@ -562,6 +579,7 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
             reassign_form=bound.get("reassign")
             or ReassignForm(
                 prefix="reassign",
+                user=self.request.user,
                 initial={
                     "category": report.category_id,
                     "municipality": report.municipality_id,
@@ -617,7 +635,7 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
         if action == "assign":
             return AssignForm(data, prefix="assign", report=self.object)
         if action == "reassign":
-            return ReassignForm(data, prefix="reassign")
+            return ReassignForm(data, prefix="reassign", user=self.request.user)
         return StatusForm(data)
 
     def perform(self, action: str, data: dict):
@@ -739,7 +757,7 @@ class ResponseTemplateForm(WagtailAdminModelForm):
             self.fields["municipality"].queryset = staff_municipalities(
                 user, SETUP_ROLES
             )
-        self.fields["category"].queryset = Category.objects.order_by("name")
+        self.fields["category"].queryset = offered_categories(user, SETUP_ROLES)
         self.fields["text"].help_text = _(
             "The public reply. Placeholders: %(placeholders)s."
         ) % {

@@ -296,6 +296,9 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # No check for new Wagtail releases from the admin: it would reach a third
 # party from editors' browsers (and the admin's CSP refuses it).
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# The admin's page search lists only the pages the user may edit (Wagtail's
+# default, relied on: an editor's are their kommun's site's; cms.wagtail_hooks).
+WAGTAILADMIN_PAGE_SEARCH_FILTER_BY_PERMISSIONS = True
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "txt", "xlsx"]
 
