@@ -13,9 +13,10 @@ from wagtail.search import index
 from municipalities.models import Municipality
 
 from .branding import MIN_CONTRAST, WHITE, contrast, version
+from .preview import PhoneFirstPreviewMixin
 
 
-class NationalHomePage(Page):
+class NationalHomePage(PhoneFirstPreviewMixin, Page):
     """The national site's home: report anywhere in Sweden."""
 
     intro = RichTextField(_("introduction"), blank=True)
@@ -36,7 +37,7 @@ class NationalHomePage(Page):
         return context
 
 
-class MunicipalityHomePage(Page):
+class MunicipalityHomePage(PhoneFirstPreviewMixin, Page):
     """A kommun's own site home, edited by that kommun's editors."""
 
     intro = RichTextField(_("introduction"), blank=True)
@@ -56,7 +57,7 @@ class MunicipalityHomePage(Page):
         return context
 
 
-class ContentPage(Page):
+class ContentPage(PhoneFirstPreviewMixin, Page):
     """A plain content page (about, contact, how we handle reports…)."""
 
     body = RichTextField(pgettext_lazy("page content", "body"), blank=True)
@@ -83,7 +84,7 @@ class Compliance(models.TextChoices):
     NONE = "none", _("not compliant")
 
 
-class AccessibilityStatementPage(Page):
+class AccessibilityStatementPage(PhoneFirstPreviewMixin, Page):
     """The site's accessibility statement (tillgänglighetsredogörelse), in the
     structure DIGG's model prescribes under the DOS law (lagen om tillgänglighet
     till digital offentlig service): who stands behind the site, how accessible

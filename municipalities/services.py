@@ -45,7 +45,12 @@ from .reference import (
     county_code_for,
     municipality_slugs,
 )
-from .staff import SETUP_ROLES, staff_memberships, staff_municipalities
+from .staff import (
+    APPROVAL_ROLES,
+    SETUP_ROLES,
+    staff_memberships,
+    staff_municipalities,
+)
 
 logger = logging.getLogger("knutpunkt.municipalities")
 
@@ -142,7 +147,8 @@ def boundaries_ensure_packaged() -> BoundaryGeneration | None:
 def staff_membership_grant(
     *, user, municipality: Municipality, role: StaffRole, bodies=()
 ) -> StaffMembership:
-    """Give a user a role in a kommun; editors join the kommun's editors' group.
+    """Give a user a role in a kommun; editors join the kommun's editors' group,
+    approvers and administrators its approvers' group (once it has a site).
     ``bodies``: for a case handler, the bodies whose reports they work (none:
     every body of the kommun)."""
     membership, _ = StaffMembership.objects.get_or_create(
@@ -154,9 +160,15 @@ def staff_membership_grant(
         if municipality.editors_group is None:
             raise ValueError(f"{municipality} has no site yet; create it first.")
         user.groups.add(municipality.editors_group)
+    elif role == StaffRole.APPROVER:
+        if municipality.approvers_group is None:
+            raise ValueError(f"{municipality} has no site yet; create it first.")
+        user.groups.add(municipality.approvers_group)
     else:
         # Into the admin; what they see there is scoped by municipalities.staff.
         user.groups.add(_staff_group())
+        if role in APPROVAL_ROLES and municipality.approvers_group_id:
+            user.groups.add(municipality.approvers_group)
     return membership
 
 
@@ -206,6 +218,10 @@ def staff_member_add(
         user=user, municipality=municipality, role=role
     ).exists():
         raise ValidationError({"role": _("This person already has this role here.")})
+    if role in SITE_ROLES and municipality.site_id is None:
+        raise ValidationError(
+            {"role": _("The kommun has no site yet, so no one can have this role.")}
+        )
     membership = staff_membership_grant(
         user=user, municipality=municipality, role=role, bodies=bodies
     )
@@ -270,9 +286,22 @@ def staff_membership_revoke(*, actor, membership: StaffMembership) -> None:
     membership.delete()
     if role == StaffRole.EDITOR and municipality.editors_group_id:
         user.groups.remove(municipality.editors_group)
-    remaining = StaffMembership.objects.filter(user=user).exclude(role=StaffRole.EDITOR)
+    if (
+        role in APPROVAL_ROLES
+        and municipality.approvers_group_id
+        and not StaffMembership.objects.filter(
+            user=user, municipality=municipality, role__in=APPROVAL_ROLES
+        ).exists()
+    ):
+        user.groups.remove(municipality.approvers_group)
+    # Editors and approvers come into the admin through their kommun's group.
+    remaining = StaffMembership.objects.filter(user=user).exclude(role__in=SITE_ROLES)
     if not remaining.exists():
         user.groups.remove(_staff_group())
+
+
+# The roles held through a group of the kommun's site (cms.services).
+SITE_ROLES = (StaffRole.EDITOR, StaffRole.APPROVER)
 
 
 STAFF_GROUP_NAME = "Kommunpersonal"
