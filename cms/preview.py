@@ -8,33 +8,21 @@ page to work at, a tablet's and a desktop's are a click away.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from wagtail.models import PreviewableMixin
 
-# Wagtail's labels for its own three sizes (translated in Wagtail's catalogue).
+# Wagtail's own sizes (a 375-pixel phone, a tablet, a desktop, with Wagtail's
+# labels), and the reflow width beside the phone.
+_WAGTAILS = {size["name"]: size for size in PreviewableMixin.DEFAULT_PREVIEW_SIZES}
 PREVIEW_SIZES = [
-    {
-        "name": "mobile",
-        "icon": "mobile-alt",
-        "device_width": 375,
-        "label": _("Preview in mobile size"),
-    },
+    _WAGTAILS["mobile"],
     {
         "name": "reflow",
         "icon": "mobile-alt",
         "device_width": 320,
         "label": _("Preview at 320 pixels, the narrowest width WCAG asks for"),
     },
-    {
-        "name": "tablet",
-        "icon": "tablet-alt",
-        "device_width": 768,
-        "label": _("Preview in tablet size"),
-    },
-    {
-        "name": "desktop",
-        "icon": "desktop",
-        "device_width": 1280,
-        "label": _("Preview in desktop size"),
-    },
+    _WAGTAILS["tablet"],
+    _WAGTAILS["desktop"],
 ]
 DEFAULT_PREVIEW_SIZE = "mobile"
 
