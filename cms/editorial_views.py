@@ -78,9 +78,7 @@ class PublishingViewSet(ScopedModelViewSet):
     edit_view_class = PublishingEditView
     list_display = [
         "name",
-        BooleanColumn(
-            "moderation", label=gettext_lazy("Moderation before publishing")
-        ),
+        BooleanColumn("moderation", label=gettext_lazy("Moderation before publishing")),
     ]
     ordering = ["name"]
     edit_handler = ObjectList([FieldPanel("moderation")])

@@ -138,7 +138,11 @@ def _editor_group(municipality: Municipality, site_root: Page) -> Group:
     _grant_pages(
         group,
         site_root,
-        [c for c in EDITOR_PAGE_PERMISSIONS if c != PUBLISH or not municipality.moderation],
+        [
+            c
+            for c in EDITOR_PAGE_PERMISSIONS
+            if c != PUBLISH or not municipality.moderation
+        ],
     )
     return group
 
@@ -163,10 +167,11 @@ def _approvers_group(municipality: Municipality, site_root: Page) -> Group:
 def municipality_ensure_site(
     *, municipality: Municipality, domain: str, port: int
 ) -> Site:
-    """Give the kommun its own Wagtail site, home page and editors' group.
+    """Give the kommun its own Wagtail site, home page, editors' and approvers'
+    groups and collection.
 
-    The site answers at ``<slug>.<domain>``; its editors may edit only the pages
-    under that site's root.
+    The site answers at ``<slug>.<domain>``; its editors and approvers may
+    edit only the pages under that site's root.
     """
     site = municipality.site
     if site is None:
@@ -183,7 +188,16 @@ def municipality_ensure_site(
             site_name=municipality.name,
         )
         municipality.site = site
+        municipality.save(update_fields=["site"])
     accessibility_statement_ensure(home=site.root_page, organisation=municipality.name)
+    _site_groups_ensure(municipality)
+    return site
+
+
+def _site_groups_ensure(municipality: Municipality) -> None:
+    """The groups of the kommun's site (which has one) with their permissions,
+    its collection, and the site following its moderation setting."""
+    site = municipality.site
     group = _editor_group(municipality, site.root_page)
     # The site's branding: its editors may change their own site's only.
     GroupSitePermission.objects.get_or_create(
@@ -201,11 +215,8 @@ def municipality_ensure_site(
     municipality.editors_group = group
     municipality.approvers_group = approvers
     municipality.collection = collection
-    municipality.save(
-        update_fields=["site", "editors_group", "approvers_group", "collection"]
-    )
+    municipality.save(update_fields=["editors_group", "approvers_group", "collection"])
     _moderation_apply(municipality)
-    return site
 
 
 # --- moderation before publishing ----------------------------------------------
@@ -272,10 +283,11 @@ def municipality_moderation_set(
     if not isinstance(moderation, bool):
         raise ValidationError({"moderation": _("Choose on or off.")})
     municipality = Municipality.objects.select_for_update().get(pk=municipality.pk)
-    if municipality.site_id is None or municipality.approvers_group_id is None:
-        raise ValidationError(
-            {"moderation": _("The kommun has no site yet.")}
-        )
+    if municipality.site_id is None:
+        raise ValidationError({"moderation": _("The kommun has no site yet.")})
+    if municipality.approvers_group_id is None:
+        # A site made before kommuner had approvers gets its group now.
+        _site_groups_ensure(municipality)
     if moderation and not staff_approvers(municipality_id=municipality.pk).exists():
         raise ValidationError(
             {

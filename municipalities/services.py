@@ -189,6 +189,17 @@ def staff_member_add(
     provider). Refused unless the actor administers the kommun."""
     if not staff_municipalities(actor, SETUP_ROLES).filter(pk=municipality.pk).exists():
         raise PermissionDenied(_("Only the kommun's administrators add its staff."))
+    if (role == StaffRole.EDITOR and municipality.editors_group_id is None) or (
+        role == StaffRole.APPROVER and municipality.approvers_group_id is None
+    ):
+        raise ValidationError(
+            {
+                "role": _(
+                    "The kommun's site is not ready for this role yet; ask the "
+                    "national administrators."
+                )
+            }
+        )
     email = email.strip()
     users = get_user_model().objects.filter(email__iexact=email)
     if users.count() > 1:
@@ -218,10 +229,6 @@ def staff_member_add(
         user=user, municipality=municipality, role=role
     ).exists():
         raise ValidationError({"role": _("This person already has this role here.")})
-    if role in SITE_ROLES and municipality.site_id is None:
-        raise ValidationError(
-            {"role": _("The kommun has no site yet, so no one can have this role.")}
-        )
     membership = staff_membership_grant(
         user=user, municipality=municipality, role=role, bodies=bodies
     )

@@ -71,9 +71,7 @@ def edit_data(page: ContentPage, *, body: str = "<p>Nytt.</p>", **actions) -> di
 
 def moderation_on(code: str):
     admin = staff_user(f"admin-{code}", code, StaffRole.ADMIN)
-    municipality_moderation_set(
-        actor=admin, municipality=kommun(code), moderation=True
-    )
+    municipality_moderation_set(actor=admin, municipality=kommun(code), moderation=True)
     return admin
 
 
@@ -148,7 +146,10 @@ def test_with_moderation_an_editor_submits_and_a_malmo_approver_publishes(
     approver = signed_in(malmo_people["approver"])
     dashboard = approver.get(reverse("wagtailadmin_home")).content.decode()
     assert "Vinterväghållning" in dashboard
-    assert "Vinterväghållning" not in lund.get(reverse("wagtailadmin_home")).content.decode()
+    assert (
+        "Vinterväghållning"
+        not in lund.get(reverse("wagtailadmin_home")).content.decode()
+    )
     response = approver.post(action)
     assert response.status_code == 302
     page = ContentPage.objects.get(pk=page.pk)
@@ -258,9 +259,7 @@ def test_moderation_with_no_one_to_approve_is_refused_at_the_field():
     assert not malmo.moderation and malmo.workflow is None
     assert not AuditEntry.objects.filter(action="kommun.moderation").exists()
     with pytest.raises(ValidationError) as refused:
-        municipality_moderation_set(
-            actor=national, municipality=malmo, moderation="ja"
-        )
+        municipality_moderation_set(actor=national, municipality=malmo, moderation="ja")
     assert "moderation" in refused.value.message_dict
 
 
@@ -273,6 +272,41 @@ def test_an_approver_who_leaves_the_role_no_longer_approves(malmo_people):
     membership = StaffMembership.objects.get(user=approver, role=StaffRole.APPROVER)
     staff_membership_revoke(actor=superuser(), membership=membership)
     assert not group.user_set.filter(pk=approver.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_site_made_before_approvers_gets_its_group_when_moderation_is_switched_on():
+    admin = staff_user("malmo-admin-tidig", MALMO, StaffRole.ADMIN)
+    Municipality.objects.filter(code=MALMO).update(approvers_group=None)
+    malmo = municipality_moderation_set(
+        actor=admin, municipality=kommun(MALMO), moderation=True
+    )
+    assert malmo.approvers_group.user_set.filter(pk=admin.pk).exists()
+    assert draft(MALMO, "Sen sida").get_workflow() == malmo.workflow
+
+
+@pytest.mark.django_db
+def test_an_approver_in_a_kommun_without_a_site_is_refused_at_the_field():
+    stockholm = Municipality.objects.get(code="0180")
+    assert stockholm.site_id is None
+    admin = staff_user("stockholm-admin", "0180", StaffRole.ADMIN)
+    with translation.override("en"):
+        response = signed_in(admin).post(
+            "/admin/staff/new/",
+            {
+                "email": "granskare@stockholm.example",
+                "municipality": stockholm.pk,
+                "role": StaffRole.APPROVER,
+            },
+        )
+        assert response.status_code == 200
+        assert "not ready for this role yet" in response.content.decode()
+    assert not StaffMembership.objects.filter(role=StaffRole.APPROVER).exists()
+    with pytest.raises(ValidationError):
+        municipality_moderation_set(
+            actor=admin, municipality=stockholm, moderation=True
+        )
+    assert not Municipality.objects.get(code="0180").moderation
 
 
 @pytest.mark.django_db
@@ -308,7 +342,9 @@ def time_passes(page: ContentPage, *, minutes: int) -> None:
     page.refresh_from_db()
     for field in ("go_live_at", "expire_at"):
         if getattr(page, field):
-            Page.objects.filter(pk=page.pk).update(**{field: getattr(page, field) - back})
+            Page.objects.filter(pk=page.pk).update(
+                **{field: getattr(page, field) - back}
+            )
     for revision in page.revisions.all():
         for field in ("go_live_at", "expire_at"):
             if revision.content.get(field):
@@ -363,7 +399,9 @@ def test_two_runs_that_both_saw_a_page_due_publish_it_once():
     assert not revision_publish_due(revision_id=revision_id, now=now)
     assert Page.objects.get(pk=page.pk).live
     assert (
-        PageLogEntry.objects.filter(page=page, action="wagtail.publish.scheduled").count()
+        PageLogEntry.objects.filter(
+            page=page, action="wagtail.publish.scheduled"
+        ).count()
         == 1
     )
 
