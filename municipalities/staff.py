@@ -28,7 +28,7 @@ its text and photos, go with working it (``staff_work_scope``): kommun
 administrators and the report's case handlers, not contact-centre agents.
 
 Wagtail's shared parts (cms.wagtail_hooks, cms.admin_reports): a kommun's
-editors and administrators see the pages of their kommun's site only
+editors, approvers and administrators see the pages of their kommun's site only
 (``staff_pages_q``), in the page chooser and the reports; the people named in
 site history are the staff of their kommuner (``staff_people``); everyone else
 sees no pages at all.

@@ -310,7 +310,9 @@ def test_an_approver_in_a_kommun_without_a_site_is_refused_at_the_field():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role", [StaffRole.ADMIN, StaffRole.EDITOR])
+@pytest.mark.parametrize(
+    "role", [StaffRole.ADMIN, StaffRole.EDITOR, StaffRole.APPROVER]
+)
 def test_the_workflow_screens_stay_the_national_administrators(role):
     moderation_on(MALMO)
     client = signed_in(staff_user(f"malmo-{role}-flode", MALMO, role))
