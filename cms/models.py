@@ -23,6 +23,7 @@ from .maps import (
     tile_url_validate,
     zoom_validate,
 )
+from .preview import PhoneFirstPreviewMixin
 
 
 def _body(**kwargs) -> StreamField:
@@ -51,7 +52,7 @@ class BlocksMixin:
         return self._has_block("latest_reports")
 
 
-class HomePage(BlocksMixin, Page):
+class HomePage(PhoneFirstPreviewMixin, BlocksMixin, Page):
     """What the national home and each kommun's home have in common: an intro,
     blocks, and, around them, the call to report, the latest reports and the
     site's news (``templates/cms/_home.html``)."""
@@ -139,7 +140,7 @@ class BreadcrumbsMixin:
         return list(self.get_ancestors().filter(depth__gte=2).live().public())
 
 
-class ContentPage(BreadcrumbsMixin, BlocksMixin, Page):
+class ContentPage(PhoneFirstPreviewMixin, BreadcrumbsMixin, BlocksMixin, Page):
     """A content page (about, contact, how we handle reports…) built of blocks."""
 
     body = _body()
@@ -157,7 +158,7 @@ class ContentPage(BreadcrumbsMixin, BlocksMixin, Page):
         verbose_name = _("content page")
 
 
-class NewsIndexPage(BreadcrumbsMixin, Page):
+class NewsIndexPage(PhoneFirstPreviewMixin, BreadcrumbsMixin, Page):
     """The site's news, newest first, a page at a time."""
 
     intro = RichTextField(_("introduction"), blank=True)
@@ -182,7 +183,7 @@ class NewsIndexPage(BreadcrumbsMixin, Page):
         return context
 
 
-class NewsPage(BreadcrumbsMixin, BlocksMixin, Page):
+class NewsPage(PhoneFirstPreviewMixin, BreadcrumbsMixin, BlocksMixin, Page):
     """One news item: its date, a summary for lists, and blocks."""
 
     date = models.DateField(_("date"), default=timezone.localdate)
@@ -220,7 +221,7 @@ class Compliance(models.TextChoices):
     NONE = "none", _("not compliant")
 
 
-class AccessibilityStatementPage(Page):
+class AccessibilityStatementPage(PhoneFirstPreviewMixin, Page):
     """The site's accessibility statement (tillgänglighetsredogörelse), in the
     structure DIGG's model prescribes under the DOS law (lagen om tillgänglighet
     till digital offentlig service): who stands behind the site, how accessible

@@ -1,22 +1,34 @@
-"""Writes for the kommuner's Wagtail sites: each kommun's site, home page and
-editors' group."""
+"""Writes for the kommuner's Wagtail sites: each kommun's site, home page,
+editors' and approvers' groups, and moderation before publishing."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wagtail.models import (
     Collection,
+    GroupApprovalTask,
     GroupCollectionPermission,
     GroupPagePermission,
     GroupSitePermission,
     Page,
     Site,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
 )
 
+from municipalities.audit import audit_record
 from municipalities.models import Municipality
+from municipalities.staff import (
+    MODERATION_SETTING_ROLES,
+    staff_approvers,
+    staff_municipalities,
+)
 
 from .models import (
     AccessibilityStatementPage,
@@ -45,7 +57,9 @@ STATEMENT_ASSESSMENT = (
     "utan JavaScript, och tangentbordsnavigeringen prövas i webbläsaren.</p>"
 )
 
-# What a kommun's editors may do with the pages under their site's root.
+# What a kommun's editors may do with the pages under their site's root
+# (without publishing while the kommun has moderation before publishing), and
+# its approvers always.
 EDITOR_PAGE_PERMISSIONS = (
     "add_page",
     "change_page",
@@ -53,6 +67,8 @@ EDITOR_PAGE_PERMISSIONS = (
     "lock_page",
     "unlock_page",
 )
+APPROVER_PAGE_PERMISSIONS = EDITOR_PAGE_PERMISSIONS
+PUBLISH = "publish_page"
 
 
 # What a kommun's editors may do with the images and documents of their
@@ -103,19 +119,47 @@ def _grant_collection(group: Group, collection: Collection, permissions) -> None
             )
 
 
-def _editor_group(municipality: Municipality, site_root: Page) -> Group:
-    group = municipality.editors_group
-    if group is None:
-        group, _ = Group.objects.get_or_create(
-            name=f"{municipality.name} ({municipality.code}): redaktörer"
-        )
-    group.permissions.add(_permission("wagtailadmin", "access_admin"))
-    for codename in EDITOR_PAGE_PERMISSIONS:
+def _grant_pages(group: Group, site_root: Page, codenames) -> None:
+    for codename in codenames:
         GroupPagePermission.objects.get_or_create(
             group=group,
             page=site_root,
             permission=_permission("wagtailcore", codename),
         )
+
+
+def _editor_group(municipality: Municipality, site_root: Page) -> Group:
+    group = municipality.editors_group
+    if group is None:
+        group, _created = Group.objects.get_or_create(
+            name=f"{municipality.name} ({municipality.code}): redaktörer"
+        )
+    group.permissions.add(_permission("wagtailadmin", "access_admin"))
+    _grant_pages(
+        group,
+        site_root,
+        [
+            c
+            for c in EDITOR_PAGE_PERMISSIONS
+            if c != PUBLISH or not municipality.moderation
+        ],
+    )
+    return group
+
+
+def _approvers_group(municipality: Municipality, site_root: Page) -> Group:
+    """The kommun's approvers: they approve what its editors submit while the
+    kommun has moderation before publishing, and may always publish. Its
+    members are the kommun's approvers and administrators
+    (``municipalities.staff.staff_approvers``)."""
+    group = municipality.approvers_group
+    if group is None:
+        group, _created = Group.objects.get_or_create(
+            name=f"{municipality.name} ({municipality.code}): granskare"
+        )
+    group.permissions.add(_permission("wagtailadmin", "access_admin"))
+    _grant_pages(group, site_root, APPROVER_PAGE_PERMISSIONS)
+    group.user_set.add(*staff_approvers(municipality_id=municipality.pk))
     return group
 
 
@@ -123,10 +167,11 @@ def _editor_group(municipality: Municipality, site_root: Page) -> Group:
 def municipality_ensure_site(
     *, municipality: Municipality, domain: str, port: int
 ) -> Site:
-    """Give the kommun its own Wagtail site, home page and editors' group.
+    """Give the kommun its own Wagtail site, home page, editors' and approvers'
+    groups and collection.
 
-    The site answers at ``<slug>.<domain>``; its editors may edit only the pages
-    under that site's root.
+    The site answers at ``<slug>.<domain>``; its editors and approvers may
+    edit only the pages under that site's root.
     """
     site = municipality.site
     if site is None:
@@ -143,7 +188,16 @@ def municipality_ensure_site(
             site_name=municipality.name,
         )
         municipality.site = site
+        municipality.save(update_fields=["site"])
     accessibility_statement_ensure(home=site.root_page, organisation=municipality.name)
+    _site_groups_ensure(municipality)
+    return site
+
+
+def _site_groups_ensure(municipality: Municipality) -> None:
+    """The groups of the kommun's site (which has one) with their permissions,
+    its collection, and the site following its moderation setting."""
+    site = municipality.site
     group = _editor_group(municipality, site.root_page)
     # The site's branding: its editors may change their own site's only.
     GroupSitePermission.objects.get_or_create(
@@ -151,13 +205,112 @@ def municipality_ensure_site(
         site=site,
         permission=_permission("cms", "change_sitebranding"),
     )
+    approvers = _approvers_group(municipality, site.root_page)
     collection = _collection_ensure(municipality)
-    _grant_collection(group, collection, EDITOR_COLLECTION_PERMISSIONS)
-    _grant_collection(group, shared_collection_ensure(), SHARED_COLLECTION_PERMISSIONS)
+    for each in (group, approvers):
+        _grant_collection(each, collection, EDITOR_COLLECTION_PERMISSIONS)
+        _grant_collection(
+            each, shared_collection_ensure(), SHARED_COLLECTION_PERMISSIONS
+        )
     municipality.editors_group = group
+    municipality.approvers_group = approvers
     municipality.collection = collection
-    municipality.save(update_fields=["site", "editors_group", "collection"])
-    return site
+    municipality.save(update_fields=["editors_group", "approvers_group", "collection"])
+    _moderation_apply(municipality)
+
+
+# --- moderation before publishing ----------------------------------------------
+
+
+def _workflow_ensure(municipality: Municipality) -> Workflow:
+    """The kommun's own workflow: one task, approved by its approvers' group."""
+    workflow = municipality.workflow
+    if workflow is None:
+        label = f"{municipality.name} ({municipality.code})"
+        workflow = Workflow.objects.create(name=f"{label}: granskning före publicering")
+        task = GroupApprovalTask.objects.create(name=f"{label}: granskare godkänner")
+        task.groups.set([municipality.approvers_group])
+        WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+        municipality.workflow = workflow
+        municipality.save(update_fields=["workflow"])
+    elif not workflow.active:
+        workflow.active = True
+        workflow.save(update_fields=["active"])
+    return workflow
+
+
+def _moderation_apply(municipality: Municipality) -> None:
+    """Make the kommun's site follow ``municipality.moderation``: its workflow
+    assigned to the site's root and its editors without the right to publish,
+    or the workflow unassigned and the editors publishing again."""
+    site, editors = municipality.site, municipality.editors_group
+    if site is None or editors is None:
+        return
+    publish = GroupPagePermission.objects.filter(
+        group=editors,
+        page=site.root_page_id,
+        permission=_permission("wagtailcore", PUBLISH),
+    )
+    if municipality.moderation:
+        publish.delete()
+        WorkflowPage.objects.update_or_create(
+            page=site.root_page, defaults={"workflow": _workflow_ensure(municipality)}
+        )
+    else:
+        _grant_pages(editors, site.root_page, [PUBLISH])
+        if municipality.workflow_id is not None:
+            WorkflowPage.objects.filter(
+                page=site.root_page_id, workflow=municipality.workflow_id
+            ).delete()
+
+
+@transaction.atomic
+def municipality_moderation_set(
+    *, actor, municipality: Municipality, moderation: bool
+) -> Municipality:
+    """Switch moderation before publishing on or off for the kommun's site
+    (its administrators, and superusers). On: the kommun's editors submit
+    pages to its own workflow, approved by its approvers' group; off: they
+    publish directly again. Audited."""
+    if not (
+        staff_municipalities(actor, MODERATION_SETTING_ROLES)
+        .filter(pk=municipality.pk)
+        .exists()
+    ):
+        raise PermissionDenied(
+            _("Only the kommun's administrators switch moderation before publishing.")
+        )
+    if not isinstance(moderation, bool):
+        raise ValidationError({"moderation": _("Choose on or off.")})
+    municipality = Municipality.objects.select_for_update().get(pk=municipality.pk)
+    if municipality.site_id is None:
+        raise ValidationError({"moderation": _("The kommun has no site yet.")})
+    if municipality.approvers_group_id is None:
+        # A site made before kommuner had approvers gets its group now.
+        _site_groups_ensure(municipality)
+    if moderation and not staff_approvers(municipality_id=municipality.pk).exists():
+        raise ValidationError(
+            {
+                "moderation": _(
+                    "No one could approve the pages: give someone the approver "
+                    "role in the kommun first."
+                )
+            }
+        )
+    before = municipality.moderation
+    municipality.moderation = moderation
+    municipality.save(update_fields=["moderation"])
+    _moderation_apply(municipality)
+    if before != moderation:
+        audit_record(
+            actor=actor,
+            action="kommun.moderation",
+            target=municipality,
+            municipality=municipality,
+            before={"moderation": before},
+            after={"moderation": moderation},
+        )
+    return municipality
 
 
 @transaction.atomic

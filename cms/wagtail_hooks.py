@@ -5,6 +5,7 @@ the dashboard's panels and the admin API's images and documents. The page
 explorer and page search follow Wagtail's page permissions, which give an
 editor their kommun's site only; the reports Wagtail gives no hook for are
 cms.admin_reports, the image and document screens' tags cms.admin_media.
+The kommun's "Publishing" screen is cms.editorial_views.
 """
 
 from wagtail import hooks
@@ -14,6 +15,7 @@ from wagtail.models import Page
 from municipalities.staff import staff_pages_q
 
 from .admin_media import ScopedDocumentsAdminAPIViewSet, ScopedImagesAdminAPIViewSet
+from .editorial_views import PublishingViewSet
 
 
 @hooks.register("construct_page_chooser_queryset")
@@ -102,3 +104,9 @@ def dashboard_of_own_kommun(request, panels):
         else panel
         for panel in panels
     ]
+
+
+@hooks.register("register_admin_viewset")
+def register_publishing():
+    # Moderation before publishing, switched by each kommun's administrators.
+    return PublishingViewSet()

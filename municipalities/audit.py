@@ -89,6 +89,7 @@ ACTION_LABELS = {
     "report.assign": gettext_lazy("Assigned a report"),
     "delivery.resend": gettext_lazy("Resent a delivery"),
     "connection.retry": gettext_lazy("Retried a connection now"),
+    "kommun.moderation": gettext_lazy("Switched moderation before publishing"),
 }
 
 

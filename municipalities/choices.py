@@ -6,6 +6,9 @@ from django.utils.translation import pgettext_lazy
 class StaffRole(models.TextChoices):
     ADMIN = "admin", _("Kommun administrator")
     EDITOR = "editor", _("Editor")
+    # Approves the kommun's pages when its site has moderation before
+    # publishing, and may always publish them (cms.editorial).
+    APPROVER = "approver", _("Approver")
     CASE_HANDLER = "case_handler", _("Case handler")
     CONTACT_CENTRE = "contact_centre", _("Contact-centre agent")
 

@@ -82,6 +82,31 @@ class Municipality(models.Model):
         on_delete=models.SET_NULL,
         related_name="municipality",
     )
+    # Moderation before publishing on the kommun's site (cms.editorial): its
+    # editors submit pages to its approvers (``approvers_group``) through its
+    # own Wagtail workflow instead of publishing them.
+    moderation = models.BooleanField(
+        _("moderation before publishing"),
+        default=False,
+        help_text=_(
+            "Editors submit pages for approval; the kommun's approvers and "
+            "administrators publish them."
+        ),
+    )
+    approvers_group = models.OneToOneField(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approved_municipality",
+    )
+    workflow = models.OneToOneField(
+        "wagtailcore.Workflow",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="municipality",
+    )
 
     class Meta:
         ordering = ["name"]

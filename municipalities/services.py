@@ -45,7 +45,12 @@ from .reference import (
     county_code_for,
     municipality_slugs,
 )
-from .staff import SETUP_ROLES, staff_memberships, staff_municipalities
+from .staff import (
+    APPROVAL_ROLES,
+    SETUP_ROLES,
+    staff_memberships,
+    staff_municipalities,
+)
 
 logger = logging.getLogger("knutpunkt.municipalities")
 
@@ -142,7 +147,8 @@ def boundaries_ensure_packaged() -> BoundaryGeneration | None:
 def staff_membership_grant(
     *, user, municipality: Municipality, role: StaffRole, bodies=()
 ) -> StaffMembership:
-    """Give a user a role in a kommun; editors join the kommun's editors' group.
+    """Give a user a role in a kommun; editors join the kommun's editors' group,
+    approvers and administrators its approvers' group (once it has a site).
     ``bodies``: for a case handler, the bodies whose reports they work (none:
     every body of the kommun)."""
     membership, _ = StaffMembership.objects.get_or_create(
@@ -154,9 +160,15 @@ def staff_membership_grant(
         if municipality.editors_group is None:
             raise ValueError(f"{municipality} has no site yet; create it first.")
         user.groups.add(municipality.editors_group)
+    elif role == StaffRole.APPROVER:
+        if municipality.approvers_group is None:
+            raise ValueError(f"{municipality} has no site yet; create it first.")
+        user.groups.add(municipality.approvers_group)
     else:
         # Into the admin; what they see there is scoped by municipalities.staff.
         user.groups.add(_staff_group())
+        if role in APPROVAL_ROLES and municipality.approvers_group_id:
+            user.groups.add(municipality.approvers_group)
     return membership
 
 
@@ -177,6 +189,17 @@ def staff_member_add(
     provider). Refused unless the actor administers the kommun."""
     if not staff_municipalities(actor, SETUP_ROLES).filter(pk=municipality.pk).exists():
         raise PermissionDenied(_("Only the kommun's administrators add its staff."))
+    if (role == StaffRole.EDITOR and municipality.editors_group_id is None) or (
+        role == StaffRole.APPROVER and municipality.approvers_group_id is None
+    ):
+        raise ValidationError(
+            {
+                "role": _(
+                    "The kommun's site is not ready for this role yet; ask the "
+                    "national administrators."
+                )
+            }
+        )
     email = email.strip()
     users = get_user_model().objects.filter(email__iexact=email)
     if users.count() > 1:
@@ -270,9 +293,22 @@ def staff_membership_revoke(*, actor, membership: StaffMembership) -> None:
     membership.delete()
     if role == StaffRole.EDITOR and municipality.editors_group_id:
         user.groups.remove(municipality.editors_group)
-    remaining = StaffMembership.objects.filter(user=user).exclude(role=StaffRole.EDITOR)
+    if (
+        role in APPROVAL_ROLES
+        and municipality.approvers_group_id
+        and not StaffMembership.objects.filter(
+            user=user, municipality=municipality, role__in=APPROVAL_ROLES
+        ).exists()
+    ):
+        user.groups.remove(municipality.approvers_group)
+    # Editors and approvers come into the admin through their kommun's group.
+    remaining = StaffMembership.objects.filter(user=user).exclude(role__in=SITE_ROLES)
     if not remaining.exists():
         user.groups.remove(_staff_group())
+
+
+# The roles held through a group of the kommun's site (cms.services).
+SITE_ROLES = (StaffRole.EDITOR, StaffRole.APPROVER)
 
 
 STAFF_GROUP_NAME = "Kommunpersonal"

@@ -28,7 +28,7 @@ its text and photos, go with working it (``staff_work_scope``): kommun
 administrators and the report's case handlers, not contact-centre agents.
 
 Wagtail's shared parts (applied by cms.wagtail_hooks, cms.admin_reports,
-cms.admin_media): a kommun's editors and administrators see the pages of their
+cms.admin_media): a kommun's editors, approvers and administrators see the pages of their
 kommun's site only (``staff_pages_q``), in the page chooser, the dashboard and
 the reports; the people named in site history and the reports' filters are
 the staff of their kommuner (``staff_people``); everyone else sees no pages at
@@ -37,6 +37,13 @@ those of the bodies of the user's kommuner (``staff_category_choices``), never
 another kommun's own. Images and documents follow Wagtail's collection
 permissions, which cms.services grants per kommun: the kommun's collection and
 the shared national one to choose from.
+
+The kommun's site, by role: its *editors* edit its pages and publish them, or,
+when the kommun has moderation before publishing, submit them for approval;
+its *approvers* and *administrators* (``APPROVAL_ROLES``, the members of the
+kommun's approvers' group) approve or reject what was submitted and may always
+publish. Only the kommun's administrators (and superusers) switch moderation on
+and off (``MODERATION_SETTING_ROLES``).
 """
 
 from __future__ import annotations
@@ -67,7 +74,12 @@ MESSAGE_ROLES = (StaffRole.ADMIN, StaffRole.EDITOR, StaffRole.CASE_HANDLER)
 # Who may change bodies, routes and connections (the case-system set-up).
 SETUP_ROLES = (StaffRole.ADMIN,)
 # Who sees the pages of the kommun's site in the admin's shared parts.
-PAGE_ROLES = (StaffRole.ADMIN, StaffRole.EDITOR)
+PAGE_ROLES = (StaffRole.ADMIN, StaffRole.EDITOR, StaffRole.APPROVER)
+# Who approves (and may always publish) the pages of the kommun's site: the
+# members of its approvers' group (cms.editorial).
+APPROVAL_ROLES = (StaffRole.ADMIN, StaffRole.APPROVER)
+# Who switches moderation before publishing on and off for the kommun's site.
+MODERATION_SETTING_ROLES = SETUP_ROLES
 # Who may work reports and deliveries.
 CASEWORK_ROLES = (StaffRole.ADMIN, StaffRole.CASE_HANDLER, StaffRole.CONTACT_CENTRE)
 # Who sees every report of their kommun in the workspace, whatever its body.
@@ -354,6 +366,17 @@ def staff_case_handlers(*, municipality_id: int, body_id: int) -> QuerySet:
         get_user_model()
         .objects.filter(is_active=True, pk__in=memberships.values("user_id"))
         .order_by("first_name", "last_name", "username")
+    )
+
+
+def staff_approvers(*, municipality_id: int) -> QuerySet:
+    """The active users who approve the pages of the kommun's site: its
+    administrators and approvers (``APPROVAL_ROLES``)."""
+    memberships = StaffMembership.objects.filter(
+        municipality_id=municipality_id, role__in=APPROVAL_ROLES
+    )
+    return get_user_model().objects.filter(
+        is_active=True, pk__in=memberships.values("user_id")
     )
 
 

@@ -455,6 +455,12 @@ KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
 # working days; the scheduler looks every so many seconds.
 KNUTPUNKT_DIGEST_HOUR = int(os.environ.get("KNUTPUNKT_DIGEST_HOUR", "7"))
 KNUTPUNKT_DIGEST_CHECK_SECONDS = 60.0
+# Scheduled publishing of the sites' pages ("go live at", "expire at";
+# cms.scheduled): looked for every so many seconds by the server (embedded
+# profile) or each worker (scaled profile).
+KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS = float(
+    os.environ.get("KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS", "60")
+)
 # Served documents keep no CSP; the admin has its own (config.security).
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('municipalities', '0017_operational_messages'),
+        ('municipalities', '0018_operational_messages'),
         ('reports', '0017_inbox_map_index_created'),
     ]
 

@@ -99,6 +99,7 @@ def test_malmo_editor_cannot_change_lunds_page_through_the_admin():
             "title": "Malmö stad",
             "slug": malmo.slug,
             "intro": json.dumps({"blocks": [], "entityMap": {}}),
+            "body-count": "0",
             "action-publish": "1",
         },
     )

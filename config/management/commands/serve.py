@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import dispatcher_start
+from cms.scheduled import scheduled_publisher_start
 from config.asgi import application
 from config.demo import format_demo_accounts
 from config.demo_case_system import demo_case_system_start
@@ -20,12 +21,14 @@ from workspace.digest_schedule import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:
-    """Work the task queue and the delivery outbox, and claim the daily
-    digests, on threads of this process (embedded default)."""
+    """Work the task queue and the delivery outbox, claim the daily digests,
+    and publish what is scheduled, on threads of this process (embedded
+    default)."""
     worker = task_worker(interval, "embedded")
     threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
     dispatcher_start()
     digest_scheduler_start()
+    scheduled_publisher_start()
 
 
 class Command(BaseCommand):

@@ -4,15 +4,16 @@ import threading
 from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
+from cms.scheduled import scheduled_publisher_run
 from infra.taskworker import task_worker
 from workspace.digest_schedule import digest_scheduler_run
 
 
 class Command(BaseCommand):
     help = (
-        "Background work of the scaled profile: the task queue (and the daily "
-        "digests' scheduler) and the delivery outbox (run one or more beside the "
-        "servers)."
+        "Background work of the scaled profile: the task queue (with the daily "
+        "digests' scheduler and scheduled publishing) and the delivery outbox "
+        "(run one or more beside the servers)."
     )
 
     def add_arguments(self, parser):
@@ -39,6 +40,13 @@ class Command(BaseCommand):
                 target=digest_scheduler_run,
                 args=(stop,),
                 name="digest-scheduler",
+                daemon=True,
+            ).start()
+            # Every worker looks; each page is claimed before it is published.
+            threading.Thread(
+                target=scheduled_publisher_run,
+                args=(stop,),
+                name="scheduled-publisher",
                 daemon=True,
             ).start()
         self.stdout.write(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('municipalities', '0016_kommun_collection'),
+        ('municipalities', '0017_editorial'),
     ]
 
     operations = [
