@@ -138,6 +138,14 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     audit.check(page, "national home")
     page.goto(f"{malmo}/")
     audit.check(page, "kommun home")
+    page.goto(f"{malmo}/nyheter/")
+    audit.check(page, "the kommun's news")
+    with page.expect_navigation():
+        page.locator(".news-list a").first.click()
+    assert page.locator("figure img[alt]").count() == 1
+    audit.check(page, "a news item")
+    page.goto(f"{malmo}/om/")
+    audit.check(page, "a content page")
 
     page.goto(f"{malmo}/rapportera/")
     page.locator("#map").wait_for()
@@ -255,7 +263,7 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     plain.close()
 
     assert not audit.found, "\n".join(audit.found)
-    assert len(audit.states) == 31
+    assert len(audit.states) == 34
 
 
 def test_the_first_tab_offers_a_skip_to_the_content(site, browser):
