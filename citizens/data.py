@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from casehub.outbox import contact_connections, erasure_notices_queue
-from casehub.models import Delivery
 from casehub.choices import DeliveryKind
+from casehub.models import Delivery
+from casehub.outbox import contact_connections, erasure_notices_queue
 from infra.personal_data import DataSubject
 from reports.choices import EventKind
 from reports.events import Actor, event_record
@@ -171,9 +171,9 @@ def emails_export(subject: DataSubject) -> dict:
                 "expires_at": _moment(sent.expires_at),
                 "used_at": _moment(sent.used_at),
             }
-            for sent in MyReportsLink.objects.filter(
-                email__in=subject.emails
-            ).order_by("pk")
+            for sent in MyReportsLink.objects.filter(email__in=subject.emails).order_by(
+                "pk"
+            )
         ],
     }
 

@@ -132,9 +132,7 @@ def eid_subject_key(issuer: str, subject: str) -> str:
     """A keyed hash of an e-legitimation's issuer and subject (never stored
     as given)."""
     message = f"{issuer}\n{subject}".encode()
-    return hmac.new(
-        settings.SECRET_KEY.encode(), message, hashlib.sha256
-    ).hexdigest()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
 @transaction.atomic

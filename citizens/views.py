@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
-from infra.ratelimit import rate_limit_hit, rate_limited, rate_limited_response
+from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.tasks import enqueue_with_transaction
 from municipalities.tenancy import tenant_for_request
 from reports.mail import root_url
@@ -30,7 +30,11 @@ from staffauth.oidc import SignInRefused
 from . import oidc, services
 from .forms import EmailForm, EraseForm, PasswordSetForm, PasswordSignInForm, SignUpForm
 from .models import ErasureRecord
-from .tasks import send_my_data_link_task, send_sign_in_link_task, send_sign_up_link_task
+from .tasks import (
+    send_my_data_link_task,
+    send_sign_in_link_task,
+    send_sign_up_link_task,
+)
 
 logger = logging.getLogger("knutpunkt.citizens")
 
@@ -227,7 +231,9 @@ def sign_out(request):
 def account(request):
     user = _citizen(request)
     if user is None:
-        return redirect(f"{reverse('citizen-sign-in')}?next={reverse('citizen-account')}")
+        return redirect(
+            f"{reverse('citizen-sign-in')}?next={reverse('citizen-account')}"
+        )
     may_set = request.session.get(LINK_SIGN_IN) or not user.has_usable_password()
     form = PasswordSetForm(request.POST or None, user=user)
     status = 200
@@ -235,11 +241,17 @@ def account(request):
         if not may_set:
             status = 403
         elif form.is_valid():
-            services.citizen_password_set(user=user, password=form.cleaned_data["password"])
+            services.citizen_password_set(
+                user=user, password=form.cleaned_data["password"]
+            )
             # Keeps this browser signed in (the session's hash follows).
             auth_login(request, user, backend=BACKEND)
             request.session[LINK_SIGN_IN] = True
-            return render(request, "citizens/account.html", _account_context(user, form=None, saved=True, may_set=True))
+            return render(
+                request,
+                "citizens/account.html",
+                _account_context(user, form=None, saved=True, may_set=True),
+            )
         else:
             status = 400
     return render(
@@ -285,7 +297,9 @@ def eid_callback(request):
     if request.GET.get("error"):
         request.session.pop(oidc.PENDING_SESSION_KEY, None)
         return _sign_in_page(
-            request, status=400, eid_error=_("Sign-in with e-legitimation was cancelled.")
+            request,
+            status=400,
+            eid_error=_("Sign-in with e-legitimation was cancelled."),
         )
     try:
         user, connected = oidc.eid_finish(
@@ -305,7 +319,10 @@ def eid_callback(request):
             return render(
                 request,
                 "citizens/account.html",
-                {**_account_context(request.user, form=None, may_set=False), "eid_error": message},
+                {
+                    **_account_context(request.user, form=None, may_set=False),
+                    "eid_error": message,
+                },
                 status=400,
             )
         return _sign_in_page(request, status=400, eid_error=message)
@@ -372,7 +389,9 @@ def my_data(request):
             json.dumps(export, ensure_ascii=False, indent=2),
             content_type="application/json; charset=utf-8",
         )
-        response["Content-Disposition"] = 'attachment; filename="knutpunkt-my-data.json"'
+        response["Content-Disposition"] = (
+            'attachment; filename="knutpunkt-my-data.json"'
+        )
         response["Cache-Control"] = "no-store"
         return response
     response = render(

@@ -23,5 +23,7 @@ def link_path(smtp_server, email: str, pattern: str) -> str:
 def page_text(answer, email: str = "") -> str:
     """A page as compared between addresses: without the form's CSRF token
     (one per browser) and with the address typed replaced."""
-    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", answer.content.decode())
+    html = re.sub(
+        r'name="csrfmiddlewaretoken" value="[^"]*"', "", answer.content.decode()
+    )
     return html.replace(email, "EMAIL") if email else html

@@ -13,12 +13,12 @@ from django.utils import timezone, translation
 
 from citizens.models import Citizen
 from citizens.services import citizen_confirm
+from municipalities.choices import StaffRole
 from reports.models import MyReportsLink, Report, Subscription
 from reports.services import report_follow
 from tests.citizens.conftest import link_path, page_text
 from tests.support.factories import report
 from tests.support.people import PASSWORD, staff_user
-from municipalities.choices import StaffRole
 
 pytestmark = pytest.mark.django_db
 
@@ -31,9 +31,9 @@ def sign_up(client, email, django_capture_on_commit_callbacks, **extra):
 
 
 def signed_in_user(client):
-    return get_user_model().objects.filter(
-        pk=client.session.get("_auth_user_id")
-    ).first()
+    return (
+        get_user_model().objects.filter(pk=client.session.get("_auth_user_id")).first()
+    )
 
 
 def test_signing_up_by_the_emailed_link_joins_earlier_reports_and_follows(
@@ -123,9 +123,7 @@ def test_password_reset_by_link_then_sign_in_and_out_with_the_password(
         asked = client.post("/konto/logga-in/lank/", {"email": "sara@example.org"})
         unknown = Client().post("/konto/logga-in/lank/", {"email": "ny@example.org"})
     assert asked.status_code == unknown.status_code == 200
-    assert page_text(asked, "sara@example.org") == page_text(
-        unknown, "ny@example.org"
-    )
+    assert page_text(asked, "sara@example.org") == page_text(unknown, "ny@example.org")
     assert smtp_server.bodies_to("ny@example.org") == []
     path = link_path(smtp_server, "sara@example.org", "/konto/logga-in/lank/")
     assert client.post(path)["Location"] == "/konto/"
@@ -198,7 +196,9 @@ def test_sign_in_floods_are_answered_429_with_retry_after(client, settings):
     assert signed_in_user(client) is None
     # Per client address too, whatever addresses are tried.
     client.post("/konto/logga-in/", {"email": "a@example.org", "password": "x"})
-    spread = client.post("/konto/logga-in/", {"email": "b@example.org", "password": "x"})
+    spread = client.post(
+        "/konto/logga-in/", {"email": "b@example.org", "password": "x"}
+    )
     assert spread.status_code == 429 and spread["Retry-After"]
 
 
