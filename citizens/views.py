@@ -13,7 +13,7 @@ from django.contrib.auth import logout as auth_logout
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
@@ -126,10 +126,15 @@ def sign_in(request):
         rate_limit_hit(request, "citizen_sign_in_account", key=email) or 0,
     )
     if wait:
+        minutes = max(1, (wait + 59) // 60)
         form.add_error(
             None,
-            _("Too many sign-in attempts. Wait %(minutes)d minutes and try again.")
-            % {"minutes": max(1, (wait + 59) // 60)},
+            ngettext(
+                "Too many sign-in attempts. Wait %(minutes)d minute and try again.",
+                "Too many sign-in attempts. Wait %(minutes)d minutes and try again.",
+                minutes,
+            )
+            % {"minutes": minutes},
         )
         response = _sign_in_page(request, form=form, status=429)
         response["Retry-After"] = str(wait)

@@ -33,8 +33,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from casehub.models import Delivery
-from citizens.models import Citizen
 from casehub.outbox import deliveries_claim, delivery_attempt
+from citizens.models import Citizen
 from municipalities.choices import StaffRole
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, Municipality, Route
