@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CitizensConfig(AppConfig):
     name = "citizens"
-    verbose_name = "Citizens"
+    verbose_name = _("Citizens")
 
     def ready(self) -> None:
         # Late: data.py imports models, which only a ready app registry allows.

@@ -14,6 +14,7 @@ details are told, through the outbox (``casehub.outbox.erasure_notices_queue``).
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from casehub.choices import DeliveryKind
 from casehub.models import Delivery
@@ -150,7 +151,7 @@ def follows_erase(subject: DataSubject) -> dict[str, int]:
 # No copy of an e-mail sent is kept: what was sent is the report's page and
 # timeline at the time (in the "reports" section). What is kept is the links
 # sent to prove an address, each for a short while.
-EMAILS_KEPT = (
+EMAILS_KEPT = _(
     "Knutpunkt keeps no copy of the e-mail it sends. It sends: the link that "
     "confirms a report or a follow, a receipt for a report filed by phone or "
     "at a visit, the news of a report you follow (its timeline, above), and "
@@ -163,7 +164,7 @@ EMAILS_KEPT = (
 def emails_export(subject: DataSubject) -> dict:
     return {
         "copies_kept": False,
-        "what_is_kept": EMAILS_KEPT,
+        "what_is_kept": str(EMAILS_KEPT),
         "address_links": [
             {
                 "purpose": sent.purpose,
