@@ -191,6 +191,60 @@ def updates_queue(*, event: ReportEvent) -> list[Delivery]:
     return updates
 
 
+def erasure_notices_queue(
+    *, event: ReportEvent, connection_ids: Sequence[int]
+) -> list[Delivery]:
+    """Tell the case systems that were given the reporter's contact details
+    with the report's case (``connection_ids``, worked out by the caller before
+    erasing them) that the reporter had their personal data erased: one update
+    per connection, about ``event`` (the report's internal "erased" event).
+    Call in the erasure's transaction. An inbox connection's case is the
+    report itself, erased already, so it is told nothing; a case not yet sent
+    (never tried, or withdrawn) will carry no contact details, so it is not
+    told either. Like any update, a notice waits until its case is delivered
+    with an id there."""
+    cases = (
+        Delivery.objects.filter(
+            kind=DeliveryKind.CASE,
+            report_id=event.report_id,
+            connection_id__in=list(connection_ids),
+            connection__kind__in=UPDATED_CONNECTION_KINDS,
+        )
+        .exclude(state=DeliveryState.WITHDRAWN)
+        .exclude(state=DeliveryState.PENDING, attempts=0)
+        .order_by("pk")
+        .values_list("connection_id", flat=True)
+    )
+    now = timezone.now()
+    notices = [
+        Delivery.objects.get_or_create(
+            kind=DeliveryKind.UPDATE,
+            event=event,
+            connection_id=connection_id,
+            defaults={
+                "report_id": event.report_id,
+                "next_attempt_at": now,
+                "queued_at": now,
+            },
+        )[0]
+        for connection_id in cases
+    ]
+    if notices:
+        transaction.on_commit(outbox_wake.set)
+    return notices
+
+
+def contact_connections(*, report: Report) -> list[int]:
+    """The connections whose case of the report carried (or, being sent,
+    carries) the reporter's contact details: see ``case_request``."""
+    cases = Delivery.objects.filter(kind=DeliveryKind.CASE, report=report).exclude(
+        state=DeliveryState.WITHDRAWN
+    )
+    if not report.share_contact:
+        cases = cases.filter(connection__send_contact=True)
+    return list(cases.values_list("connection_id", flat=True))
+
+
 def cases_withdraw(*, report_id: int, keep_connection_id: int | None) -> int:
     """A report handed over before its case reached the body it left: its cases
     not yet sent (waiting, failed or given up) to any connection but
@@ -458,7 +512,15 @@ def update_request(
     report = delivery.report
     handover = None
     description = event.note
-    if event.kind == EventKind.HANDOVER:
+    if event.kind == EventKind.ERASED:
+        with translation.override("sv"):
+            description = _(
+                "The reporter has had their personal data erased from Knutpunkt "
+                "(GDPR article 17). Please erase the name, e-mail address and "
+                "phone number you received with this case, unless the law "
+                "requires you to keep them."
+            )
+    elif event.kind == EventKind.HANDOVER:
         data = event.data or {}
         handover = Handover(
             body_name=str(data.get("to", "")),
@@ -489,6 +551,7 @@ def update_request(
         handover=handover,
         reply_to=reply_address(report.pk),
         status_label=label,
+        erasure=event.kind == EventKind.ERASED,
     )
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.rich_text import RichText
 
+from citizens.models import Citizen
 from cms.models import ContentPage, SiteBranding
 from cms.services import municipality_ensure_site, national_site_ensure
 from config.demo_case_system import demo_case_system_connect
@@ -100,6 +101,9 @@ def demo_accounts_ensure() -> list[dict]:
         user.email = f"{account.username}@example.org"
         user.is_superuser = user.is_staff = account.superuser
         user.save()
+        if account.municipality is None and not account.superuser:
+            # A citizen's account: signs in on the public sites with its address.
+            Citizen.objects.get_or_create(user=user)
         if account.municipality:
             staff_membership_grant(
                 user=user,

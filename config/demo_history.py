@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from casehub.models import Delivery
 from casehub.outbox import deliveries_claim, delivery_attempt
+from citizens.models import Citizen
 from municipalities.choices import StaffRole
 from municipalities.locate import municipality_for_point
 from municipalities.models import Category, Municipality, Route
@@ -306,6 +307,7 @@ def _reporters() -> list:
         if user.has_usable_password():
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        Citizen.objects.get_or_create(user=user)
         users.append(user)
     return users
 

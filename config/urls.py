@@ -37,6 +37,7 @@ if settings.DEBUG:
 
 urlpatterns += i18n_patterns(
     path("", include("reports.urls")),
+    path("", include("citizens.urls")),
     path("", include("stats.urls")),
     path("", include(cms_urls.site_urlpatterns)),
     path("", include(wagtail_urls)),

@@ -88,6 +88,9 @@ class EventKind(models.TextChoices):
     # Staff only, never public: the workspace's priority and assignment.
     PRIORITY = "priority", _("Priority changed")
     ASSIGNED = "assigned", _("Assigned")
+    # Never public: the reporter's name and contact details were erased at
+    # their request (citizens.services); the case systems told are its updates.
+    ERASED = "erased", _("Personal data erased")
 
 
 class ReportPriority(models.TextChoices):

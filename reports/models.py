@@ -397,13 +397,16 @@ class EmailToken(models.Model):
 
 
 class MyReportsLink(models.Model):
-    """A "Mina sidor" sign-in link sent by e-mail: single-use and short-lived.
+    """A link sent by e-mail that proves an address: single-use and short-lived.
 
     The link carries only a random token; its hash is stored here with the
-    address it proves, so the address never travels in the link.
+    address it proves, so the address never travels in the link. ``purpose``
+    says what it opens: Mina sidor, or (``citizens``) signing up, signing in,
+    or one's data to download or erase; a link opens nothing else.
     """
 
     token_hash = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=20, default="my_reports")
     email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

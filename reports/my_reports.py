@@ -48,15 +48,23 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def my_reports_link_issue(email: str) -> str:
-    """A new single-use sign-in token for ``email``; the raw value goes by mail
-    only, its hash is stored."""
+MY_REPORTS = "my_reports"
+
+
+def my_reports_link_issue(
+    email: str, *, purpose: str = MY_REPORTS, minutes: int | None = None
+) -> str:
+    """A new single-use token proving ``email`` for ``purpose``; the raw value
+    goes by mail only, its hash is stored. It works for ``minutes``
+    (``KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES`` unless given)."""
     raw = secrets.token_urlsafe(32)
+    if minutes is None:
+        minutes = settings.KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES
     MyReportsLink.objects.create(
         token_hash=_hash(raw),
+        purpose=purpose,
         email=email.strip().lower(),
-        expires_at=timezone.now()
-        + timedelta(minutes=settings.KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES),
+        expires_at=timezone.now() + timedelta(minutes=minutes),
     )
     # Links that can no longer be used are of no further interest.
     MyReportsLink.objects.filter(
@@ -65,19 +73,24 @@ def my_reports_link_issue(email: str) -> str:
     return raw
 
 
-def my_reports_link_usable(raw: str) -> bool:
+def my_reports_link_usable(raw: str, *, purpose: str = MY_REPORTS) -> bool:
     """Whether the token is known, unused and unexpired (without using it)."""
     return MyReportsLink.objects.filter(
-        token_hash=_hash(raw), used_at__isnull=True, expires_at__gte=timezone.now()
+        token_hash=_hash(raw),
+        purpose=purpose,
+        used_at__isnull=True,
+        expires_at__gte=timezone.now(),
     ).exists()
 
 
 @transaction.atomic
-def my_reports_link_use(raw: str) -> str:
+def my_reports_link_use(raw: str, *, purpose: str = MY_REPORTS) -> str:
     """Use the token once: the address it proves. TokenInvalid when it is
-    unknown, used or expired."""
+    unknown (or for another purpose), used or expired."""
     link = (
-        MyReportsLink.objects.select_for_update().filter(token_hash=_hash(raw)).first()
+        MyReportsLink.objects.select_for_update()
+        .filter(token_hash=_hash(raw), purpose=purpose)
+        .first()
     )
     if link is None:
         raise TokenInvalid(_("This link is not valid."))

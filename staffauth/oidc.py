@@ -73,6 +73,20 @@ class SignInRefused(Exception):
 
 
 @dataclass(frozen=True)
+class Client:
+    """One relying party at one OpenID Connect provider: what the flow needs.
+    The staff's providers (``Provider.client``) and the citizens' e-legitimation
+    broker (``citizens.oidc``) are both run by ``flow_start``/``flow_finish``."""
+
+    key: str  # names the sign-in in the session (a kommun's slug, "citizen")
+    discovery_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    scope: str = "openid email profile"
+
+
+@dataclass(frozen=True)
 class Provider:
     slug: str
     municipality: Municipality
@@ -86,6 +100,16 @@ class Provider:
         # Built from the configured admin address, never from the request's Host.
         base = settings.WAGTAILADMIN_BASE_URL.rstrip("/")
         return base + reverse("staffauth_oidc_callback", args=[self.slug])
+
+    @property
+    def client(self) -> Client:
+        return Client(
+            key=self.slug,
+            discovery_url=self.discovery_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            redirect_uri=self.redirect_uri,
+        )
 
 
 def providers() -> list[Provider]:
@@ -142,7 +166,7 @@ def _get_json(url: str, data: dict | None = None, token: str | None = None) -> d
     return value
 
 
-def _discovery(provider: Provider) -> dict:
+def _discovery(provider: Client) -> dict:
     key = (
         "staffauth:oidc:discovery:"
         + hashlib.sha256(provider.discovery_url.encode()).hexdigest()
@@ -161,15 +185,17 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def sign_in_start(request, provider: Provider, next_url: str) -> str:
+def flow_start(
+    request, client: Client, next_url: str, *, session_key: str = PENDING_SESSION_KEY
+) -> str:
     """Remember state, nonce and PKCE verifier in the session; the provider's
     authorisation URL to send the browser to."""
-    document = _discovery(provider)
+    document = _discovery(client)
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(48)
-    request.session[PENDING_SESSION_KEY] = {
-        "slug": provider.slug,
+    request.session[session_key] = {
+        "slug": client.key,
         "state": state,
         "nonce": nonce,
         "verifier": verifier,
@@ -178,9 +204,9 @@ def sign_in_start(request, provider: Provider, next_url: str) -> str:
     query = urlencode(
         {
             "response_type": "code",
-            "client_id": provider.client_id,
-            "redirect_uri": provider.redirect_uri,
-            "scope": "openid email profile",
+            "client_id": client.client_id,
+            "redirect_uri": client.redirect_uri,
+            "scope": client.scope,
             "state": state,
             "nonce": nonce,
             "code_challenge": _b64url(hashlib.sha256(verifier.encode()).digest()),
@@ -191,52 +217,71 @@ def sign_in_start(request, provider: Provider, next_url: str) -> str:
     return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
-def sign_in_finish(request, provider: Provider, *, code: str, state: str) -> str:
-    """Check the provider's answer, sign the matching member of staff in, and
-    return where to go next. Raises ``SignInRefused`` (nobody signed in)."""
-    pending = request.session.pop(PENDING_SESSION_KEY, None)
+def flow_finish(
+    request,
+    client: Client,
+    *,
+    code: str,
+    state: str,
+    session_key: str = PENDING_SESSION_KEY,
+) -> tuple[dict, str]:
+    """Check the provider's answer: the verified claims of whoever signed in
+    there (with the userinfo endpoint's, when the ID token has no e-mail
+    address), and the ``next`` remembered at the start. Raises
+    ``SignInRefused``; signs nobody in."""
+    pending = request.session.pop(session_key, None)
     if (
         not pending
-        or pending.get("slug") != provider.slug
+        or pending.get("slug") != client.key
         or not state
         or not hmac.compare_digest(str(pending.get("state")), state)
     ):
         raise SignInRefused("state does not match a sign-in started here")
     if not code:
         raise SignInRefused("no authorisation code")
-    document = _discovery(provider)
+    document = _discovery(client)
     tokens = _get_json(
         document["token_endpoint"],
         data={
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": provider.redirect_uri,
-            "client_id": provider.client_id,
-            "client_secret": provider.client_secret,
+            "redirect_uri": client.redirect_uri,
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
             "code_verifier": pending["verifier"],
         },
     )
     id_token = tokens.get("id_token")
     if not isinstance(id_token, str):
         raise SignInRefused("no ID token")
-    claims = _id_token_claims(provider, document, id_token)
+    claims = _id_token_claims(client, document, id_token)
     if not hmac.compare_digest(str(claims.get("nonce", "")), pending["nonce"]):
         raise SignInRefused("nonce does not match")
-    email = claims.get("email")
-    if not email and isinstance(tokens.get("access_token"), str):
+    if not claims.get("email") and isinstance(tokens.get("access_token"), str):
         userinfo_endpoint = document.get("userinfo_endpoint")
         if isinstance(userinfo_endpoint, str):
             info = _get_json(userinfo_endpoint, token=tokens["access_token"])
             if info.get("sub") == claims["sub"]:
-                email = info.get("email")
                 claims = {**info, **claims}
-    user = _staff_account(provider, claims, email)
+    return claims, pending.get("next") or ""
+
+
+def sign_in_start(request, provider: Provider, next_url: str) -> str:
+    """Start a member of staff's sign-in: the provider's authorisation URL."""
+    return flow_start(request, provider.client, next_url)
+
+
+def sign_in_finish(request, provider: Provider, *, code: str, state: str) -> str:
+    """Check the provider's answer, sign the matching member of staff in, and
+    return where to go next. Raises ``SignInRefused`` (nobody signed in)."""
+    claims, next_url = flow_finish(request, provider.client, code=code, state=state)
+    user = _staff_account(provider, claims, claims.get("email"))
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[OIDC_SESSION_KEY] = provider.slug
-    return pending.get("next") or reverse("wagtailadmin_home")
+    return next_url or reverse("wagtailadmin_home")
 
 
-def _id_token_claims(provider: Provider, document: dict, id_token: str) -> dict:
+def _id_token_claims(provider: Client, document: dict, id_token: str) -> dict:
     try:
         signing_key = jwt.PyJWKClient(
             document["jwks_uri"], cache_jwk_set=False, timeout=TIMEOUT_SECONDS

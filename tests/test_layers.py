@@ -19,6 +19,7 @@ LAYERS = {
     "staffauth": 2,
     "casehub": 3,
     "stats": 4,
+    "citizens": 4,
     "workspace": 5,
     "config": 6,
 }

@@ -83,6 +83,9 @@ class UpdateRequest:
     handover: Handover | None = None
     reply_to: str = ""
     status_label: str = ""  # the status as people read it (Swedish)  # an address whose mail comes back to the report
+    # The reporter's personal data was erased at their request: the case
+    # system is asked to erase the contact details it was given with the case.
+    erasure: bool = False
 
 
 @dataclass(frozen=True)

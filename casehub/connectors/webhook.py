@@ -56,7 +56,9 @@ def payload(request: CaseRequest) -> dict:
 
 def update_payload(request: UpdateRequest) -> dict:
     handover = request.handover
-    if handover is not None:
+    if request.erasure:
+        change = "erasure"
+    elif handover is not None:
         change = "handover"
     elif request.description.strip():
         change = "reply"

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "cms",
     "casehub",
     "stats",
+    "citizens",
     "workspace",
     # Before wagtail.admin: it extends the admin's sign-in page.
     "staffauth",
@@ -443,11 +444,26 @@ KNUTPUNKT_RATE_LIMITS.update(
         "password_reset_account": (3, 3600),
         # Sign-ins through a kommun's identity provider, started or finished.
         "staff_oidc": (60, 600),
+        # Citizens' sign-in with a password (citizens): per client address,
+        # and per e-mail address tried, whoever tries it.
+        "citizen_sign_in": (30, 900),
+        "citizen_sign_in_account": (10, 900),
+        # Asking for a citizen's e-mailed link (sign-up, sign-in, my data):
+        # per client address, and per e-mail address (past it nothing is
+        # sent and the answer is unchanged).
+        "citizen_link": (10, 3600),
+        "citizen_link_email": (3, 3600),
+        # Sign-ins with e-legitimation through the broker, started or finished.
+        "citizen_eid": (60, 600),
         # The public statistics' CSV files, for visitors not signed in: each
         # reads a period's figures afresh.
         "statistics_csv": (60, 600),
     }
 )
+# Citizens' sign-in with e-legitimation through an OpenID Connect broker
+# (citizens/oidc.py): JSON with issuer, client_id, client_secret and the name
+# shown ("BankID eller Freja eID"); empty: not offered.
+KNUTPUNKT_CITIZEN_OIDC = json.loads(os.environ.get("KNUTPUNKT_CITIZEN_OIDC") or "{}")
 # How long a Mina sidor sign-in link works (it works once).
 KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
 # The daily e-mail of overdue reports to each body's case handlers
