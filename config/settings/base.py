@@ -428,6 +428,8 @@ KNUTPUNKT_RATE_LIMITS.update(
         "categories": (120, 60),
         "nearby": (120, 60),
         "follow": (30, 3600),
+        # Citizens' updates on a report (each may carry a photo).
+        "report_update": (30, 3600),
         # Opening an e-mailed link (confirming a report or a subscription,
         # signing in to Mina sidor).
         "confirm": (60, 3600),
@@ -452,6 +454,12 @@ KNUTPUNKT_MY_REPORTS_LINK_TTL_MINUTES = 30
 # working days; the scheduler looks every so many seconds.
 KNUTPUNKT_DIGEST_HOUR = int(os.environ.get("KNUTPUNKT_DIGEST_HOUR", "7"))
 KNUTPUNKT_DIGEST_CHECK_SECONDS = 60.0
+# "Is it fixed?" (reports.questionnaire): the scheduler looks every so many
+# seconds; a questionnaire's link works for at least so many days.
+KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS = float(
+    os.environ.get("KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS", "300")
+)
+KNUTPUNKT_QUESTIONNAIRE_LINK_DAYS = 56
 # Served documents keep no CSP; the admin has its own (config.security).
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 

@@ -5,13 +5,14 @@ from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
 from infra.taskworker import task_worker
+from reports.questionnaire import questionnaire_scheduler_run
 from workspace.digest_schedule import digest_scheduler_run
 
 
 class Command(BaseCommand):
     help = (
         "Background work of the scaled profile: the task queue (and the daily "
-        "digests' scheduler) and the delivery outbox (run one or more beside the "
+        "digests' and questionnaires' schedulers) and the delivery outbox (run one or more beside the "
         "servers)."
     )
 
@@ -39,6 +40,13 @@ class Command(BaseCommand):
                 target=digest_scheduler_run,
                 args=(stop,),
                 name="digest-scheduler",
+                daemon=True,
+            ).start()
+            # Likewise the questionnaires: the claim of each lets one send.
+            threading.Thread(
+                target=questionnaire_scheduler_run,
+                args=(stop,),
+                name="questionnaire-scheduler",
                 daemon=True,
             ).start()
         self.stdout.write(
