@@ -5,7 +5,7 @@ sent, and again as often while they ask for it.
 - **When**: ``Report.questionnaire_due_at``, set when the report is confirmed
   (and so handed to the case hub to send) and again by an answer that asks to
   be asked again; cleared by the claim.
-- **Claim** (``questionnaire_claim``): one conditional UPDATE clears the due
+- **Claim** (``reports.questionnaire_schedule.questionnaire_claim``): one conditional UPDATE clears the due
   time, so that of several processes looking at once (the scheduler runs in
   every server and worker, like the overdue digest's) one wins, and in the
   same transaction writes the ``Questionnaire`` and queues its e-mail. The
@@ -23,22 +23,16 @@ sent, and again as often while they ask for it.
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
-
-from infra.tasks import enqueue_with_transaction
 
 from .choices import OPEN_STATUSES, REOPENABLE_STATUSES, TokenPurpose
 from .mail import mail_link, send_to
 from .models import Questionnaire, Report
 from .tokens import token_hash, token_issue
-
-logger = logging.getLogger("knutpunkt.questionnaire")
 
 # The statuses in which the reporter is asked: open, fixed or closed (not a
 # duplicate, nor one the body turned down).
@@ -50,44 +44,6 @@ def questionnaire_due(report: Report, *, after: datetime | None = None) -> datet
     ``after`` (now)."""
     days = report.municipality.questionnaire_days
     return (after or timezone.now()) + timedelta(days=days)
-
-
-def questionnaire_claim(*, report_id: int, now: datetime | None = None) -> bool:
-    """Claim the report's due questionnaire: True for the one caller that
-    cleared its due time (and wrote and queued the questionnaire in the same
-    transaction), False when another did or none is due."""
-    # reason: the task module imports this one (the scheduler queues its task).
-    from .tasks import send_questionnaire_task
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        claimed = Report.objects.filter(
-            pk=report_id, questionnaire_due_at__lte=now
-        ).update(questionnaire_due_at=None)
-        if not claimed:
-            return False
-        report = Report.objects.only("municipality_id", "status", "email").get(
-            pk=report_id
-        )
-        if report.status not in ASKED_STATUSES or not report.email:
-            return False
-        questionnaire = Questionnaire.objects.create(
-            report_id=report_id, municipality_id=report.municipality_id
-        )
-        enqueue_with_transaction(send_questionnaire_task, questionnaire.pk)
-    return True
-
-
-def questionnaires_claim_due(now: datetime | None = None, limit: int = 200) -> list:
-    """The scheduler's step: claim the questionnaires due by ``now`` of public
-    reports; the ids of the reports claimed."""
-    now = now or timezone.now()
-    due = list(
-        Report.objects.filter(questionnaire_due_at__lte=now)
-        .order_by("questionnaire_due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return [pk for pk in due if questionnaire_claim(report_id=pk, now=now)]
 
 
 def questionnaire_send(*, questionnaire_id: int) -> bool:
@@ -145,33 +101,3 @@ def questionnaire_first_due(report: Report) -> None:
         Report.objects.filter(pk=report.pk).update(
             questionnaire_due_at=report.questionnaire_due_at
         )
-
-
-def questionnaire_scheduler_run(
-    stop: threading.Event, every: float | None = None
-) -> None:
-    """Claim the due questionnaires every ``every`` seconds until ``stop``."""
-    every = (
-        every if every is not None else settings.KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS
-    )
-    while not stop.is_set():
-        try:
-            questionnaires_claim_due()
-        except DatabaseError:
-            logger.exception("Claiming the due questionnaires failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def questionnaire_scheduler_start() -> tuple[threading.Thread, threading.Event]:
-    """Run the questionnaire scheduler on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=questionnaire_scheduler_run,
-        args=(stop,),
-        name="questionnaire-scheduler",
-        daemon=True,
-    )
-    thread.start()
-    return thread, stop

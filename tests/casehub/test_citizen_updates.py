@@ -17,7 +17,7 @@ from municipalities.choices import ConnectionKind
 from reports.choices import ReportStatus
 from reports.events import Actor
 from reports.models import Report
-from reports.questionnaire import questionnaires_claim_due
+from reports.questionnaire_schedule import questionnaires_claim_due
 from reports.services import report_transition
 from reports.updates import questionnaire_answer, report_update_add
 from tests.support.casehub import confirmed_report, connect, deliver_due, reporter_user

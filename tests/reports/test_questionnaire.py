@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from reports.choices import ActorKind, EventKind, QuestionnaireAnswer, ReportStatus
 from reports.models import EmailToken, Questionnaire, Report, ReportEvent
-from reports.questionnaire import questionnaire_claim, questionnaires_claim_due
+from reports.questionnaire_schedule import questionnaire_claim, questionnaires_claim_due
 from reports.services import report_transition
 from tests.support.casehub import confirmed_report
 from tests.support.people import case_handler

@@ -16,7 +16,7 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
-from reports.questionnaire import questionnaire_scheduler_start
+from reports.questionnaire_schedule import questionnaire_scheduler_start
 from workspace.digest_schedule import digest_scheduler_start
 
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
 from infra.taskworker import task_worker
-from reports.questionnaire import questionnaire_scheduler_run
+from reports.questionnaire_schedule import questionnaire_scheduler_run
 from workspace.digest_schedule import digest_scheduler_run
 
 
