@@ -10,7 +10,7 @@ urlpatterns = [
     path("rapporter/<int:pk>/", views.report_detail, name="report-detail"),
     path("rapporter/<int:pk>/folj/", views.report_follow_view, name="report-follow"),
     path(
-        "rapporter/<int:pk>/uppdatera/",
+        "rapporter/uppdatera/<int:pk>/",
         views.report_update_view,
         name="report-update",
     ),

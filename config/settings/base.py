@@ -383,6 +383,8 @@ KNUTPUNKT_ADMIN_MAX_BYTES = WAGTAILIMAGES_MAX_UPLOAD_SIZE + DATA_UPLOAD_MAX_MEMO
 KNUTPUNKT_REPORT_FORM_MAX_BYTES = (
     KNUTPUNKT_MAX_PHOTOS * KNUTPUNKT_PHOTO_MAX_BYTES + 256 * 1024
 )
+# A citizen's update on a report: its text and one photo.
+KNUTPUNKT_UPDATE_FORM_MAX_BYTES = KNUTPUNKT_PHOTO_MAX_BYTES + 256 * 1024
 # Request bodies are capped before they are read (infra.asgi), whatever their
 # framing: by path (a key ending in "*" is a prefix, any other key one exact
 # path; an exact path, then the longest prefix wins), else the default, which
@@ -390,6 +392,8 @@ KNUTPUNKT_REPORT_FORM_MAX_BYTES = (
 KNUTPUNKT_BODY_LIMITS = {
     "/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
     "/en/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
+    "/rapporter/uppdatera/*": KNUTPUNKT_UPDATE_FORM_MAX_BYTES,
+    "/en/rapporter/uppdatera/*": KNUTPUNKT_UPDATE_FORM_MAX_BYTES,
     "/admin/*": KNUTPUNKT_ADMIN_MAX_BYTES,
     "/api/v1/connections/*": KNUTPUNKT_SIGNAL_MAX_BYTES,
     "/open311/*": KNUTPUNKT_SIGNAL_MAX_BYTES,

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
+from infra.asgi import BodyLimitMiddleware
 from reports.choices import ActorKind, EventKind, ReportStatus
 from reports.models import ReportEvent, ReportPhoto, Subscription
 from reports.my_reports import SESSION_KEY
@@ -29,7 +30,7 @@ def _no_rate_limits_between_tests():
 
 
 def update_path(report) -> str:
-    return f"/rapporter/{report.pk}/uppdatera/"
+    return f"/rapporter/uppdatera/{report.pk}/"
 
 
 def photo_with_gps():
@@ -207,3 +208,21 @@ def test_a_jpeg_upload_of_the_support_kind_is_taken(client):
     client.force_login(reporter_user())
     assert client.post(update_path(report), {"photo": jpeg()}).status_code == 302
     assert ReportPhoto.objects.filter(report=report, event__isnull=False).count() == 1
+
+
+def test_the_update_form_may_carry_a_photo_past_the_default_body_cap(settings):
+    middleware = BodyLimitMiddleware(
+        None,
+        limits=settings.KNUTPUNKT_BODY_LIMITS,
+        default=settings.KNUTPUNKT_BODY_LIMIT_DEFAULT,
+    )
+    cap = middleware.limit_for("/rapporter/uppdatera/7/")
+    assert (
+        settings.KNUTPUNKT_PHOTO_MAX_BYTES
+        < cap
+        < 2 * settings.KNUTPUNKT_PHOTO_MAX_BYTES
+    )
+    assert (
+        middleware.limit_for("/rapporter/7/folj/")
+        == settings.KNUTPUNKT_BODY_LIMIT_DEFAULT
+    )
