@@ -721,6 +721,7 @@ def report_update_moderate(
     *,
     actor,
     event_id: int,
+    report_id: int | None = None,
     hide_text: bool = False,
     hide_photo_ids=(),
     reason: str,
@@ -736,11 +737,12 @@ def report_update_moderate(
         raise ValidationError(
             {"reason": _("Say why: the reason is shown with the report.")}
         )
-    update = (
-        ReportEvent.objects.select_for_update()
-        .filter(pk=event_id, kind=EventKind.UPDATE)
-        .first()
+    updates = ReportEvent.objects.select_for_update().filter(
+        pk=event_id, kind=EventKind.UPDATE
     )
+    if report_id is not None:  # the update of this report only
+        updates = updates.filter(report_id=report_id)
+    update = updates.first()
     if update is None:
         raise PermissionDenied(_("This report is not yours to moderate."))
     report = _report_locked(

@@ -81,3 +81,50 @@ def test_a_reason_is_needed_and_another_kommuns_staff_cannot(update):
     (photo,) = ReportPhoto.objects.filter(event=update)
     assert default_storage.exists(photo.image.name)
     assert ReportEvent.objects.filter(report_id=update.report_id).count() == 2
+
+
+def test_the_report_screen_hides_an_updates_text(client, update):
+    moderator = staff_user("malmo-admin", "1280", StaffRole.ADMIN)
+    client.force_login(moderator)
+    screen = client.get(f"/admin/inbox/{update.report_id}/")
+    assert screen.status_code == 200
+    assert 'value="moderate_update"' in screen.content.decode()
+    missing_reason = client.post(
+        f"/admin/inbox/{update.report_id}/",
+        {
+            "action": "moderate_update",
+            "moderate_update-update": update.pk,
+            "moderate_update-hide_text": "on",
+        },
+    )
+    assert missing_reason.status_code == 200
+    assert "reason" in missing_reason.context["moderate_update_form"].errors
+    done = client.post(
+        f"/admin/inbox/{update.report_id}/",
+        {
+            "action": "moderate_update",
+            "moderate_update-update": update.pk,
+            "moderate_update-hide_text": "on",
+            "moderate_update-reason": "Personangrepp.",
+        },
+    )
+    assert done.status_code == 302
+    update.refresh_from_db()
+    assert update.note == "" and update.data["text_hidden"] is True
+
+
+def test_another_kommuns_staff_do_not_see_the_update_on_a_screen(client, update):
+    client.force_login(staff_user("lund-admin", "1281", StaffRole.ADMIN))
+    answer = client.post(
+        f"/admin/inbox/{update.report_id}/",
+        {
+            "action": "moderate_update",
+            "moderate_update-update": update.pk,
+            "moderate_update-hide_text": "on",
+            "moderate_update-reason": "X",
+        },
+    )
+    assert answer.status_code == 404
+    assert TEXT not in answer.content.decode()
+    update.refresh_from_db()
+    assert update.note == TEXT
