@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import (
+    OPEN_STATUSES,
     PUBLIC_STATUSES,
     REOPENABLE_STATUSES,
     ActorKind,
@@ -45,6 +46,8 @@ from .questionnaire import questionnaire_due
 from .tokens import TokenInvalid, token_hash, token_use
 
 UPDATE_MAX_CHARS = 2000
+# Where the reporter's "it is fixed" applies.
+FIXABLE_STATUSES = OPEN_STATUSES | {ReportStatus.CLOSED}
 UPDATE_MAX_PHOTOS = 1
 
 
@@ -97,10 +100,16 @@ def _status_by_reporter(
     return event
 
 
+def reporter_may_say_fixed(report: Report) -> bool:
+    """Whether the reporter's "it is fixed" would change the report: open, or
+    closed (not a duplicate, nor turned down, nor fixed already)."""
+    return report.status in FIXABLE_STATUSES
+
+
 def report_fixed_by_reporter(*, report: Report, data: dict | None = None):
-    """The reporter says the report (row locked) is fixed: None when it is
-    already."""
-    if report.status == ReportStatus.FIXED:
+    """The reporter says the report (row locked) is fixed: None when that
+    changes nothing (``reporter_may_say_fixed``)."""
+    if not reporter_may_say_fixed(report):
         return None
     return _status_by_reporter(report, ReportStatus.FIXED, data=data or {})
 
@@ -148,6 +157,10 @@ def report_update_add(
     )
     if report is None:
         raise ValidationError(_("This report cannot take updates."))
+    if fixed and not reporter_may_say_fixed(report):
+        raise ValidationError(
+            {"fixed": _("This report is not open: it cannot be marked fixed.")}
+        )
     events = []
     if text or photos:
         by = "reporter" if author.kind == ActorKind.REPORTER else "follower"

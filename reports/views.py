@@ -70,7 +70,12 @@ from .services import (
 )
 from .tasks import send_my_reports_link_task
 from .tokens import TokenInvalid, token_peek, token_used_report
-from .updates import questionnaire_answer, report_update_add, update_author
+from .updates import (
+    questionnaire_answer,
+    report_update_add,
+    reporter_may_say_fixed,
+    update_author,
+)
 
 PLACE_LABEL_MAX = 200
 REPORTS_PER_PAGE = 50
@@ -475,6 +480,9 @@ def _render_report(request, pk: int, follow_form, status: int = 200, update_form
             # Who may add an update here: the reporter (who may also say it
             # is fixed) or a signed-in follower.
             "update_author": author.kind if author is not None else None,
+            "may_say_fixed": author is not None
+            and author.kind == ActorKind.REPORTER
+            and reporter_may_say_fixed(report),
             "update_form": update_form or UpdateForm(),
             # Only an open report can be followed; a duplicate points to the
             # report it duplicates instead.

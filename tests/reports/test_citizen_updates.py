@@ -14,7 +14,7 @@ from PIL import Image
 
 from infra.asgi import BodyLimitMiddleware
 from reports.choices import ActorKind, EventKind, ReportStatus
-from reports.models import ReportEvent, ReportPhoto, Subscription
+from reports.models import Report, ReportEvent, ReportPhoto, Subscription
 from reports.my_reports import SESSION_KEY
 from tests.support.casehub import confirmed_report, reporter_user
 from tests.support.photos import jpeg
@@ -226,3 +226,16 @@ def test_the_update_form_may_carry_a_photo_past_the_default_body_cap(settings):
         middleware.limit_for("/rapporter/7/folj/")
         == settings.KNUTPUNKT_BODY_LIMIT_DEFAULT
     )
+
+
+def test_a_duplicate_cannot_be_said_fixed(client):
+    report = confirmed_report()
+    Report.objects.filter(pk=report.pk).update(status=ReportStatus.DUPLICATE)
+    client.force_login(reporter_user())
+    assert 'name="fixed"' not in client.get(report.get_absolute_url()).content.decode()
+    refused = client.post(update_path(report), {"text": "Lagad?", "fixed": "on"})
+    assert refused.status_code == 400
+    assert "cannot be marked fixed" in refused.content.decode()
+    report.refresh_from_db()
+    assert report.status == ReportStatus.DUPLICATE
+    assert not ReportEvent.objects.filter(report=report, kind=EventKind.UPDATE).exists()
