@@ -49,6 +49,8 @@ def test_no_on_a_fixed_report_reopens_it_live(phone, artifacts, tmp_path):
             EMAIL_HOST="127.0.0.1",
             EMAIL_PORT=str(smtp.port),
             KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS="1",
+            # No overdue digests queued ahead of the questionnaire's e-mail.
+            KNUTPUNKT_DIGEST_HOUR="24",
             # No traffic leaves the machine: tiles come from our own server (and 404).
             KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
         ) as env,
@@ -64,7 +66,9 @@ def test_no_on_a_fixed_report_reopens_it_live(phone, artifacts, tmp_path):
             "() => { window.liveMarker = 'before-answer'; return performance.timeOrigin; }"
         )
 
-        assert wait_for(lambda: questionnaire_mail(smtp)), "no questionnaire arrived"
+        assert wait_for(lambda: questionnaire_mail(smtp), timeout=90), (
+            "no questionnaire arrived"
+        )
         link = re.search(r"http://\S+/fixat/\S+/", questionnaire_mail(smtp)).group(0)
         answering = phone.new_page()
         answering.goto(link)
