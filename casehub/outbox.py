@@ -130,9 +130,15 @@ def deliveries_create(*, report: Report) -> Delivery | None:
     return delivery
 
 
-# The changes a case system is told of, and the kinds of connection told: an
-# inbox connection's case is the report itself.
-UPDATED_EVENT_KINDS = (EventKind.STATUS, EventKind.NOTE, EventKind.HANDOVER)
+# The changes a case system is told of (staff's, and citizens' own: an update,
+# "it is fixed", a reopening), and the kinds of connection told: an inbox
+# connection's case is the report itself.
+UPDATED_EVENT_KINDS = (
+    EventKind.STATUS,
+    EventKind.NOTE,
+    EventKind.HANDOVER,
+    EventKind.UPDATE,
+)
 UPDATED_CONNECTION_KINDS = (
     ConnectionKind.OPEN311,
     ConnectionKind.WEBHOOK,
@@ -480,6 +486,8 @@ def case_request(delivery: Delivery) -> CaseRequest:
             read=_reader(photo.image),
         )
         for photo in report.photos.all()
+        # A citizen's update's photos are not the report's.
+        if photo.event_id is None
     )
     contact = None
     if report.share_contact or delivery.connection.send_contact:
@@ -502,6 +510,11 @@ def case_request(delivery: Delivery) -> CaseRequest:
         contact=contact,
         language=report.language,
     )
+
+
+# Who a change came from, as case systems are told: staff (or Knutpunkt), or
+# a citizen (never by name).
+CITIZEN_AUTHORS = {ActorKind.REPORTER: "reporter", ActorKind.FOLLOWER: "follower"}
 
 
 def update_request(
@@ -534,6 +547,18 @@ def update_request(
                 "kommun": handover.municipality_name,
             }
         description = f"{told}\n\n{event.note}".strip()
+    author = CITIZEN_AUTHORS.get(event.actor_kind, "staff")
+    if author == "reporter" and event.kind == EventKind.STATUS:
+        data = event.data or {}
+        with translation.override("sv"):
+            told = (
+                _(
+                    "The reporter says the problem is not fixed: the report is open again."
+                )
+                if data.get("reopened")
+                else _("The reporter says the problem is fixed.")
+            )
+        description = f"{told}\n\n{event.note}".strip()
     status = event.status or report.status
     with translation.override("sv"):
         label = str(ReportStatus(status).label) if status in ReportStatus.values else ""
@@ -552,6 +577,8 @@ def update_request(
         reply_to=reply_address(report.pk),
         status_label=label,
         erasure=event.kind == EventKind.ERASED,
+        author=author,
+        reopened=bool((event.data or {}).get("reopened")),
     )
 
 

@@ -107,6 +107,17 @@ class Municipality(models.Model):
         on_delete=models.SET_NULL,
         related_name="municipality",
     )
+    # "Is it fixed?": the reporter is asked so many days after a report was
+    # sent, and again as often while they ask for it (reports.questionnaire).
+    questionnaire_days = models.PositiveSmallIntegerField(
+        _("days until “is it fixed?”"),
+        default=28,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_(
+            "The reporter is asked whether the problem is fixed this many days "
+            "after the report was sent, and again as often if they ask for it."
+        ),
+    )
 
     class Meta:
         ordering = ["name"]

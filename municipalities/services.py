@@ -376,3 +376,37 @@ def municipality_join(*, municipality: Municipality, body_name: str = "") -> Bod
         municipality.participating = True
         municipality.save(update_fields=["participating"])
     return body
+
+
+@transaction.atomic
+def municipality_questionnaire_days_set(
+    *, actor, municipality_id: int, days: int
+) -> Municipality:
+    """Set after how many days a kommun's reporters are asked "is it fixed?"
+    (and asked again), as one of its administrators (superusers: any kommun's);
+    audited. Reports already waiting keep the day they were given."""
+    municipality = (
+        staff_municipalities(actor, SETUP_ROLES)
+        .select_for_update()
+        .filter(pk=municipality_id)
+        .first()
+    )
+    if municipality is None:
+        raise PermissionDenied("This kommun's settings are not yours to change.")
+    if not 1 <= days <= 365:
+        raise ValidationError(
+            {"questionnaire_days": _("Enter a number of days from 1 to 365.")}
+        )
+    before = municipality.questionnaire_days
+    if before != days:
+        municipality.questionnaire_days = days
+        municipality.save(update_fields=["questionnaire_days"])
+        audit_record(
+            actor=actor,
+            action="municipality.questionnaire_days",
+            target=municipality,
+            municipality=municipality,
+            before={"questionnaire_days": before},
+            after={"questionnaire_days": days},
+        )
+    return municipality

@@ -1,5 +1,6 @@
 """Admin screens of municipalities: the kommun's staff, its districts, its
-service promises and working days, and the audit log.
+service promises and working days, when its reporters are asked "is it
+fixed?", and the audit log.
 Categories, extra questions, bodies and routes are shown in the case hub's "Case
 systems" menu (casehub.wagtail_hooks)."""
 
@@ -12,6 +13,7 @@ from .admin_views import DistrictViewSet, StaffMembershipViewSet
 from .audit_views import AuditLogResultsView, AuditLogView, audit_readers
 from .notice_views import OperationalMessageViewSet
 from .promise_views import ServicePromiseViewSet, WorkCalendarViewSet
+from .questionnaire_views import questionnaire_admins, questionnaire_settings_view
 
 
 @hooks.register("register_admin_viewset")
@@ -66,4 +68,33 @@ def register_audit_log_menu_item():
         reverse("audit_log"),
         icon_name="history",
         order=230,
+    )
+
+
+# --- "is it fixed?" -----------------------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_questionnaire_urls():
+    return [
+        path(
+            "kommun/is-it-fixed/",
+            questionnaire_settings_view,
+            name="questionnaire_settings",
+        )
+    ]
+
+
+class QuestionnaireMenuItem(MenuItem):
+    def is_shown(self, request):
+        return questionnaire_admins(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_questionnaire_menu_item():
+    return QuestionnaireMenuItem(
+        gettext_lazy("Is it fixed?"),
+        reverse("questionnaire_settings"),
+        icon_name="help",
+        order=225,
     )

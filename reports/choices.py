@@ -77,6 +77,8 @@ class ActorKind(models.TextChoices):
     STAFF = "staff", _("Staff")
     CONNECTION = "connection", _("A case system")
     SYSTEM = "system", _("Knutpunkt")
+    # A signed-in citizen who follows the report (not its reporter).
+    FOLLOWER = "follower", _("A follower")
 
 
 class EventKind(models.TextChoices):
@@ -91,6 +93,9 @@ class EventKind(models.TextChoices):
     # Never public: the reporter's name and contact details were erased at
     # their request (citizens.services); the case systems told are its updates.
     ERASED = "erased", _("Personal data erased")
+    # A citizen's own word on the report: its reporter's, or a follower's
+    # (text and photos; reports.updates).
+    UPDATE = "update", pgettext_lazy("report event", "Update from a citizen")
 
 
 class ReportPriority(models.TextChoices):
@@ -118,3 +123,16 @@ ON_BEHALF_CHANNELS = (ReportChannel.PHONE, ReportChannel.VISIT)
 class TokenPurpose(models.TextChoices):
     CONFIRM_REPORT = "confirm_report", _("Confirm a report")
     CONFIRM_SUBSCRIPTION = "confirm_subscription", _("Confirm following a report")
+    QUESTIONNAIRE = "questionnaire", _("Answer whether a report is fixed")
+
+
+class QuestionnaireAnswer(models.TextChoices):
+    """The reporter's answer to "is it fixed?" (reports.questionnaire)."""
+
+    YES = "yes", pgettext_lazy("is it fixed", "Yes, it is fixed")
+    NO = "no", pgettext_lazy("is it fixed", "No, it is not fixed")
+
+
+# A "no" from the reporter reopens a report in these statuses; a report closed
+# otherwise (a duplicate, not the body's, unable to fix) stays as decided.
+REOPENABLE_STATUSES = frozenset({ReportStatus.FIXED, ReportStatus.CLOSED})

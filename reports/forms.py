@@ -6,6 +6,8 @@ from django.utils.translation import pgettext_lazy
 
 from municipalities.models import Municipality
 
+from .choices import QuestionnaireAnswer
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -109,4 +111,40 @@ class PlaceByAddressForm(forms.Form):
         label=_("Address or place"),
         max_length=200,
         help_text=_("For example “Storgatan 12” or “the playground in Slottsparken”."),
+    )
+
+
+class UpdateForm(forms.Form):
+    """A citizen's update on a report (reports.updates): text, a photo, and
+    from the reporter "it is fixed"."""
+
+    text = forms.CharField(
+        label=_("What has happened?"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
+    )
+    photo = forms.FileField(
+        label=_("Photo (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"}
+        ),
+        help_text=_("JPEG, PNG, WebP or HEIC. Location data in photos is removed."),
+    )
+    fixed = forms.BooleanField(label=_("It is fixed"), required=False)
+
+
+class QuestionnaireForm(forms.Form):
+    """ "Is it fixed?", answered by the reporter through the e-mailed link."""
+
+    fixed = forms.TypedChoiceField(
+        label=_("Has the problem been fixed?"),
+        choices=QuestionnaireAnswer.choices,
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Answer yes or no.")},
+    )
+    ask_again = forms.BooleanField(
+        label=_("Ask me again in a few weeks"), required=False
     )

@@ -9,6 +9,7 @@ from .choices import (
     PUBLIC_STATUSES,
     ActorKind,
     EventKind,
+    QuestionnaireAnswer,
     ReportChannel,
     ReportPriority,
     ReportStatus,
@@ -182,6 +183,10 @@ class Report(models.Model):
     notified_event_id = models.BigIntegerField(default=0)
     notified_at = models.DateTimeField(null=True, blank=True)
     notify_scheduled = models.BooleanField(default=False)
+    # When the reporter is next asked "is it fixed?" (reports.questionnaire):
+    # the kommun's interval after the report was confirmed, and again after an
+    # answer that asked for it; empty when no questionnaire is due.
+    questionnaire_due_at = models.DateTimeField(null=True, blank=True)
 
     objects = ReportQuerySet.as_manager()
 
@@ -278,6 +283,9 @@ class Report(models.Model):
                 "id",
                 name="report_map",
             ),
+            models.Index(
+                fields=["questionnaire_due_at"], name="report_questionnaire_due"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -293,6 +301,14 @@ class Report(models.Model):
 
 class ReportPhoto(models.Model):
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
+    # A photo of a citizen's update (reports.updates) rather than of the report.
+    event = models.ForeignKey(
+        "ReportEvent",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="photos",
+    )
     image = models.ImageField(
         upload_to="reports/%Y/%m/", width_field="width", height_field="height"
     )
@@ -417,3 +433,42 @@ class MyReportsLink(models.Model):
 
     def __str__(self) -> str:
         return f"Mina sidor link #{self.pk}"
+
+
+class Questionnaire(models.Model):
+    """One "is it fixed?" questionnaire e-mailed to a reporter
+    (reports.questionnaire): claimed by one scheduler, sent once with a
+    single-use link (an ``EmailToken`` of purpose "questionnaire" whose hash is
+    kept here too, so that the link is recognised after its report is gone),
+    and answered once."""
+
+    report = models.ForeignKey(
+        Report,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="questionnaires",
+    )
+    municipality = models.ForeignKey(
+        "municipalities.Municipality", on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer = models.CharField(
+        max_length=3, choices=QuestionnaireAnswer.choices, blank=True
+    )
+    ask_again = models.BooleanField(default=False)
+    # The answer reopened the report (a "no" on a fixed or closed report).
+    reopened = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["municipality", "answered_at"], name="questionnaire_answered"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Questionnaire #{self.pk} of report #{self.report_id}"

@@ -10,8 +10,14 @@ from .choices import EventKind
 from .mail import mail_link, send_to, unsubscribe_token
 from .models import Report, Subscription
 
-# The events followers are told about (not "reported" or "sent").
-NOTIFIED_KINDS = (EventKind.STATUS, EventKind.NOTE, EventKind.HANDOVER)
+# The events followers are told about (not "reported" or "sent"): staff's and
+# citizens' updates too.
+NOTIFIED_KINDS = (
+    EventKind.STATUS,
+    EventKind.NOTE,
+    EventKind.HANDOVER,
+    EventKind.UPDATE,
+)
 
 
 def followers_notify(report_id: int) -> int:

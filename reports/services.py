@@ -38,6 +38,7 @@ from .handoff import report_confirmed
 from .map import map_changed
 from .models import Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
+from .questionnaire import questionnaire_first_due
 from .tasks import (
     report_address_task,
     send_report_confirmation_task,
@@ -260,8 +261,9 @@ def report_submit(
 def _report_confirmed(
     report: Report, actor: Actor, *, note: str = "", data: dict | None = None
 ) -> None:
-    """A report became public: its first event, and the hand-over to the case
-    hub (which queues its delivery) in the same transaction."""
+    """A report became public: its first event, the hand-over to the case hub
+    (which queues its delivery) and the first "is it fixed?" due, in the same
+    transaction."""
     event_record(
         report=report,
         actor=actor,
@@ -271,6 +273,7 @@ def _report_confirmed(
         data=data,
     )
     report_confirmed(report)
+    questionnaire_first_due(report)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from .milestones import milestones_rebuild_open
 from .models import Report, Subscription
 from .my_reports import my_reports_link_issue
 from .notifications import followers_notify
+from .questionnaire import questionnaire_send
 from .tokens import token_issue
 
 
@@ -102,3 +103,9 @@ def report_address_task(report_id: int) -> None:
 def milestones_rebuild_open_task(municipality_id: int) -> None:
     """A kommun's working days changed: its open reports fall due anew."""
     milestones_rebuild_open(municipality_id=municipality_id)
+
+
+@task()
+def send_questionnaire_task(questionnaire_id: int) -> None:
+    """E-mail a claimed "is it fixed?" questionnaire (once; safe to rerun)."""
+    questionnaire_send(questionnaire_id=questionnaire_id)

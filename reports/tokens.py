@@ -1,5 +1,5 @@
 """Single-use, expiring links sent by e-mail (confirming a report, following
-one); only a hash of each token is stored."""
+one, answering "is it fixed?"); only a hash of each token is stored."""
 
 from __future__ import annotations
 
@@ -15,14 +15,23 @@ from .choices import TokenPurpose
 from .models import EmailToken, Report, Subscription
 
 
-def _hash(raw: str) -> str:
+def token_hash(raw: str) -> str:
+    """What is stored of a token (and all that identifies it afterwards)."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+_hash = token_hash
+
+
 def token_issue(
-    *, purpose: TokenPurpose, report: Report, subscription: Subscription | None = None
+    *,
+    purpose: TokenPurpose,
+    report: Report,
+    subscription: Subscription | None = None,
+    ttl: timedelta | None = None,
 ) -> str:
-    """A new single-use token; only its hash is stored, the raw value goes by mail."""
+    """A new single-use token; only its hash is stored, the raw value goes by mail.
+    It expires after ``ttl`` (default: the confirmation links' hours)."""
     raw = secrets.token_urlsafe(32)
     EmailToken.objects.create(
         purpose=purpose,
@@ -30,7 +39,7 @@ def token_issue(
         report=report,
         subscription=subscription,
         expires_at=timezone.now()
-        + timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS),
+        + (ttl or timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS)),
     )
     return raw
 

@@ -9,6 +9,12 @@ urlpatterns = [
     path("rapporter/", views.reports_map_page, name="reports-map"),
     path("rapporter/<int:pk>/", views.report_detail, name="report-detail"),
     path("rapporter/<int:pk>/folj/", views.report_follow_view, name="report-follow"),
+    path(
+        "rapporter/uppdatera/<int:pk>/",
+        views.report_update_view,
+        name="report-update",
+    ),
+    path("fixat/<str:token>/", views.questionnaire_view, name="questionnaire"),
     path("bekrafta/<str:token>/", views.report_confirm_view, name="report-confirm"),
     path(
         "folj/bekrafta/<str:token>/",

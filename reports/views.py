@@ -30,8 +30,22 @@ from municipalities.promises import default_promises, offered_promises, promises
 from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
-from .choices import OPEN_STATUSES, EventKind, ReportStatus, TokenPurpose
-from .forms import FollowForm, PlaceByAddressForm, PlaceSearchForm, ReportForm
+from .choices import (
+    OPEN_STATUSES,
+    PUBLIC_STATUSES,
+    ActorKind,
+    EventKind,
+    ReportStatus,
+    TokenPurpose,
+)
+from .forms import (
+    FollowForm,
+    PlaceByAddressForm,
+    PlaceSearchForm,
+    QuestionnaireForm,
+    ReportForm,
+    UpdateForm,
+)
 from .geocoding import GeocoderUnavailable, places_search
 from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
@@ -43,6 +57,7 @@ from .my_reports import (
     my_reports_link_use,
 )
 from .photos import PhotoErrors, process_photos
+from .questionnaire import questionnaire_of_link
 from .services import (
     Reporter,
     answers_clean,
@@ -55,6 +70,12 @@ from .services import (
 )
 from .tasks import send_my_reports_link_task
 from .tokens import TokenInvalid, token_peek, token_used_report
+from .updates import (
+    questionnaire_answer,
+    report_update_add,
+    reporter_may_say_fixed,
+    update_author,
+)
 
 PLACE_LABEL_MAX = 200
 REPORTS_PER_PAGE = 50
@@ -432,13 +453,18 @@ def report_detail(request, pk: int):
     return _render_report(request, pk, FollowForm())
 
 
-def _render_report(request, pk: int, follow_form, status: int = 200):
+def _render_report(request, pk: int, follow_form, status: int = 200, update_form=None):
     # The timeline is read before the report, in one query: the page's socket
     # asks for every event after the newest the timeline shows, so the status
     # and "sent to" line may be newer than the timeline (the socket then sends
     # the events between) but never older.
     events = list(ReportEvent.objects.filter(report_id=pk, is_public=True))
     report = _visible_report(request, pk)
+    author = (
+        update_author(report=report, user=request.user, session=request.session)
+        if report.status in PUBLIC_STATUSES and not report.is_hidden
+        else None
+    )
     return render(
         request,
         "reports/report_detail.html",
@@ -448,8 +474,16 @@ def _render_report(request, pk: int, follow_form, status: int = 200):
             "sent": next(
                 (e for e in reversed(events) if e.kind == EventKind.SENT), None
             ),
-            "photos": report.photos.all(),
+            # The report's own photos; an update's are shown with it.
+            "photos": report.photos.filter(event__isnull=True),
             "follow_form": follow_form,
+            # Who may add an update here: the reporter (who may also say it
+            # is fixed) or a signed-in follower.
+            "update_author": author.kind if author is not None else None,
+            "may_say_fixed": author is not None
+            and author.kind == ActorKind.REPORTER
+            and reporter_may_say_fixed(report),
+            "update_form": update_form or UpdateForm(),
             # Only an open report can be followed; a duplicate points to the
             # report it duplicates instead.
             "can_follow": report.status in OPEN_STATUSES,
@@ -515,6 +549,97 @@ def subscription_confirm_view(request, token: str):
         done_message=_("You now follow this report."),
         used_message=_("You follow this report already."),
     )
+
+
+@require_POST
+@rate_limited("report_update")
+def report_update_view(request, pk: int):
+    """A citizen's update (text, a photo, "it is fixed") from the report's
+    page: its reporter's or a signed-in follower's (reports.updates). Errors
+    are shown at their fields, with what was written kept."""
+    report = _visible_report(request, pk)
+    author = update_author(report=report, user=request.user, session=request.session)
+    if author is None:
+        return render(
+            request,
+            "reports/update_refused.html",
+            {"report": report},
+            status=403,
+        )
+    form = UpdateForm(request.POST, request.FILES)
+    photos = []
+    if form.is_valid():
+        if form.cleaned_data["fixed"] and author.kind != ActorKind.REPORTER:
+            form.add_error(None, _("Only the reporter can say that it is fixed."))
+        upload = form.cleaned_data.get("photo")
+        if upload:
+            try:
+                photos = process_photos([(upload, upload.name)])
+            except PhotoErrors as exc:
+                for message in exc.messages:
+                    form.add_error("photo", message)
+    if form.is_valid():
+        try:
+            report_update_add(
+                report_id=report.pk,
+                author=author,
+                text=form.cleaned_data["text"],
+                photos=photos,
+                fixed=form.cleaned_data["fixed"],
+            )
+        except ValidationError as exc:
+            if hasattr(exc, "error_dict"):
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                for error in exc.messages:
+                    form.add_error(None, error)
+        else:
+            messages.success(request, _("Thank you! Your update is on the report."))
+            return redirect(report.get_absolute_url() + "#timeline")
+    return _render_report(request, pk, FollowForm(), status=400, update_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@rate_limited("confirm")
+def questionnaire_view(request, token: str):
+    """ "Is it fixed?" from the e-mailed link, without signing in. GET shows the
+    question (mail scanners fetch links), POST answers it, once. A link used
+    already takes its reader to the report, saying it was answered; a link
+    whose report is gone says so (410)."""
+    template = "reports/questionnaire.html"
+    try:
+        report = token_peek(raw=token, purpose=TokenPurpose.QUESTIONNAIRE)
+    except TokenInvalid as exc:
+        return _questionnaire_link_unusable(request, token, exc)
+    if request.method == "GET":
+        return render(
+            request, template, {"report": report, "form": QuestionnaireForm()}
+        )
+    form = QuestionnaireForm(request.POST)
+    if not form.is_valid():
+        return render(request, template, {"report": report, "form": form}, status=400)
+    try:
+        questionnaire_answer(
+            raw_token=token,
+            fixed=form.cleaned_data["fixed"],
+            ask_again=form.cleaned_data["ask_again"],
+        )
+    except TokenInvalid as exc:  # answered meanwhile, in another tab
+        return _questionnaire_link_unusable(request, token, exc)
+    messages.success(request, _("Thank you for your answer."))
+    return redirect(report.get_absolute_url())
+
+
+def _questionnaire_link_unusable(request, token: str, reason):
+    questionnaire = questionnaire_of_link(token)
+    if questionnaire is not None and questionnaire.report_id is None:
+        return render(request, "reports/questionnaire_gone.html", status=410)
+    if questionnaire is not None and questionnaire.answered_at is not None:
+        messages.info(request, _("You have answered this question already."))
+        return redirect("report-detail", questionnaire.report_id)
+    return render(request, "reports/token_invalid.html", {"reason": reason}, status=410)
 
 
 @require_POST

@@ -34,6 +34,10 @@ The rules of counting:
   moment has passed; otherwise it is pending and not counted. Reports without
   a promise, and duplicates, are not counted; a report closed other than fixed
   is not counted for the fix promise (nothing was fixed).
+- **"Is it fixed?"** (``questionnaire_counts``): the reporters' answers given
+  in the period (Stockholm dates), of the scope's reports: "yes", "no", and
+  the "no"s that reopened a fixed or closed report. A report deleted since
+  takes its answers with it.
 """
 
 from __future__ import annotations
@@ -45,7 +49,14 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from reports.choices import CLOSED_STATUSES, OPEN_STATUSES, ReportStatus
+from municipalities.workdays import stockholm
+from reports.choices import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    QuestionnaireAnswer,
+    ReportStatus,
+)
+from reports.models import Questionnaire
 
 # The dimensions every figure is broken down by, as Report fields, in the
 # order of the report_stats index (after the kommun).
@@ -255,3 +266,33 @@ def figures_compute(
         for row in rows_for(values):
             row.fix_histogram[values["fix_days"]] += values["n"]
     return Figures(start=start, end=end, total=total, by=by)
+
+
+@dataclass
+class QuestionnaireCounts:
+    """The reporters' answers to "is it fixed?" in a period."""
+
+    sent: int = 0
+    yes: int = 0
+    no: int = 0
+    reopened: int = 0
+
+
+def questionnaire_counts(
+    reports: QuerySet, *, start: dt.date, end: dt.date
+) -> QuestionnaireCounts:
+    """How the reporters of ``reports`` (already scoped) answered "is it
+    fixed?" from ``start`` to ``end`` inclusive (Stockholm dates): sent in the
+    period, and answered "yes", "no", and reopened by a "no"."""
+    zone = stockholm()
+    since = dt.datetime.combine(start, dt.time(), tzinfo=zone)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    of_scope = Questionnaire.objects.filter(report__in=reports.order_by().values("pk"))
+    answered = of_scope.filter(answered_at__gte=since, answered_at__lt=until)
+    counts = answered.aggregate(
+        yes=Count("pk", filter=Q(answer=QuestionnaireAnswer.YES)),
+        no=Count("pk", filter=Q(answer=QuestionnaireAnswer.NO)),
+        reopened=Count("pk", filter=Q(reopened=True)),
+    )
+    sent = of_scope.filter(sent_at__gte=since, sent_at__lt=until).count()
+    return QuestionnaireCounts(sent=sent, **counts)

@@ -15,7 +15,7 @@ from municipalities.tenancy import tenant_for_request
 from reports.models import Report
 
 from .charts import month_chart, promise_chart
-from .figures import figures_compute
+from .figures import figures_compute, questionnaire_counts
 from .forms import PeriodForm
 from .tables import TABLE_NAMES, figures_label, table_csv, tables_of
 
@@ -34,6 +34,7 @@ def statistics_context(
         "form": form,
         "figures": figures,
         "tables": tables_of(figures),
+        "questionnaires": questionnaire_counts(reports, start=start, end=end),
         "month_chart": month_chart(
             figures, received_label=_("received"), fixed_label=_("fixed")
         ),

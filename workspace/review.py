@@ -11,12 +11,18 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 
+from reports.choices import EventKind
 from reports.geocoding import address_at
 
-from .services import duplicate_candidates, report_mark_duplicate, report_moderate
+from .services import (
+    duplicate_candidates,
+    report_mark_duplicate,
+    report_moderate,
+    report_update_moderate,
+)
 
 # The actions of the forms below, as their submit buttons send them.
-REVIEW_ACTIONS = ("duplicate", "moderate")
+REVIEW_ACTIONS = ("duplicate", "moderate", "moderate_update")
 
 
 def distance_label(metres: float) -> str:
@@ -90,6 +96,37 @@ class ModerateForm(forms.Form):
         ]
 
 
+class UpdateModerateForm(forms.Form):
+    """Hide a citizen's update's text or photos (reports.updates)."""
+
+    update = forms.TypedChoiceField(
+        label=gettext_lazy("The update"), coerce=int, widget=forms.RadioSelect
+    )
+    hide_text = forms.BooleanField(label=gettext_lazy("Hide its text"), required=False)
+    hide_photos = forms.TypedMultipleChoiceField(
+        label=gettext_lazy("Photos to hide"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason = ModerateForm.base_fields["reason"]
+
+    def __init__(self, *args, updates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["update"].choices = [
+            (update.pk, f"#{update.pk}: {update.note[:80] or '–'}")
+            for update in updates
+        ]
+        self.fields["hide_photos"].choices = [
+            (
+                photo.pk,
+                _("Photo of update #%(update)s") % {"update": update.pk},
+            )
+            for update in updates
+            for photo in update.photos.all()
+        ]
+
+
 class ReviewMixin:
     """The report screen's map, address, duplicate and moderation parts
     (for InboxReportView: ``self.object`` is the report, ``self.can_work``
@@ -109,10 +146,28 @@ class ReviewMixin:
                 candidates=self.duplicate_candidates,
                 initial=initial,
             )
+        if action == "moderate_update":
+            return UpdateModerateForm(
+                data, prefix="moderate_update", updates=self.citizen_updates
+            )
         initial.update(title=report.title, description=report.description)
         return ModerateForm(
-            data, prefix="moderate", photos=report.photos.all(), initial=initial
+            data,
+            prefix="moderate",
+            photos=report.photos.filter(event__isnull=True),
+            initial=initial,
         )
+
+    @cached_property
+    def citizen_updates(self):
+        """The report's citizens' updates with anything left to hide."""
+        return [
+            update
+            for update in self.object.events.filter(
+                kind=EventKind.UPDATE
+            ).prefetch_related("photos")
+            if update.note or update.photos.all()
+        ]
 
     def review_context(self, bound: dict) -> dict:
         report = self.object
@@ -120,6 +175,11 @@ class ReviewMixin:
             "address": report.address or address_at(report.lat, report.lon),
             "duplicate_form": bound.get("duplicate") or self.review_form("duplicate"),
             "moderate_form": bound.get("moderate") or self.review_form("moderate"),
+            "moderate_update_form": (
+                bound.get("moderate_update") or self.review_form("moderate_update")
+            )
+            if self.citizen_updates or "moderate_update" in bound
+            else None,
             "is_duplicate": report.status == "duplicate",
         }
 
@@ -131,6 +191,15 @@ class ReviewMixin:
                 report_id=report.pk,
                 original_id=data["original"],
                 version=data.get("version"),
+            )
+        if action == "moderate_update":
+            return report_update_moderate(
+                actor=user,
+                report_id=report.pk,
+                event_id=data["update"],
+                hide_text=data["hide_text"],
+                hide_photo_ids=data["hide_photos"],
+                reason=data["reason"],
             )
         return report_moderate(
             actor=user,

@@ -670,7 +670,9 @@ def report_moderate(
             after["description"] = description
             changed.append("description")
     wanted = {int(pk) for pk in hide_photo_ids}
-    photos = list(report.photos.filter(pk__in=wanted))
+    # The report's own photos: an update's are moderated with the update
+    # (report_update_moderate).
+    photos = list(report.photos.filter(pk__in=wanted, event__isnull=True))
     if len(photos) != len(wanted):
         errors["hide_photos"] = _("Only this report's own photos can be hidden.")
     if errors:
@@ -710,5 +712,89 @@ def report_moderate(
     )
     enqueue_with_transaction(
         send_moderation_notice_task, report.pk, changed, len(photos), reason
+    )
+    return event
+
+
+@transaction.atomic
+def report_update_moderate(
+    *,
+    actor,
+    event_id: int,
+    report_id: int | None = None,
+    hide_text: bool = False,
+    hide_photo_ids=(),
+    reason: str,
+) -> ReportEvent | None:
+    """Hide a citizen's update's text or photos (reports.updates), as one who
+    works the report (municipalities.staff.staff_work_scope), for a reason that
+    is public: as ``report_moderate`` does for a report. The original text is
+    kept in the audit log, the photos in the moderated storage; the update
+    stays on the timeline saying its text was hidden. None when nothing
+    changed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": _("Say why: the reason is shown with the report.")}
+        )
+    updates = ReportEvent.objects.select_for_update().filter(
+        pk=event_id, kind=EventKind.UPDATE
+    )
+    if report_id is not None:  # the update of this report only
+        updates = updates.filter(report_id=report_id)
+    update = updates.first()
+    if update is None:
+        raise PermissionDenied(_("This report is not yours to moderate."))
+    report = _report_locked(
+        actor=actor,
+        report_id=update.report_id,
+        scope=staff_work_scope(actor),
+        refusal=_("This report is not yours to moderate."),
+        version=None,
+    )
+    wanted = {int(pk) for pk in hide_photo_ids}
+    photos = list(update.photos.filter(pk__in=wanted))
+    if len(photos) != len(wanted):
+        raise ValidationError(
+            {"hide_photos": _("Only this report's own photos can be hidden.")}
+        )
+    hide_text = hide_text and bool(update.note)
+    if not hide_text and not photos:
+        return None
+    before, after = {"update": update.pk}, {"update": update.pk, "reason": reason}
+    data = dict(update.data or {})
+    if hide_text:
+        before["text"], update.note = update.note, ""
+        data["text_hidden"] = True
+    if photos:
+        before["photos"] = [_photo_set_aside(photo) for photo in photos]
+        after["photos_hidden"] = [photo.pk for photo in photos]
+        ReportPhoto.objects.filter(pk__in=[photo.pk for photo in photos]).delete()
+        data["photos"] = [p for p in data.get("photos", []) if p["id"] not in wanted]
+    update.data = data
+    update.save(update_fields=["note", "data"])
+    changed = ["update_text"] if hide_text else []
+    with translation.override(report.language):
+        parts = [_("the text of an update")] if hide_text else []
+        if photos:
+            parts.append(moderation_summary(changed=[], photos=len(photos)))
+        note = _("The report was edited (%(what)s): %(reason)s") % {
+            "what": ", ".join(parts),
+            "reason": reason,
+        }
+    event = event_record(
+        report=report,
+        actor=Actor.staff(actor),
+        kind=EventKind.NOTE,
+        note=note,
+        data={"moderated": changed, "photos_hidden": len(photos)},
+    )
+    audit_record(
+        actor=actor,
+        action="report.moderate_update",
+        target=report,
+        municipality=report.municipality_id,
+        before=before,
+        after=after,
     )
     return event

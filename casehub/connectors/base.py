@@ -66,9 +66,10 @@ class Handover:
 
 @dataclass(frozen=True)
 class UpdateRequest:
-    """A change staff made in Knutpunkt to a report already a case here: a new
-    status, a public reply, or a handover to another body (after which this
-    case system is no longer responsible)."""
+    """A change made in Knutpunkt to a report already a case here: by staff, a
+    new status, a public reply, or a handover to another body (after which this
+    case system is no longer responsible); by a citizen, an update, "it is
+    fixed" or, from the reporter, a reopening."""
 
     key: str  # idempotency key of the update's delivery: the same on every retry
     report_id: int
@@ -86,6 +87,10 @@ class UpdateRequest:
     # The reporter's personal data was erased at their request: the case
     # system is asked to erase the contact details it was given with the case.
     erasure: bool = False
+    # Who made the change: "staff" (or Knutpunkt), or a citizen: the
+    # "reporter" or a "follower" (never by name).
+    author: str = "staff"
+    reopened: bool = False  # the reporter said it is not fixed: open again
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,12 @@
 any 2xx is success, and an ``external_id`` in a JSON answer becomes the reference.
 
 Two event types: ``report.created`` (a new case) and ``report.updated`` (a change
-staff made in Knutpunkt to a case the receiver holds: ``change`` is "status",
-"reply" or "handover"; a handover names where the report went, after which the
-receiver is no longer responsible for it).
+made in Knutpunkt to a case the receiver holds: ``change`` is "status",
+"reply" or "handover" from staff; a handover names where the report went, after
+which the receiver is no longer responsible for it; "update" from a citizen
+(``author`` "reporter" or "follower": their text in ``reply``, or the reporter
+saying it is fixed in ``status``) or "reopened" when the reporter said it is
+not fixed after all).
 """
 
 from __future__ import annotations
@@ -60,6 +63,10 @@ def update_payload(request: UpdateRequest) -> dict:
         change = "erasure"
     elif handover is not None:
         change = "handover"
+    elif request.reopened:
+        change = "reopened"
+    elif request.author != "staff":
+        change = "update"
     elif request.description.strip():
         change = "reply"
     else:
@@ -73,6 +80,8 @@ def update_payload(request: UpdateRequest) -> dict:
             "external_id": request.case_id,
             "update_id": request.update_id,
             "change": change,
+            # "staff", or a citizen: "reporter" or "follower" (never by name).
+            "author": request.author,
             "status": request.status,
             "reply": request.description if handover is None else "",
             "category": {"id": request.category_id, "name": request.category_name},

@@ -387,6 +387,8 @@ KNUTPUNKT_ADMIN_MAX_BYTES = WAGTAILIMAGES_MAX_UPLOAD_SIZE + DATA_UPLOAD_MAX_MEMO
 KNUTPUNKT_REPORT_FORM_MAX_BYTES = (
     KNUTPUNKT_MAX_PHOTOS * KNUTPUNKT_PHOTO_MAX_BYTES + 256 * 1024
 )
+# A citizen's update on a report: its text and one photo.
+KNUTPUNKT_UPDATE_FORM_MAX_BYTES = KNUTPUNKT_PHOTO_MAX_BYTES + 256 * 1024
 # Request bodies are capped before they are read (infra.asgi), whatever their
 # framing: by path (a key ending in "*" is a prefix, any other key one exact
 # path; an exact path, then the longest prefix wins), else the default, which
@@ -394,6 +396,8 @@ KNUTPUNKT_REPORT_FORM_MAX_BYTES = (
 KNUTPUNKT_BODY_LIMITS = {
     "/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
     "/en/rapportera/": KNUTPUNKT_REPORT_FORM_MAX_BYTES,
+    "/rapporter/uppdatera/*": KNUTPUNKT_UPDATE_FORM_MAX_BYTES,
+    "/en/rapporter/uppdatera/*": KNUTPUNKT_UPDATE_FORM_MAX_BYTES,
     "/admin/*": KNUTPUNKT_ADMIN_MAX_BYTES,
     "/api/v1/connections/*": KNUTPUNKT_SIGNAL_MAX_BYTES,
     "/open311/*": KNUTPUNKT_SIGNAL_MAX_BYTES,
@@ -432,6 +436,8 @@ KNUTPUNKT_RATE_LIMITS.update(
         "categories": (120, 60),
         "nearby": (120, 60),
         "follow": (30, 3600),
+        # Citizens' updates on a report (each may carry a photo).
+        "report_update": (30, 3600),
         # Opening an e-mailed link (confirming a report or a subscription,
         # signing in to Mina sidor).
         "confirm": (60, 3600),
@@ -477,6 +483,12 @@ KNUTPUNKT_DIGEST_CHECK_SECONDS = 60.0
 KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS = float(
     os.environ.get("KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS", "60")
 )
+# "Is it fixed?" (reports.questionnaire): the scheduler looks every so many
+# seconds; a questionnaire's link works for at least so many days.
+KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS = float(
+    os.environ.get("KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS", "300")
+)
+KNUTPUNKT_QUESTIONNAIRE_LINK_DAYS = 56
 # Served documents keep no CSP; the admin has its own (config.security).
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from municipalities.choices import StaffRole
 from municipalities.workdays import local_date
 from reports.choices import ReportStatus
+from reports.models import Questionnaire
 from tests.support.casework import LUND, MALMO, as_user, make_report
 from tests.support.people import staff_user, superuser
 
@@ -227,3 +228,32 @@ def test_figures_leave_out_reports_received_outside_the_period(client, reports):
         HTTP_HOST=MALMO_SITE,
     ).content.decode()
     assert "4 reports received" in html
+
+
+def test_the_page_counts_the_answers_to_is_it_fixed(client, reports):
+    """Answered today: in Malmö a "yes", a "no" that reopened its report and a
+    plain "no"; in Lund a "yes", which Malmö's page does not count."""
+    now = timezone.now()
+    malmo_open, malmo_open_2, malmo_fixed, lund_open, _dup = reports
+    for report, answer, reopened in (
+        (malmo_open, "yes", False),
+        (malmo_fixed, "no", True),
+        (malmo_open_2, "no", False),
+        (lund_open, "yes", False),
+    ):
+        Questionnaire.objects.create(
+            report=report,
+            municipality_id=report.municipality_id,
+            sent_at=now - timedelta(hours=1),
+            answered_at=now,
+            answer=answer,
+            reopened=reopened,
+        )
+    html = client.get("/statistik/", HTTP_HOST=MALMO_SITE).content.decode()
+    table = html.split('id="questionnaire-answers"', 1)[1].split("</table>", 1)[0]
+    cells = [c.split("<", 1)[0] for c in table.split("<tbody>", 1)[1].split("<td>")[1:]]
+    assert cells == ["3", "1", "2", "1"]
+    national = client.get("/statistik/", HTTP_HOST="localhost").content.decode()
+    table = national.split('id="questionnaire-answers"', 1)[1].split("</table>", 1)[0]
+    cells = [c.split("<", 1)[0] for c in table.split("<tbody>", 1)[1].split("<td>")[1:]]
+    assert cells == ["4", "2", "2", "1"]

@@ -6,14 +6,15 @@ from django.core.management.base import BaseCommand
 from casehub.dispatcher import Dispatcher
 from cms.scheduled import scheduled_publisher_run
 from infra.taskworker import task_worker
+from reports.questionnaire_schedule import questionnaire_scheduler_run
 from workspace.digest_schedule import digest_scheduler_run
 
 
 class Command(BaseCommand):
     help = (
         "Background work of the scaled profile: the task queue (with the daily "
-        "digests' scheduler and scheduled publishing) and the delivery outbox "
-        "(run one or more beside the servers)."
+        "digests' and the questionnaires' schedulers and scheduled publishing) "
+        "and the delivery outbox (run one or more beside the servers)."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +48,13 @@ class Command(BaseCommand):
                 target=scheduled_publisher_run,
                 args=(stop,),
                 name="scheduled-publisher",
+                daemon=True,
+            ).start()
+            # Likewise the questionnaires: the claim of each lets one send.
+            threading.Thread(
+                target=questionnaire_scheduler_run,
+                args=(stop,),
+                name="questionnaire-scheduler",
                 daemon=True,
             ).start()
         self.stdout.write(
