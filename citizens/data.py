@@ -126,6 +126,8 @@ def reports_erase(subject: DataSubject) -> dict[str, int]:
         phone="",
         show_name=False,
         share_contact=False,
+        # Nobody is left to ask "is it fixed?".
+        questionnaire_due_at=None,
     )
     return {"reports": len(reports), "case_system_notices": notices}
 
