@@ -115,3 +115,13 @@ ON_BEHALF_CHANNELS = (ReportChannel.PHONE, ReportChannel.VISIT)
 class TokenPurpose(models.TextChoices):
     CONFIRM_REPORT = "confirm_report", _("Confirm a report")
     CONFIRM_SUBSCRIPTION = "confirm_subscription", _("Confirm following a report")
+    CONFIRM_ALERT = "confirm_alert", _("Confirm an alert")
+
+
+class AlertKind(models.TextChoices):
+    """What an alert watches for new reports (updates to one report are a
+    ``Subscription``)."""
+
+    AREA = "area", _("An area: a point and a radius")
+    KOMMUN = "kommun", _("A whole kommun")
+    CATEGORY = "category", _("A category in a kommun")

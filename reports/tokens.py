@@ -1,5 +1,5 @@
 """Single-use, expiring links sent by e-mail (confirming a report, following
-one); only a hash of each token is stored."""
+one, confirming an alert); only a hash of each token is stored."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import TokenPurpose
-from .models import EmailToken, Report, Subscription
+from .models import Alert, EmailToken, Report, Subscription
 
 
 def _hash(raw: str) -> str:
@@ -20,7 +20,11 @@ def _hash(raw: str) -> str:
 
 
 def token_issue(
-    *, purpose: TokenPurpose, report: Report, subscription: Subscription | None = None
+    *,
+    purpose: TokenPurpose,
+    report: Report | None = None,
+    subscription: Subscription | None = None,
+    alert: Alert | None = None,
 ) -> str:
     """A new single-use token; only its hash is stored, the raw value goes by mail."""
     raw = secrets.token_urlsafe(32)
@@ -29,6 +33,7 @@ def token_issue(
         token_hash=_hash(raw),
         report=report,
         subscription=subscription,
+        alert=alert,
         expires_at=timezone.now()
         + timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS),
     )
@@ -42,7 +47,7 @@ class TokenInvalid(Exception):
 def token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
     token = (
         EmailToken.objects.select_for_update(of=("self",))
-        .select_related("report", "subscription")
+        .select_related("report", "subscription", "alert")
         .filter(token_hash=_hash(raw), purpose=purpose)
         .first()
     )
@@ -59,14 +64,19 @@ def token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
 
 def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
     """The report a still-usable token is for, without using it."""
+    return token_peek_token(raw=raw, purpose=purpose).report
+
+
+def token_peek_token(*, raw: str, purpose: TokenPurpose) -> EmailToken:
+    """A still-usable token (with what it is for), without using it."""
     token = (
-        EmailToken.objects.select_related("report")
+        EmailToken.objects.select_related("report", "alert")
         .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=True)
         .first()
     )
     if token is None or token.expires_at < timezone.now():
         raise TokenInvalid(_("This link is not valid, used or expired."))
-    return token.report
+    return token
 
 
 def token_used_report(*, raw: str, purpose: TokenPurpose) -> Report | None:

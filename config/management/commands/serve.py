@@ -16,16 +16,19 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
+from reports.alert_services import alert_scheduler_start
 from workspace.digest_schedule import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:
     """Work the task queue and the delivery outbox, and claim the daily
-    digests, on threads of this process (embedded default)."""
+    digests and the alerts' hourly ones, on threads of this process (embedded
+    default)."""
     worker = task_worker(interval, "embedded")
     threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
     dispatcher_start()
     digest_scheduler_start()
+    alert_scheduler_start()
 
 
 class Command(BaseCommand):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
 from infra.taskworker import task_worker
+from reports.alert_services import alert_scheduler_run
 from workspace.digest_schedule import digest_scheduler_run
 
 
@@ -39,6 +40,13 @@ class Command(BaseCommand):
                 target=digest_scheduler_run,
                 args=(stop,),
                 name="digest-scheduler",
+                daemon=True,
+            ).start()
+            # Likewise the alerts' digests: a conditional update lets one send.
+            threading.Thread(
+                target=alert_scheduler_run,
+                args=(stop,),
+                name="alert-scheduler",
                 daemon=True,
             ).start()
         self.stdout.write(
