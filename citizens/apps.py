@@ -21,5 +21,8 @@ class CitizensConfig(AppConfig):
             "follows", export=data.follows_export, erase=data.follows_erase
         )
         personal_data_section(
+            "alerts", export=data.alerts_export, erase=data.alerts_erase
+        )
+        personal_data_section(
             "emails", export=data.emails_export, erase=data.emails_erase
         )

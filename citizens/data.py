@@ -23,7 +23,7 @@ from infra.personal_data import DataSubject
 from reports.choices import EventKind
 from reports.events import Actor, event_record
 from reports.mail import link
-from reports.models import MyReportsLink, Report, Subscription
+from reports.models import Alert, MyReportsLink, Report, Subscription
 
 
 def _moment(value) -> str | None:
@@ -148,6 +148,39 @@ def follows_export(subject: DataSubject) -> list[dict]:
 def follows_erase(subject: DataSubject) -> dict[str, int]:
     count, _ = _follows_of(subject).delete()
     return {"follows": count}
+
+
+def _alerts_of(subject: DataSubject):
+    who = Q(email__in=subject.emails) if subject.emails else Q(pk__in=[])
+    if subject.user is not None:
+        who |= Q(user=subject.user)
+    return Alert.objects.filter(who)
+
+
+def alerts_export(subject: DataSubject) -> list[dict]:
+    return [
+        {
+            "kind": alert.kind,
+            "email": alert.email,
+            "phone": alert.phone,
+            "phone_verified_at": _moment(alert.phone_verified_at),
+            "lat": alert.lat,
+            "lon": alert.lon,
+            "radius_m": alert.radius_m,
+            "kommun": alert.municipality.name if alert.municipality else None,
+            "category": alert.category.name if alert.category else None,
+            "since": _moment(alert.created_at),
+            "confirmed_at": _moment(alert.confirmed_at),
+        }
+        for alert in _alerts_of(subject)
+        .select_related("municipality", "category")
+        .order_by("pk")
+    ]
+
+
+def alerts_erase(subject: DataSubject) -> dict[str, int]:
+    count, _ = _alerts_of(subject).delete()
+    return {"alerts": count}
 
 
 # No copy of an e-mail sent is kept: what was sent is the report's page and

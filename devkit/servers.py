@@ -918,3 +918,68 @@ class OIDCProvider(_LoopbackService):
                 "id_token": id_token,
             },
         )
+
+
+class SMSGateway(_LoopbackService):
+    """The SMS gateway protocol of ``infra.sms`` on loopback: ``POST /sms`` with
+    JSON ``{"to", "text"}`` and ``Authorization: Bearer <token>``. Accepted
+    messages (202) go to ``messages``; a wrong token is 401, a malformed body
+    400, and ``status`` other than 202 answers every request so."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.status = 202
+        self.delay = 0.0
+        self.raw_response: tuple[int, str, bytes] | None = None
+        self.messages: list[dict] = []
+        self.rejected: list[str] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._serve()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sms"
+
+    def texts_to(self, number: str) -> list[str]:
+        with self._lock:
+            return [m["text"] for m in self.messages if m["to"] == number]
+
+    def wait_for_messages(self, n: int, timeout: float = 10) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.messages) >= n, timeout)
+
+    def _post(self, h: BaseHTTPRequestHandler) -> None:
+        body = _read_body(h)
+        if self._answered_as_scripted(h):
+            return
+        if urlsplit(h.path).path != "/sms":
+            _send_json(h, 404, {"error": "not found"})
+            return
+        if h.headers.get("Authorization", "") != f"Bearer {self.token}":
+            with self._lock:
+                self.rejected.append("token")
+            _send_json(h, 401, {"error": "bad token"})
+            return
+        try:
+            message = json.loads(body)
+            valid = (
+                isinstance(message, dict)
+                and isinstance(message.get("to"), str)
+                and isinstance(message.get("text"), str)
+                and message["to"].startswith("+")
+            )
+        except ValueError:
+            valid = False
+        if not valid:
+            with self._lock:
+                self.rejected.append("body")
+            _send_json(h, 400, {"error": "to and text required"})
+            return
+        if self.status != 202:
+            _send_json(h, self.status, {"error": "failing on purpose"})
+            return
+        with self._changed:
+            self.messages.append({"to": message["to"], "text": message["text"]})
+            self._changed.notify_all()
+        _send_json(h, 202, {"id": f"SMS-{len(self.messages)}"})

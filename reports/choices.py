@@ -124,6 +124,7 @@ class TokenPurpose(models.TextChoices):
     CONFIRM_REPORT = "confirm_report", _("Confirm a report")
     CONFIRM_SUBSCRIPTION = "confirm_subscription", _("Confirm following a report")
     QUESTIONNAIRE = "questionnaire", _("Answer whether a report is fixed")
+    CONFIRM_ALERT = "confirm_alert", _("Confirm an alert")
 
 
 class QuestionnaireAnswer(models.TextChoices):
@@ -136,3 +137,12 @@ class QuestionnaireAnswer(models.TextChoices):
 # A "no" from the reporter reopens a report in these statuses; a report closed
 # otherwise (a duplicate, not the body's, unable to fix) stays as decided.
 REOPENABLE_STATUSES = frozenset({ReportStatus.FIXED, ReportStatus.CLOSED})
+
+
+class AlertKind(models.TextChoices):
+    """What an alert watches for new reports (updates to one report are a
+    ``Subscription``)."""
+
+    AREA = "area", _("An area: a point and a radius")
+    KOMMUN = "kommun", _("A whole kommun")
+    CATEGORY = "category", _("A category in a kommun")

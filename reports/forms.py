@@ -4,9 +4,9 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from municipalities.models import Municipality
+from municipalities.models import Category, Municipality
 
-from .choices import QuestionnaireAnswer
+from .choices import AlertKind, QuestionnaireAnswer
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -148,3 +148,56 @@ class QuestionnaireForm(forms.Form):
     ask_again = forms.BooleanField(
         label=_("Ask me again in a few weeks"), required=False
     )
+
+
+class AlertForm(forms.Form):
+    """Asking for an alert of new reports (reports.alert_services): what to
+    watch, where, and the address to tell. The checks of the place and the
+    radius are the service's, shown at these fields."""
+
+    kind = forms.ChoiceField(
+        label=_("What to watch"),
+        choices=AlertKind.choices,
+        initial=AlertKind.AREA,
+        widget=forms.RadioSelect,
+    )
+    adress = forms.CharField(
+        label=_("Address or place"),
+        max_length=200,
+        required=False,
+        help_text=_("Or give the point's coordinates below."),
+    )
+    lat = forms.CharField(label=_("Latitude"), required=False, max_length=30)
+    lon = forms.CharField(label=_("Longitude"), required=False, max_length=30)
+    radius = forms.CharField(
+        label=_("Radius in metres"),
+        initial="1000",
+        max_length=12,
+        # Checked by the service, which says what is allowed.
+        required=False,
+        help_text=_("From 100 m to 20 km (20000)."),
+        widget=forms.NumberInput(attrs={"min": 100, "max": 20000}),
+    )
+    kommun = forms.ModelChoiceField(
+        label=_("Kommun"),
+        queryset=Municipality.objects.filter(participating=True).order_by("name"),
+        to_field_name="code",
+        required=False,
+        error_messages={"invalid_choice": _("Choose a kommun from the list.")},
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.filter(is_active=True).order_by("sort_order", "name"),
+        to_field_name="slug",
+        required=False,
+        error_messages={"invalid_choice": _("Choose a category from the list.")},
+    )
+    email = forms.EmailField(label=_("Your e-mail"))
+
+
+class AlertPhoneForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile phone number"), max_length=30)
+
+
+class AlertCodeForm(forms.Form):
+    code = forms.CharField(label=_("Code from the SMS"), max_length=12)

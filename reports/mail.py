@@ -70,13 +70,21 @@ def mail_url(report: Report) -> str:
     return brand.root_url if brand is not None else site_url(report)
 
 
-def send_to(*, report: Report, to: str, template: str, context: dict) -> None:
+def send_to(
+    *,
+    report: Report,
+    to: str,
+    template: str,
+    context: dict,
+    unsubscribe_url: str = "",
+) -> None:
     send_plain(
         to=to,
         template=template,
         context={"report": report, "site_url": mail_url(report), **context},
         language=report.language,
         brand=mail_brand(report),
+        unsubscribe_url=unsubscribe_url,
     )
 
 
@@ -87,8 +95,13 @@ def send_plain(
     context: dict,
     language: str,
     brand: MailBrand | None = None,
+    unsubscribe_url: str = "",
 ) -> None:
-    """The template's text; with a brand, also as HTML in the kommun's look."""
+    """The template's text; with a brand, also as HTML in the kommun's look.
+    With ``unsubscribe_url`` (a link that ends what the e-mail is sent for,
+    without signing in, by GET asking and by POST at once), the message says
+    so to mail programs too (``List-Unsubscribe``, RFC 2369, and one-click
+    ``List-Unsubscribe-Post``, RFC 8058)."""
     context = {**context, "brand": brand}
     with translation.override(language):
         subject = render_to_string(f"reports/email/{template}_subject.txt", context)
@@ -106,6 +119,12 @@ def send_plain(
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if unsubscribe_url
+        else None,
     )
     if html is not None:
         message.attach_alternative(html, "text/html")
@@ -137,5 +156,21 @@ def unsubscribe_token(subscription_id: int) -> str:
 def subscription_id_from_token(token: str) -> int | None:
     try:
         return int(signing.loads(token, salt=_UNSUBSCRIBE_SALT))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+
+
+_ALERT_SALT = "knutpunkt.reports.alert"
+
+
+def alert_token(alert_id: int) -> str:
+    """The link token of one alert's own page (its SMS number, ending it),
+    without signing in; signed, so no one can make another alert's."""
+    return signing.dumps(alert_id, salt=_ALERT_SALT)
+
+
+def alert_id_from_token(token: str) -> int | None:
+    try:
+        return int(signing.loads(token, salt=_ALERT_SALT))
     except (signing.BadSignature, TypeError, ValueError):
         return None

@@ -561,3 +561,11 @@ def map_changed() -> None:
         cache.incr(MAP_VERSION_KEY)
     except ValueError:  # not set yet, or evicted
         cache.add(MAP_VERSION_KEY, 1, timeout=None)
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The great-circle distance between two points, in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))

@@ -8,6 +8,7 @@ from django.utils.translation import pgettext_lazy
 from .choices import (
     PUBLIC_STATUSES,
     ActorKind,
+    AlertKind,
     EventKind,
     QuestionnaireAnswer,
     ReportChannel,
@@ -396,14 +397,76 @@ class Subscription(models.Model):
         return f"Subscription to #{self.report_id}"
 
 
+class Alert(models.Model):
+    """Someone who gets new reports of an area (a point and a radius), a kommun
+    or a category of a kommun by e-mail, at most one digest an hour
+    (reports.alerts); and by SMS too once their phone number is verified."""
+
+    kind = models.CharField(max_length=10, choices=AlertKind.choices)
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    # An area: its centre and radius.
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    radius_m = models.PositiveIntegerField(null=True, blank=True)
+    # A kommun, or a category of a kommun.
+    municipality = models.ForeignKey(
+        "municipalities.Municipality",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    category = models.ForeignKey(
+        "municipalities.Category",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # The site it was asked for on: its configured address is where the
+    # alert's own links lead.
+    site = models.ForeignKey(
+        "wagtailcore.Site", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    language = models.CharField(max_length=10, default="sv")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Reports confirmed up to this moment have been told (or predate the alert).
+    told_until = models.DateTimeField(null=True, blank=True)
+    # The last digest: the next one no sooner than an hour after it.
+    digest_at = models.DateTimeField(null=True, blank=True)
+    # SMS: a number, its code (hashed) while it is being verified, and when
+    # it was verified; only a verified number is sent alerts.
+    phone = models.CharField(max_length=20, blank=True)
+    phone_code_hash = models.CharField(max_length=64, blank=True)
+    phone_code_expires_at = models.DateTimeField(null=True, blank=True)
+    phone_code_tries = models.PositiveSmallIntegerField(default=0)
+    phone_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["confirmed_at", "digest_at"], name="alert_due")]
+
+    def __str__(self) -> str:
+        return f"Alert #{self.pk} ({self.kind})"
+
+
 class EmailToken(models.Model):
     """A single-use, expiring link sent by e-mail; only its hash is stored."""
 
     purpose = models.CharField(max_length=30, choices=TokenPurpose.choices)
     token_hash = models.CharField(max_length=64, unique=True)
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    # What the link is for: a report (and a subscription to it), or an alert.
+    report = models.ForeignKey(
+        Report, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    alert = models.ForeignKey(
+        Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -50,6 +50,9 @@ def followers_notify(report_id: int) -> int:
     )
     sent = 0
     for subscription in subscriptions:
+        unsubscribe_url = mail_link(
+            report, "unsubscribe", unsubscribe_token(subscription.pk)
+        )
         send_to(
             report=report,
             to=subscription.email,
@@ -57,10 +60,9 @@ def followers_notify(report_id: int) -> int:
             context={
                 "events": events,
                 "report_url": mail_link(report, "report-detail", report.pk),
-                "unsubscribe_url": mail_link(
-                    report, "unsubscribe", unsubscribe_token(subscription.pk)
-                ),
+                "unsubscribe_url": unsubscribe_url,
             },
+            unsubscribe_url=unsubscribe_url,
         )
         sent += 1
     return sent

@@ -35,7 +35,7 @@ from .choices import (
 )
 from .events import Actor, event_record
 from .handoff import report_confirmed
-from .map import map_changed
+from .map import haversine_m, map_changed
 from .models import Report, ReportEvent, ReportPhoto, Subscription
 from .photos import ProcessedPhoto
 from .questionnaire import questionnaire_first_due
@@ -358,13 +358,6 @@ def reports_within(
         if distance <= meters:
             found.append((report, distance))
     return sorted(found, key=lambda pair: pair[1])
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
 
 
 @transaction.atomic

@@ -1,15 +1,23 @@
 """Background tasks of the reports app; they take ids and are safe to rerun."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
 from .addresses import report_address_fill
+from .alerts import (
+    alert_confirmation_send,
+    alert_digest_send,
+    alert_phone_code_send,
+    alert_reports,
+)
 from .choices import ReportStatus, TokenPurpose
 from .mail import mail_link, send_plain, send_to
 from .milestones import milestones_rebuild_open
-from .models import Report, Subscription
+from .models import Alert, Report, Subscription
 from .my_reports import my_reports_link_issue
 from .notifications import followers_notify
 from .questionnaire import questionnaire_send
@@ -109,3 +117,43 @@ def milestones_rebuild_open_task(municipality_id: int) -> None:
 def send_questionnaire_task(questionnaire_id: int) -> None:
     """E-mail a claimed "is it fixed?" questionnaire (once; safe to rerun)."""
     questionnaire_send(questionnaire_id=questionnaire_id)
+
+
+@task()
+def send_alert_confirmation_task(alert_id: int) -> None:
+    """The double opt-in: a single-use link to confirm an alert."""
+    alert = (
+        Alert.objects.select_related("site", "municipality", "category")
+        .filter(pk=alert_id, confirmed_at__isnull=True)
+        .first()
+    )
+    if alert is None:
+        return
+    raw = token_issue(purpose=TokenPurpose.CONFIRM_ALERT, alert=alert)
+    alert_confirmation_send(alert, raw)
+
+
+@task()
+def send_alert_digest_task(alert_id: int, since: str, until: str) -> None:
+    """The digest an hourly claim (alert_services.alert_digest_claim) made:
+    the reports confirmed between ``since`` and ``until``."""
+    alert = (
+        Alert.objects.select_related("site", "municipality", "category")
+        .filter(pk=alert_id, confirmed_at__isnull=False)
+        .first()
+    )
+    if alert is None:  # ended meanwhile
+        return
+    reports = alert_reports(
+        alert,
+        since=datetime.fromisoformat(since),
+        until=datetime.fromisoformat(until),
+    )
+    if reports:
+        alert_digest_send(alert, reports)
+
+
+@task()
+def send_alert_phone_code_task(alert_id: int) -> None:
+    """A new code to the alert's number: only its hash is kept."""
+    alert_phone_code_send(alert_id=alert_id)

@@ -1,5 +1,6 @@
 """Single-use, expiring links sent by e-mail (confirming a report, following
-one, answering "is it fixed?"); only a hash of each token is stored."""
+one, answering "is it fixed?", confirming an alert); only a hash of each
+token is stored."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import TokenPurpose
-from .models import EmailToken, Report, Subscription
+from .models import Alert, EmailToken, Report, Subscription
 
 
 def token_hash(raw: str) -> str:
@@ -26,8 +27,9 @@ _hash = token_hash
 def token_issue(
     *,
     purpose: TokenPurpose,
-    report: Report,
+    report: Report | None = None,
     subscription: Subscription | None = None,
+    alert: Alert | None = None,
     ttl: timedelta | None = None,
 ) -> str:
     """A new single-use token; only its hash is stored, the raw value goes by mail.
@@ -38,6 +40,7 @@ def token_issue(
         token_hash=_hash(raw),
         report=report,
         subscription=subscription,
+        alert=alert,
         expires_at=timezone.now()
         + (ttl or timedelta(hours=settings.KNUTPUNKT_CONFIRMATION_TTL_HOURS)),
     )
@@ -51,7 +54,7 @@ class TokenInvalid(Exception):
 def token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
     token = (
         EmailToken.objects.select_for_update(of=("self",))
-        .select_related("report", "subscription")
+        .select_related("report", "subscription", "alert")
         .filter(token_hash=_hash(raw), purpose=purpose)
         .first()
     )
@@ -68,14 +71,19 @@ def token_use(raw: str, purpose: TokenPurpose) -> EmailToken:
 
 def token_peek(*, raw: str, purpose: TokenPurpose) -> Report:
     """The report a still-usable token is for, without using it."""
+    return token_peek_token(raw=raw, purpose=purpose).report
+
+
+def token_peek_token(*, raw: str, purpose: TokenPurpose) -> EmailToken:
+    """A still-usable token (with what it is for), without using it."""
     token = (
-        EmailToken.objects.select_related("report")
+        EmailToken.objects.select_related("report", "alert")
         .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=True)
         .first()
     )
     if token is None or token.expires_at < timezone.now():
         raise TokenInvalid(_("This link is not valid, used or expired."))
-    return token.report
+    return token
 
 
 def token_used_report(*, raw: str, purpose: TokenPurpose) -> Report | None:

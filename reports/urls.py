@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import alert_views, feeds, views
 
 urlpatterns = [
     path("rapportera/", views.report_new, name="report-new"),
@@ -25,4 +25,27 @@ urlpatterns = [
     path("servicelofte/", views.service_promises_page, name="service-promises"),
     path("mina-sidor/", views.my_reports_page, name="my-reports"),
     path("mina-sidor/lank/<str:token>/", views.my_reports_link, name="my-reports-link"),
+    path("bevaka/", alert_views.alert_new, name="alert-new"),
+    path(
+        "bevaka/bekrafta/<str:token>/",
+        alert_views.alert_confirm_view,
+        name="alert-confirm",
+    ),
+    path("bevakning/<str:token>/", alert_views.alert_manage, name="alert-manage"),
+    path(
+        "bevakning/<str:token>/avsluta/",
+        alert_views.alert_end_view,
+        name="alert-end",
+    ),
+    re_path(
+        r"^flode/kommun/(?P<code>[0-9]{4})\.(?P<fmt>atom|rss)$",
+        feeds.kommun_feed,
+        name="feed-kommun",
+    ),
+    re_path(r"^flode/omrade\.(?P<fmt>atom|rss)$", feeds.area_feed, name="feed-area"),
+    re_path(
+        r"^flode/rapporter/(?P<pk>[0-9]{1,12})\.(?P<fmt>atom|rss)$",
+        feeds.report_feed,
+        name="feed-report",
+    ),
 ]

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
@@ -768,6 +769,9 @@ def reports_map_page(request):
             ),
             "filter_query": urlencode(filters),
             "map_bounds": list(bounds),
+            # Where "Watch the area" starts without JavaScript (the script
+            # moves it with the map).
+            "map_centre": ((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2),
             "site_municipality": municipality,
             "categories": Category.objects.filter(is_active=True),
             "status": status,
@@ -776,6 +780,7 @@ def reports_map_page(request):
     )
 
 
+@csrf_exempt  # one-click unsubscribe (RFC 8058): the signed token is the proof
 @require_http_methods(["GET", "POST"])
 def unsubscribe_view(request, token: str):
     """Stop following a report from the e-mailed link, without logging in. GET

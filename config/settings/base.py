@@ -464,6 +464,13 @@ KNUTPUNKT_RATE_LIMITS.update(
         # The public statistics' CSV files, for visitors not signed in: each
         # reads a period's figures afresh.
         "statistics_csv": (60, 600),
+        # Asking for an alert (reports.alerts): per client address, and per
+        # e-mail address whoever asks; SMS codes per alert.
+        "alert_signup": (20, 3600),
+        "alert_signup_email": (5, 3600),
+        "alert_sms_code": (3, 3600),
+        # The Atom and RSS feeds, per client address.
+        "feeds": (120, 60),
     }
 )
 # Citizens' sign-in with e-legitimation through an OpenID Connect broker
@@ -489,6 +496,28 @@ KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS = float(
     os.environ.get("KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS", "300")
 )
 KNUTPUNKT_QUESTIONNAIRE_LINK_DAYS = 56
+# Alerts of new reports in an area, a kommun or a category (reports.alerts):
+# the radius an area may have, in metres; at most one digest per alert in so
+# many seconds; the scheduler looks every so many seconds.
+KNUTPUNKT_ALERT_RADIUS_MIN_M = 100
+KNUTPUNKT_ALERT_RADIUS_MAX_M = 20_000
+KNUTPUNKT_ALERT_DIGEST_SECONDS = 3600
+KNUTPUNKT_ALERT_CHECK_SECONDS = 60.0
+# Reports confirmed in the last so many seconds wait for the next look (their
+# transaction may not have committed yet).
+KNUTPUNKT_ALERT_SETTLE_SECONDS = 30
+# SMS, where the operator has a provider (infra.sms; none is built in): a
+# gateway taking POST {"to": "+46…", "text": "…"} as JSON with
+# "Authorization: Bearer <token>", the token read from the environment
+# variable named by "token_env". No URL: no SMS is offered.
+KNUTPUNKT_SMS_GATEWAY = {
+    "url": os.environ.get("KNUTPUNKT_SMS_GATEWAY_URL", ""),
+    "token_env": "KNUTPUNKT_SMS_GATEWAY_TOKEN",
+    "timeout": 5.0,
+}
+# How long an SMS code works, and how many tries it allows.
+KNUTPUNKT_SMS_CODE_TTL_MINUTES = 10
+KNUTPUNKT_SMS_CODE_TRIES = 5
 # Served documents keep no CSP; the admin has its own (config.security).
 KNUTPUNKT_CSP_EXEMPT_PREFIXES = ("/documents/",)
 

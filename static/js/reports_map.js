@@ -86,6 +86,14 @@
 
     el.knutpunktMap = map;
     map.on("moveend", refresh);
+    // "Watch the area" follows the map's centre.
+    var watch = document.getElementById("watch-area");
+    if (watch) {
+      map.on("moveend", function () {
+        var c = map.getCenter();
+        watch.href = watch.href.split("?")[0] + "?lat=" + c.lat.toFixed(5) + "&lon=" + c.lng.toFixed(5);
+      });
+    }
     if (filters) { filters.addEventListener("change", refresh); }
     refresh();
   });

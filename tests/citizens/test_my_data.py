@@ -21,7 +21,7 @@ from devkit.webhooks import make_secret
 from infra import personal_data
 from municipalities.choices import ConnectionKind
 from reports.choices import EventKind
-from reports.models import MyReportsLink, Report, ReportEvent, Subscription
+from reports.models import Alert, MyReportsLink, Report, ReportEvent, Subscription
 from reports.services import report_follow
 from tests.citizens.conftest import link_path, page_text
 from tests.support.casehub import confirmed_report, connect, deliver_due
@@ -220,18 +220,18 @@ def test_another_apps_data_joins_the_export_and_the_erasure():
 
     def erase(subject):
         seen.append(subject.emails)
-        return {"alerts": 2}
+        return {"things": 2}
 
-    personal_data.personal_data_section("alerts", export=export, erase=erase)
+    personal_data.personal_data_section("another_app", export=export, erase=erase)
     try:
         client = citizen_client()
         data = json.loads(client.get("/mina-data/?format=json").content)
-        assert data["alerts"] == {"emails": ["anna@example.org"]}
+        assert data["another_app"] == {"emails": ["anna@example.org"]}
         client.post("/mina-data/radera/", {"confirm": "on"})
         assert seen == [("anna@example.org",)]
-        assert ErasureRecord.objects.get().counts["alerts.alerts"] == 2
+        assert ErasureRecord.objects.get().counts["another_app.things"] == 2
     finally:
-        personal_data._sections.pop("alerts")
+        personal_data._sections.pop("another_app")
 
 
 def test_nothing_is_shown_or_erased_for_a_visitor_we_do_not_know(client):
@@ -241,3 +241,26 @@ def test_nothing_is_shown_or_erased_for_a_visitor_we_do_not_know(client):
     assert client.post("/mina-data/radera/", {"confirm": "on"}).status_code == 302
     assert Report.objects.get(title="Saras lampa").email == "sara@example.org"
     assert not ErasureRecord.objects.exists()
+
+
+def test_alerts_are_in_the_export_and_end_with_the_erasure():
+    from municipalities.models import Municipality  # only this test needs it
+
+    malmo = Municipality.objects.get(code="1280")
+    Alert.objects.create(
+        kind="kommun",
+        email="anna@example.org",
+        phone="+46701234567",
+        municipality=malmo,
+        confirmed_at=timezone.now(),
+    )
+    Alert.objects.create(kind="kommun", email="bo@example.org", municipality=malmo)
+    client = citizen_client()
+    (alert,) = json.loads(client.get("/mina-data/?format=json").content)["alerts"]
+    assert alert["kind"] == "kommun" and alert["kommun"] == "Malmö"
+    assert alert["phone"] == "+46701234567"
+    page = client.get("/mina-data/").content.decode()
+    assert "Malmö" in page and "+46701234567" in page
+    assert client.post("/mina-data/radera/", {"confirm": "on"}).status_code == 200
+    assert list(Alert.objects.values_list("email", flat=True)) == ["bo@example.org"]
+    assert ErasureRecord.objects.get().counts["alerts.alerts"] == 1

@@ -17,20 +17,22 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
+from reports.alert_services import alert_scheduler_start
 from reports.questionnaire_schedule import questionnaire_scheduler_start
 from workspace.digest_schedule import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:
-    """Work the task queue and the delivery outbox, claim the daily digests
-    and the due "is it fixed?" questionnaires, and publish what is scheduled,
-    on threads of this process (embedded default)."""
+    """Work the task queue and the delivery outbox, claim the daily digests,
+    the alerts' hourly ones and the due "is it fixed?" questionnaires, and
+    publish what is scheduled, on threads of this process (embedded default)."""
     worker = task_worker(interval, "embedded")
     threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
     dispatcher_start()
     digest_scheduler_start()
     scheduled_publisher_start()
     questionnaire_scheduler_start()
+    alert_scheduler_start()
 
 
 class Command(BaseCommand):

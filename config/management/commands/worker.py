@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from casehub.dispatcher import Dispatcher
 from cms.scheduled import scheduled_publisher_run
 from infra.taskworker import task_worker
+from reports.alert_services import alert_scheduler_run
 from reports.questionnaire_schedule import questionnaire_scheduler_run
 from workspace.digest_schedule import digest_scheduler_run
 
@@ -13,7 +14,8 @@ from workspace.digest_schedule import digest_scheduler_run
 class Command(BaseCommand):
     help = (
         "Background work of the scaled profile: the task queue (with the daily "
-        "digests' and the questionnaires' schedulers and scheduled publishing) "
+        "digests', the alerts' and the questionnaires' schedulers and scheduled "
+        "publishing) "
         "and the delivery outbox (run one or more beside the servers)."
     )
 
@@ -55,6 +57,13 @@ class Command(BaseCommand):
                 target=questionnaire_scheduler_run,
                 args=(stop,),
                 name="questionnaire-scheduler",
+                daemon=True,
+            ).start()
+            # Likewise the alerts' digests: a conditional update lets one send.
+            threading.Thread(
+                target=alert_scheduler_run,
+                args=(stop,),
+                name="alert-scheduler",
                 daemon=True,
             ).start()
         self.stdout.write(
