@@ -178,6 +178,12 @@ def updates_queue(*, event: ReportEvent) -> list[Delivery]:
         .order_by("pk")
         .values_list("connection_id", flat=True)
     )
+    return _updates_about(event, cases)
+
+
+def _updates_about(event: ReportEvent, connection_ids) -> list[Delivery]:
+    """One update about ``event`` per connection (once: a second call finds
+    them), worked as soon as the outbox wakes after commit."""
     now = timezone.now()
     updates = [
         Delivery.objects.get_or_create(
@@ -190,7 +196,7 @@ def updates_queue(*, event: ReportEvent) -> list[Delivery]:
                 "queued_at": now,
             },
         )[0]
-        for connection_id in cases
+        for connection_id in connection_ids
     ]
     if updates:
         transaction.on_commit(outbox_wake.set)
@@ -221,23 +227,7 @@ def erasure_notices_queue(
         .order_by("pk")
         .values_list("connection_id", flat=True)
     )
-    now = timezone.now()
-    notices = [
-        Delivery.objects.get_or_create(
-            kind=DeliveryKind.UPDATE,
-            event=event,
-            connection_id=connection_id,
-            defaults={
-                "report_id": event.report_id,
-                "next_attempt_at": now,
-                "queued_at": now,
-            },
-        )[0]
-        for connection_id in cases
-    ]
-    if notices:
-        transaction.on_commit(outbox_wake.set)
-    return notices
+    return _updates_about(event, cases)
 
 
 def contact_connections(*, report: Report) -> list[int]:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from wagtail.models import DraftStateMixin, Page, Revision
+
+from infra.periodic import Periodic
 
 logger = logging.getLogger("knutpunkt.cms.scheduled")
 
@@ -112,28 +113,10 @@ def _tried(action, **kwargs) -> bool:
         return False
 
 
-def scheduled_publisher_run(stop: threading.Event, every: float | None = None) -> None:
-    """Publish and unpublish what is scheduled every ``every`` seconds until
-    ``stop``."""
-    every = every if every is not None else settings.KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS
-    while not stop.is_set():
-        try:
-            scheduled_publish_step()
-        except DatabaseError:
-            logger.exception("Scheduled publishing failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def scheduled_publisher_start() -> tuple[threading.Thread, threading.Event]:
-    """Run scheduled publishing on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=scheduled_publisher_run,
-        args=(stop,),
-        name="scheduled-publisher",
-        daemon=True,
-    )
-    thread.start()
-    return thread, stop
+SCHEDULED_PUBLISHER = Periodic(
+    name="scheduled-publisher",
+    step=scheduled_publish_step,
+    every=lambda: settings.KNUTPUNKT_PUBLISH_SCHEDULED_SECONDS,
+    failed="Scheduled publishing failed",
+    logger=logger,
+)

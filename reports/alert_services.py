@@ -7,15 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
-import threading
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from infra.periodic import Periodic
 from infra.sms import sms_configured
 from infra.tasks import enqueue_with_transaction
 from municipalities.locate import parse_point
@@ -265,24 +265,10 @@ def alerts_digest_step(now: dt.datetime | None = None) -> list[int]:
     return claimed
 
 
-def alert_scheduler_run(stop: threading.Event, every: float | None = None) -> None:
-    """Take the alerts' step every ``every`` seconds until ``stop``."""
-    every = every if every is not None else settings.KNUTPUNKT_ALERT_CHECK_SECONDS
-    while not stop.is_set():
-        try:
-            alerts_digest_step()
-        except DatabaseError:
-            logger.exception("Claiming the alerts' digests failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def alert_scheduler_start() -> tuple[threading.Thread, threading.Event]:
-    """Run the alerts' scheduler on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=alert_scheduler_run, args=(stop,), name="alert-scheduler", daemon=True
-    )
-    thread.start()
-    return thread, stop
+ALERT_SCHEDULER = Periodic(
+    name="alert-scheduler",
+    step=alerts_digest_step,
+    every=lambda: settings.KNUTPUNKT_ALERT_CHECK_SECONDS,
+    failed="Claiming the alerts' digests failed",
+    logger=logger,
+)

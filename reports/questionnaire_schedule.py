@@ -7,13 +7,13 @@ by the server (embedded) and the workers, like the overdue digest's
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from infra.periodic import Periodic
 from infra.tasks import enqueue_with_transaction
 
 from .models import Questionnaire, Report
@@ -58,31 +58,10 @@ def questionnaires_claim_due(now: datetime | None = None, limit: int = 200) -> l
     return [pk for pk in due if questionnaire_claim(report_id=pk, now=now)]
 
 
-def questionnaire_scheduler_run(
-    stop: threading.Event, every: float | None = None
-) -> None:
-    """Claim the due questionnaires every ``every`` seconds until ``stop``."""
-    every = (
-        every if every is not None else settings.KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS
-    )
-    while not stop.is_set():
-        try:
-            questionnaires_claim_due()
-        except DatabaseError:
-            logger.exception("Claiming the due questionnaires failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def questionnaire_scheduler_start() -> tuple[threading.Thread, threading.Event]:
-    """Run the questionnaire scheduler on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=questionnaire_scheduler_run,
-        args=(stop,),
-        name="questionnaire-scheduler",
-        daemon=True,
-    )
-    thread.start()
-    return thread, stop
+QUESTIONNAIRE_SCHEDULER = Periodic(
+    name="questionnaire-scheduler",
+    step=questionnaires_claim_due,
+    every=lambda: settings.KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS,
+    failed="Claiming the due questionnaires failed",
+    logger=logger,
+)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from infra.periodic import Periodic
 from infra.tasks import enqueue_with_transaction
 from municipalities.models import Municipality
 from municipalities.workdays import CalendarUnavailable, WorkingDays, stockholm
@@ -71,24 +71,10 @@ def digests_claim_due(now: dt.datetime | None = None) -> list[int]:
     return claimed
 
 
-def digest_scheduler_run(stop: threading.Event, every: float | None = None) -> None:
-    """Look for digests to claim every ``every`` seconds until ``stop``."""
-    every = every if every is not None else settings.KNUTPUNKT_DIGEST_CHECK_SECONDS
-    while not stop.is_set():
-        try:
-            digests_claim_due()
-        except DatabaseError:
-            logger.exception("Claiming the overdue digests failed")
-        finally:
-            close_old_connections()
-        stop.wait(every)
-
-
-def digest_scheduler_start() -> tuple[threading.Thread, threading.Event]:
-    """Run the digest scheduler on a daemon thread of this process."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=digest_scheduler_run, args=(stop,), name="digest-scheduler", daemon=True
-    )
-    thread.start()
-    return thread, stop
+DIGEST_SCHEDULER = Periodic(
+    name="digest-scheduler",
+    step=digests_claim_due,
+    every=lambda: settings.KNUTPUNKT_DIGEST_CHECK_SECONDS,
+    failed="Claiming the overdue digests failed",
+    logger=logger,
+)

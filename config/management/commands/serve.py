@@ -5,10 +5,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import dispatcher_start
-from cms.scheduled import scheduled_publisher_start
 from config.asgi import application
 from config.demo import format_demo_accounts
 from config.demo_case_system import demo_case_system_start
+from config.periodic import PERIODIC_JOBS
+from infra.periodic import periodic_start
 from infra.server import (
     WatchedServer,
     collector_full_passes,
@@ -17,9 +18,6 @@ from infra.server import (
     uvicorn_config,
 )
 from infra.taskworker import task_worker
-from reports.alert_services import alert_scheduler_start
-from reports.questionnaire_schedule import questionnaire_scheduler_start
-from workspace.digest_schedule import digest_scheduler_start
 
 
 def _start_embedded_worker(interval: float) -> None:
@@ -29,10 +27,8 @@ def _start_embedded_worker(interval: float) -> None:
     worker = task_worker(interval, "embedded")
     threading.Thread(target=worker.run, name="task-worker", daemon=True).start()
     dispatcher_start()
-    digest_scheduler_start()
-    scheduled_publisher_start()
-    questionnaire_scheduler_start()
-    alert_scheduler_start()
+    for job in PERIODIC_JOBS:
+        periodic_start(job)
 
 
 class Command(BaseCommand):

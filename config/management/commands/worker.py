@@ -4,19 +4,17 @@ import threading
 from django.core.management.base import BaseCommand
 
 from casehub.dispatcher import Dispatcher
-from cms.scheduled import scheduled_publisher_run
+from config.periodic import PERIODIC_JOBS
+from infra.periodic import periodic_start
 from infra.taskworker import task_worker
-from reports.alert_services import alert_scheduler_run
-from reports.questionnaire_schedule import questionnaire_scheduler_run
-from workspace.digest_schedule import digest_scheduler_run
 
 
 class Command(BaseCommand):
     help = (
         "Background work of the scaled profile: the task queue (with the daily "
         "digests', the alerts' and the questionnaires' schedulers and scheduled "
-        "publishing) "
-        "and the delivery outbox (run one or more beside the servers)."
+        "publishing: config.periodic) and the delivery outbox (run one or more "
+        "beside the servers)."
     )
 
     def add_arguments(self, parser):
@@ -38,34 +36,8 @@ class Command(BaseCommand):
             )
             dispatcher.start()
         if not no_tasks:
-            # Every worker looks; the day's database row lets one send.
-            threading.Thread(
-                target=digest_scheduler_run,
-                args=(stop,),
-                name="digest-scheduler",
-                daemon=True,
-            ).start()
-            # Every worker looks; each page is claimed before it is published.
-            threading.Thread(
-                target=scheduled_publisher_run,
-                args=(stop,),
-                name="scheduled-publisher",
-                daemon=True,
-            ).start()
-            # Likewise the questionnaires: the claim of each lets one send.
-            threading.Thread(
-                target=questionnaire_scheduler_run,
-                args=(stop,),
-                name="questionnaire-scheduler",
-                daemon=True,
-            ).start()
-            # Likewise the alerts' digests: a conditional update lets one send.
-            threading.Thread(
-                target=alert_scheduler_run,
-                args=(stop,),
-                name="alert-scheduler",
-                daemon=True,
-            ).start()
+            for job in PERIODIC_JOBS:
+                periodic_start(job, stop)
         self.stdout.write(
             f"Worker: tasks {'off' if no_tasks else 'on'}, "
             f"deliveries {'off' if no_deliveries else 'on'}"
