@@ -308,3 +308,33 @@ def test_without_the_database_the_500_is_the_plain_page(settings):
     assert "/brand.css" not in html and "Malmö" not in html
     # The security headers still go out, without the site's own tiles.
     assert "img-src 'self' data: blob:" in response["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_a_menu_cannot_loop_a_page_under_its_own_child():
+    """The menu follows the page tree, and the tree refuses a loop: moving a
+    page under one of its own pages is refused and changes nothing."""
+    from cms.models import ContentPage  # beside the other tests' page imports
+
+    home = Municipality.objects.get(code="1280").site.root_page
+    about = home.add_child(
+        instance=ContentPage(title="Om", slug="om-loop", show_in_menus=True)
+    )
+    child = about.add_child(instance=ContentPage(title="Under", slug="under"))
+    editor = Client()
+    editor.force_login(staff_user("malmo-flyttar", "1280", StaffRole.EDITOR))
+    move = f"/admin/pages/{about.pk}/move/{child.pk}/confirm/"
+    refused = editor.post(move)
+    # Wagtail refuses it as not permitted, back to the dashboard.
+    assert refused.status_code == 302 and refused["Location"] == "/admin/"
+    about.refresh_from_db()
+    assert about.get_parent().pk == home.pk
+    assert child.specific.get_parent().pk == about.pk
+    # Moving it elsewhere in the same site works: the refusal is the loop's.
+    other = home.add_child(instance=ContentPage(title="Annan", slug="annan"))
+    assert (
+        editor.post(f"/admin/pages/{about.pk}/move/{other.pk}/confirm/").status_code
+        == 302
+    )
+    about.refresh_from_db()
+    assert about.get_parent().pk == other.pk
