@@ -260,7 +260,26 @@ def demo_sites_ensure() -> None:
                     title="Om felanmälan",
                     slug="om",
                     show_in_menus=True,
-                    body=[("text", RichText(ABOUT_PAGE))],
+                    body=[
+                        ("text", RichText(ABOUT_PAGE)),
+                        (
+                            "contact",
+                            {
+                                "heading": "Kontakta oss",
+                                "text": "Frågor om en felanmälan du har gjort?",
+                                "phone": DEMO_BRANDS[municipality.code][
+                                    "contact_phone"
+                                ],
+                                "email": DEMO_BRANDS[municipality.code][
+                                    "contact_email"
+                                ],
+                                "address": DEMO_BRANDS[municipality.code][
+                                    "contact_address"
+                                ],
+                                "hours": "Vardagar 8–16",
+                            },
+                        ),
+                    ],
                 )
             )
 

@@ -145,6 +145,7 @@ def test_every_citizen_page_passes_axe(site, browser, artifacts, language):
     assert page.locator("figure img[alt]").count() == 1
     audit.check(page, "a news item")
     page.goto(f"{malmo}/om/")
+    assert page.locator(".block-contact").count() == 1
     audit.check(page, "a content page")
 
     page.goto(f"{malmo}/rapportera/")
