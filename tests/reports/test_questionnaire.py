@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
+from citizens.services import personal_data_erase
+from infra.personal_data import DataSubject
 from reports.choices import ActorKind, EventKind, QuestionnaireAnswer, ReportStatus
 from reports.models import EmailToken, Questionnaire, Report, ReportEvent
 from reports.questionnaire_schedule import questionnaire_claim, questionnaires_claim_due
@@ -178,4 +180,18 @@ def test_a_duplicate_is_not_asked(smtp_server, django_capture_on_commit_callback
         questionnaires_claim_due(now=later(29))
     assert smtp_server.messages == []
     report.refresh_from_db()
+    assert report.questionnaire_due_at is None
+
+
+def test_a_link_whose_reporter_was_erased_answers_410_and_reopens_nothing(
+    client, smtp_server, django_capture_on_commit_callbacks
+):
+    report = fixed_report()
+    path = questionnaire_path(smtp_server, django_capture_on_commit_callbacks)
+    email = Report.objects.get(pk=report.pk).email
+    personal_data_erase(subject=DataSubject(emails=(email,)), via="link")
+    for answer in (client.get(path), client.post(path, {"fixed": "no"})):
+        assert answer.status_code == 410
+    report.refresh_from_db()
+    assert report.status == ReportStatus.FIXED and report.email == ""
     assert report.questionnaire_due_at is None
