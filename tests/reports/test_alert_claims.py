@@ -13,9 +13,12 @@ from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from municipalities.models import Municipality
+from municipalities.services import categories_ensure_standard, municipality_join
 from reports.alert_services import alerts_digest_step
 from reports.choices import AlertKind
 from reports.models import Alert
+from tests.support import factories
 from tests.support.casehub import MALMO, confirmed_report
 
 pytestmark = [
@@ -39,6 +42,11 @@ def database_tasks(settings):
 
 
 def test_schedulers_looking_at_once_queue_one_digest_per_alert():
+    # A transactional test runs after the others, on tables another one may
+    # have emptied: it sets up the world it needs (idempotent).
+    factories.geography()
+    categories_ensure_standard()
+    municipality_join(municipality=Municipality.objects.get(code=factories.MALMO_CODE))
     before = timezone.now() - timedelta(minutes=5)
     alerts = [
         Alert.objects.create(
