@@ -358,16 +358,16 @@ def measure(args: argparse.Namespace) -> dict:
         }
     )
 
-    # A district-like area with too many corners to test in SQL
-    # (workspace.areas.SQL_EDGES_MAX): a circle of 3 km radius, 200 corners.
+    # A district-like area of many corners: a circle of 3 km radius, 200
+    # corners, in 6 decimals as the inbox map's drawing sends them.
     circle = json.dumps(
         {
             "type": "Polygon",
             "coordinates": [
                 [
                     [
-                        lon + 0.048 * math.cos(2 * math.pi * k / 200),
-                        lat + 0.027 * math.sin(2 * math.pi * k / 200),
+                        round(lon + 0.048 * math.cos(2 * math.pi * k / 200), 6),
+                        round(lat + 0.027 * math.sin(2 * math.pi * k / 200), 6),
                     ]
                     for k in [*range(200), 0]
                 ]

@@ -135,6 +135,18 @@ class Report(models.Model):
         choices=ReportPriority.choices,
         default=ReportPriority.NORMAL,
     )
+    # The inbox's sort by priority, most urgent (0) first, read from the
+    # ``report_priority`` index: kept by the database on every write.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(priority=ReportPriority.URGENT, then=models.Value(0)),
+            models.When(priority=ReportPriority.HIGH, then=models.Value(1)),
+            models.When(priority=ReportPriority.NORMAL, then=models.Value(2)),
+            default=models.Value(3),
+        ),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -198,10 +210,24 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["lat", "lon"], name="report_lat_lon"),
             models.Index(fields=["category", "status"], name="report_category_status"),
-            # The staff inbox (workspace): a kommun's reports newest first, and
-            # their count, from the index alone (bench/inbox.py).
+            # The staff inbox (workspace): a kommun's reports newest first (ties
+            # by number), paged from either end, and their count, from the
+            # index alone (bench/inbox.py).
             models.Index(
-                fields=["municipality", "created_at", "status"], name="report_inbox"
+                fields=["municipality", "created_at", "id", "status"],
+                name="report_inbox",
+            ),
+            # The inbox sorted by priority (most urgent, then newest, first; ties
+            # by number) and paged from the index alone.
+            models.Index(
+                fields=[
+                    "municipality",
+                    "priority_rank",
+                    "-created_at",
+                    "-id",
+                    "status",
+                ],
+                name="report_priority",
             ),
             # The inbox's map: a kommun's reports in a box, counted per grid
             # cell from the index alone; and the inbox's list of a drawn area

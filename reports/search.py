@@ -7,9 +7,9 @@ index that answers "contains" fastest (bench/inbox.py):
 
 - PostgreSQL: a trigram GIN index (``pg_trgm``), which finds the rows holding
   a text of three or more characters without reading the others;
-- SQLite: a b-tree over (kommun, received, status, text), which answers a
-  kommun's search newest first from the index alone, read in order, without
-  fetching each report's row.
+- SQLite: a b-tree over (kommun, received, number, status, text), which
+  answers a kommun's search newest first (ties by number, as the inbox sorts)
+  from the index alone, read in order, without fetching each report's row.
 
 Neither index can be declared on the model for both databases (a b-tree over
 the text would exceed PostgreSQL's row size for a long description, and GIN
@@ -30,9 +30,9 @@ logger = logging.getLogger(__name__)
 
 INDEX_NAME = "report_search"
 
+_SQLITE_COLUMNS = "(municipality_id, created_at, id, status, search_text)"
 _SQLITE_INDEX = (
-    f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON reports_report "
-    "(municipality_id, created_at, status, search_text)"
+    f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON reports_report {_SQLITE_COLUMNS}"
 )
 _POSTGRES_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON reports_report "
@@ -46,6 +46,14 @@ def search_index_ensure(connection) -> bool:
     every report in scope: slower, still right)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
+            # An index of an earlier version (other columns) is made anew.
+            cursor.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s",
+                [INDEX_NAME],
+            )
+            found = cursor.fetchone()
+            if found and not found[0].endswith(_SQLITE_COLUMNS):
+                cursor.execute(f"DROP INDEX {INDEX_NAME}")
             cursor.execute(_SQLITE_INDEX)
             return True
         if connection.vendor != "postgresql":

@@ -16,15 +16,11 @@ import django_filters
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import (
-    Case,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -77,6 +73,7 @@ from .listing import (
     IdsFirstPaginationMixin,
     InboxMapMixin,
     PlainColumn,
+    PlainTable,
     PlainTitleColumn,
 )
 from .models import PLACEHOLDERS, ResponseTemplate
@@ -96,15 +93,6 @@ STAFF_STATUS_CHOICES = [
     for value, label in ReportStatus.choices
     if value != ReportStatus.UNCONFIRMED
 ]
-
-# Most urgent first when the inbox is sorted by priority.
-PRIORITY_RANK = Case(
-    When(priority=ReportPriority.URGENT, then=Value(0)),
-    When(priority=ReportPriority.HIGH, then=Value(1)),
-    When(priority=ReportPriority.NORMAL, then=Value(2)),
-    default=Value(3),
-    output_field=IntegerField(),
-)
 
 
 def inbox_scope(user) -> QuerySet[Report]:
@@ -128,7 +116,6 @@ def inbox_reports(user, roles=None) -> QuerySet[Report]:
         .annotate(
             delivery_state=Subquery(newest.values("state")[:1]),
             delivery_reference=Subquery(newest.values("external_id")[:1]),
-            priority_rank=PRIORITY_RANK,
         )
     )
 
@@ -286,6 +273,7 @@ class InboxIndexView(
 ):
     page_title = gettext_lazy("Inbox")
     default_ordering = "-created_at"
+    table_class = PlainTable
 
     @cached_property
     def header_buttons(self):
@@ -343,6 +331,11 @@ class InboxIndexView(
         ]
 
     def order_queryset(self, queryset):
+        # By priority: the newest first among equals (the report_priority index).
+        if self.ordering == "priority_rank":
+            return queryset.order_by("priority_rank", "-created_at", "-pk")
+        if self.ordering == "-priority_rank":
+            return queryset.order_by("-priority_rank", "created_at", "pk")
         # By due date: reports without one (closed, or no promise) last on
         # every database.
         if self.ordering == "due_at":

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from wagtail.admin.ui.tables import BaseColumn
@@ -44,7 +45,7 @@ class InboxToolsMixin:
     template_name = "workspace/admin/inbox_index.html"
     results_template_name = "workspace/admin/inbox_index_results.html"
 
-    @property
+    @cached_property
     def can_bulk(self) -> bool:
         return bulk_allowed(self.request.user)
 

@@ -4,18 +4,22 @@ reports, and columns that render without a template.
 
 The columns: Wagtail's Column renders every cell through a template: a few hundred cells on
 a page of the inbox cost more than all its queries (bench/inbox.py). A
-PlainColumn writes the same ``<td>`` directly.
+PlainColumn writes the same ``<td>`` directly, and a PlainTable its rows: the
+cells are called in Python, not each through a template tag.
 """
 
 from __future__ import annotations
 
+from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from wagtail.admin import messages
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.paginator import WagtailPaginator
+from wagtail.admin.ui.tables import Column, Table
 from wagtail.admin.widgets.button import HeaderButton
 
 from infra.moments import moment_format
@@ -34,6 +38,31 @@ class PlainColumn(Column):
         if self.classname:
             return format_html('<td class="{}">{}</td>', self.classname, value)
         return format_html("<td>{}</td>", value)
+
+
+class PlainTable(Table):
+    """Wagtail's table (its caption, column widths and sortable headers from
+    its own templates) with a body written in Python: each row's attributes
+    and each column's ``render_cell_html``, as Wagtail's template would call
+    them one template tag per cell."""
+
+    template_name = "workspace/admin/plain_table.html"
+
+    def get_context_data(self, parent_context):
+        context = super().get_context_data(parent_context)
+        context["body_html"] = self.body_html(parent_context)
+        return context
+
+    def body_html(self, parent_context):
+        columns = list(self.columns.values())
+        parts = []
+        for instance in self.data:
+            parts.append(format_html("<tr{}>", flatatt(self.get_row_attrs(instance))))
+            parts.extend(
+                column.render_cell_html(instance, parent_context) for column in columns
+            )
+            parts.append("</tr>")
+        return mark_safe("".join(parts))  # noqa: S308 - every part escaped above
 
 
 class PlainTitleColumn(PlainColumn):
@@ -84,6 +113,26 @@ class _Ids(list):
         self.model = model
 
 
+class EitherEndPaginator(WagtailPaginator):
+    """A page past the middle is read from the far end: the ids' query in the
+    reverse order skips what lies after the page rather than what lies before
+    it, so the last page costs what the first does. The listing's order must
+    be total (``IdsFirstPaginationMixin.paginate_queryset``), or reversing it
+    could move ties across a page's edge."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = self.object_list
+        if bottom <= self.count // 2 or not getattr(ids, "ordered", False):
+            return super().page(number)
+        found = list(ids.reverse()[self.count - top : self.count - bottom])
+        return self._get_page(found[::-1], number, self)
+
+
 class IdsFirstPaginationMixin:
     """Page through the ids alone, then read the page's rows.
 
@@ -92,23 +141,42 @@ class IdsFirstPaginationMixin:
     compute those for every report before it sorts and skips, which over
     100,000 reports takes seconds on a deep page (bench/inbox.py). The ids'
     query sorts and skips on the ``report_inbox`` index instead, and only the
-    page's 50 rows are read in full.
+    page's 50 rows are read in full, by id.
     """
 
-    #: The query parameters of a free-text search and of an area: each reads
-    #: many reports' text or place, so their ids are read once and counted in
-    #: Python rather than read twice, once to count them and once for the page.
-    read_once_parameters = ("q", "area", "district")
+    #: The query parameter of a free-text search: it reads many reports'
+    #: text, so their ids are read once and counted in Python rather than
+    #: read twice, once to count them and once for the page. (An area is
+    #: counted in the database and its page read apart: each cheaper than
+    #: reading every id in it, measured by bench/inbox.py.)
+    read_once_parameters = ("q",)
+    paginator_class = EitherEndPaginator
+
+    def get_base_queryset(self):
+        # Read twice: for the listing (filtered and sorted) and for the page.
+        if not hasattr(self, "_base_queryset"):
+            self._base_queryset = super().get_base_queryset()
+        return self._base_queryset.all()
 
     def paginate_queryset(self, queryset, page_size):
         ids = queryset.values_list("pk", flat=True)
+        terms = ids.query.order_by
+        if terms and not any(str(t).lstrip("-") in ("pk", "id") for t in terms):
+            # Ties broken by number: a total order, the same on every query of
+            # the listing, read from either end (EitherEndPaginator).
+            ids = ids.order_by(*terms, "-pk")
         if any(self.request.GET.get(p, "").strip() for p in self.read_once_parameters):
             ids = _Ids(ids, queryset.model)
         paginator, page, id_page, is_paginated = super().paginate_queryset(
             ids, page_size
         )
         wanted = list(id_page)
-        rows = {row.pk: row for row in queryset.order_by().filter(pk__in=wanted)}
+        # The page's rows by id from the user's scope, without the filters: a
+        # search or an area is not tested again for them.
+        rows = {
+            row.pk: row
+            for row in self.get_base_queryset().order_by().filter(pk__in=wanted)
+        }
         page.object_list = [rows[pk] for pk in wanted if pk in rows]
         return paginator, page, page.object_list, is_paginated
 

@@ -125,6 +125,17 @@ if DATABASE_URL:
         "max_size": int(os.environ.get("KNUTPUNKT_DB_POOL_SIZE", "20")),
         "timeout": 10,
     }
+    # Queries planned for answers in milliseconds: no JIT compilation (it
+    # spent 100 to 200 ms compiling an inbox query that then ran in 15) and
+    # no parallel workers (starting them took longer than the inbox's queries
+    # they split); bench/inbox.py and bench/stats.py measure with both.
+    _options = DATABASES["default"]["OPTIONS"]
+    _options["options"] = " ".join(
+        [
+            "-c jit=off -c max_parallel_workers_per_gather=0",
+            _options.get("options", ""),
+        ]
+    ).strip()
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

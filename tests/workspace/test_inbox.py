@@ -218,6 +218,45 @@ def test_the_inbox_pages(handler, cases):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("ordering", ["", "-created_at", "created_at", "priority_rank"])
+def test_pages_past_the_middle_read_from_the_far_end_show_each_report_once(
+    handler, cases, ordering
+):
+    """Paged forwards or from the far end (workspace.listing.EitherEndPaginator),
+    every report is on exactly one page, in one order, also where reports
+    were received at the same moment and share a priority."""
+    same_moment = timezone.now() - timedelta(days=3)
+    reports = [make_report(MALMO, title=f"Lykta {n}") for n in range(130)]
+    Report.objects.filter(pk__in=[r.pk for r in reports[:60]]).update(
+        created_at=same_moment
+    )
+    Report.objects.filter(pk__in=[r.pk for r in reports[::3]]).update(
+        priority=ReportPriority.HIGH
+    )
+    params = {"ordering": ordering} if ordering else {}
+    total = len(listed(handler, **params, p=1)) + len(listed(handler, **params, p=2))
+    pages = [listed(handler, **params, p=p) for p in (1, 2, 3)]
+    seen = [pk for page in pages for pk in page]
+    assert total == 100 and len(pages[2]) == len(seen) - 100
+    assert (
+        len(seen)
+        == len(set(seen))
+        == Report.objects.filter(municipality__code=MALMO)
+        .exclude(status=ReportStatus.UNCONFIRMED)
+        .count()
+    )
+    # The far end's page is the forward order's tail.
+    key = {
+        "": lambda r: (-r.created_at.timestamp(), -r.pk),
+        "-created_at": lambda r: (-r.created_at.timestamp(), -r.pk),
+        "created_at": lambda r: (r.created_at.timestamp(), -r.pk),
+        "priority_rank": lambda r: (r.priority_rank, -r.created_at.timestamp(), -r.pk),
+    }[ordering]
+    expected = sorted(Report.objects.filter(pk__in=seen), key=key)
+    assert seen == [r.pk for r in expected]
+
+
+@pytest.mark.django_db
 def test_bad_filter_values_are_refused_at_the_filter_not_with_an_error(handler, cases):
     page = handler.get(
         "/admin/inbox/",

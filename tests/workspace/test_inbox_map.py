@@ -343,7 +343,15 @@ def test_an_area_tested_in_sql_finds_what_shapely_finds(monkeypatch):
     for area in (u_with_hole, two, circle):
         expected = {pk for pk, point in points.items() if area.contains(point)}
         assert 20 < len(expected) < 380
-        assert inside_expression(area) is not None
+        inside = inside_expression(area)
+        assert inside is not None
+        # Rows in a band's part wholly inside test no edge: the U and the
+        # circle have such parts, none reaching into the U's notch (the
+        # triangles have none: each narrows to a point within its band).
+        spans = [span for _top, _edges, span in inside.bands if span]
+        assert bool(spans) == (area is not two)
+        if area is u_with_hole:
+            assert not any(west < 13.0 < east for west, east in spans[1:])
         assert set(within(reports, area).values_list("pk", flat=True)) == expected
     monkeypatch.setattr(areas, "SQL_EDGES_MAX", 50)
     assert inside_expression(circle) is None
@@ -391,7 +399,7 @@ def test_the_search_index_is_there_and_sqlite_answers_from_it():
             cursor.execute(
                 "EXPLAIN QUERY PLAN SELECT id FROM reports_report "
                 "WHERE municipality_id IN (1) AND status <> 'unconfirmed' "
-                "AND search_text LIKE '%gata%' ORDER BY created_at DESC"
+                "AND search_text LIKE '%gata%' ORDER BY created_at DESC, id DESC"
             )
             plan = " ".join(str(row) for row in cursor.fetchall())
             assert f"USING INDEX {INDEX_NAME}" in plan and "TEMP B-TREE" not in plan
@@ -400,6 +408,48 @@ def test_the_search_index_is_there_and_sqlite_answers_from_it():
                 "SELECT indexdef FROM pg_indexes WHERE indexname = %s", [INDEX_NAME]
             )
             assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_an_earlier_search_index_is_made_anew_on_sqlite():
+    """SQLite's search index of an earlier version (without the number the
+    inbox sorts ties by) is replaced, so a search reads in order again."""
+    from django.db import connection
+
+    from reports.search import INDEX_NAME, search_index_ensure
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own index")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {INDEX_NAME}")
+        cursor.execute(
+            f"CREATE INDEX {INDEX_NAME} ON reports_report "
+            "(municipality_id, created_at, status, search_text)"
+        )
+        assert search_index_ensure(connection)
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = %s", [INDEX_NAME])
+        assert "created_at, id, status, search_text" in cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_postgresql_plans_without_jit_or_parallel_workers_and_sorts_by_due_date_from_an_index():
+    """Set on every connection (config.settings): the inbox's queries are
+    planned for milliseconds. The latest due date first (reports without one
+    last) has its index (reports migration 0024), read in its order."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's settings")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'report_due_latest'"
+        )
+        definition = cursor.fetchone()[0]
+    assert "(municipality_id, due_at DESC NULLS LAST, id DESC)" in definition
 
 
 @pytest.mark.django_db
