@@ -293,10 +293,9 @@ register_filter_adapter_class(AreaFilter, AreaFilterAdapter)
 
 
 def _scoped_districts(request):
-    # Named in the list of choices: the outlines are read only for the one chosen.
-    return staff_districts(
-        request.user if request else None, CASEWORK_ROLES
-    ).defer("geometry")
+    # Named in the list of choices: the outline is read for the one chosen.
+    districts = staff_districts(request.user if request else None, CASEWORK_ROLES)
+    return districts.defer("geometry")
 
 
 class DistrictFilter(django_filters.ModelChoiceFilter):
