@@ -47,7 +47,12 @@ from .forms import (
     ReportForm,
     UpdateForm,
 )
-from .geocoding import GeocoderUnavailable, places_search
+from .geocoding import (
+    GeocoderUnavailable,
+    PlaceSearchRefused,
+    places_search,
+    places_search_for,
+)
 from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
@@ -362,21 +367,10 @@ def report_new(request):
     search = PlaceSearchForm(request.GET if "q" in request.GET else None)
     places, search_error, retry_after = [], "", None
     if search.is_bound and search.is_valid():
-        # The same budget as the search API: both reach the geocoder.
-        retry_after = rate_limit_hit(request, "geocode")
-        if retry_after is not None:
-            search_error = _(
-                "Too many place searches from your connection just now. Try again "
-                "in a minute, or give the place another way below."
-            )
-        else:
-            try:
-                places = places_search(search.cleaned_data["q"])
-            except GeocoderUnavailable:
-                search_error = _(
-                    "Place search is unavailable right now. Give the place another "
-                    "way below."
-                )
+        try:
+            places = places_search_for(request, search.cleaned_data["q"])
+        except PlaceSearchRefused as refused:
+            search_error, retry_after = refused.message, refused.retry_after
     bounds = map_bounds(municipality)
     if request.method == "POST":
         status = 400
