@@ -20,17 +20,11 @@ from casehub.choices import DeliveryKind
 from casehub.models import Delivery
 from casehub.outbox import contact_connections, erasure_notices_queue
 from infra.personal_data import DataSubject
-from reports.choices import EventKind, TokenPurpose
+from reports.choices import EventKind
 from reports.events import Actor, event_record
 from reports.mail import link
-from reports.models import (
-    Alert,
-    EmailToken,
-    MyReportsLink,
-    Questionnaire,
-    Report,
-    Subscription,
-)
+from reports.models import Alert, MyReportsLink, Report, Subscription
+from reports.tokens import report_links_end
 
 
 def _moment(value) -> str | None:
@@ -136,16 +130,8 @@ def reports_erase(subject: DataSubject) -> dict[str, int]:
         # Nobody is left to ask "is it fixed?".
         questionnaire_due_at=None,
     )
-    # Nor to answer what was asked: the links go, and their questionnaires
-    # (kept for the statistics) no longer name the report, so that an old
-    # link says there is nothing to answer.
-    ids = [r.pk for r in reports]
-    EmailToken.objects.filter(
-        report_id__in=ids, purpose=TokenPurpose.QUESTIONNAIRE
-    ).delete()
-    Questionnaire.objects.filter(report_id__in=ids, answered_at__isnull=True).update(
-        report=None
-    )
+    # Nor to answer what was asked: an old link says its report is gone.
+    report_links_end(report_ids=[r.pk for r in reports])
     return {"reports": len(reports), "case_system_notices": notices}
 
 

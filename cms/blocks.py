@@ -21,15 +21,15 @@ from wagtail import blocks
 from wagtail.blocks import StructBlockValidationError
 from wagtail.images.blocks import ImageBlock
 
-from municipalities.locate import SWEDEN_BOUNDS, map_bounds
+from municipalities.locate import map_bounds
 from municipalities.promises import offered_promises
 from municipalities.tenancy import tenant_for_request
 from reports.models import Report
 from reports.services import reports_within
 from stats.figures import figures_compute
 
-# Sweden, for a point an editor types.
-LON_RANGE, LAT_RANGE = SWEDEN_BOUNDS[0::2], SWEDEN_BOUNDS[1::2]
+from .maps import latitude_validate, longitude_validate
+
 # How long a page's statistics highlights are kept before they are counted again.
 HIGHLIGHTS_SECONDS = 600
 
@@ -179,10 +179,16 @@ class LatestReportsBlock(blocks.StructBlock):
             errors[missing] = ValidationError(
                 _("Give both latitude and longitude, or neither.")
             )
-        if lat is not None and not LAT_RANGE[0] <= lat <= LAT_RANGE[1]:
-            errors["latitude"] = ValidationError(_("The place must be in Sweden."))
-        if lon is not None and not LON_RANGE[0] <= lon <= LON_RANGE[1]:
-            errors["longitude"] = ValidationError(_("The place must be in Sweden."))
+        # In Sweden, by the check of a site's start view; each error at its field.
+        for name, validate in (
+            ("latitude", latitude_validate),
+            ("longitude", longitude_validate),
+        ):
+            if value.get(name) is not None:
+                try:
+                    validate(float(value[name]))
+                except ValidationError as error:
+                    errors[name] = error
         if errors:
             raise StructBlockValidationError(block_errors=errors)
         return value

@@ -1,6 +1,7 @@
 """A site's own map: the tile layer its maps draw on and where they start
 (``cms.models.SiteBranding``), checked when its editors save them, and what
-the pages and the security headers make of them.
+the pages and the security headers make of them. A point an editor gives a
+block (``cms.blocks``) is checked to be in Sweden here too.
 
 Without its own, a site's maps keep the platform's: the tile layer configured
 for the whole platform (``LEAFLET_CONFIG``) and the view of the kommun's
@@ -103,20 +104,23 @@ def _between(value: float, low: float, high: float, message: str) -> None:
 
 
 def latitude_validate(value: float) -> None:
+    """A place in Sweden's bounds, north to south: a site's start view or a
+    block's point (``cms.blocks.LatestReportsBlock``)."""
     _between(
         value,
         SWEDEN_BOUNDS[1],
         SWEDEN_BOUNDS[3],
-        _("The centre must lie in Sweden: a latitude from %(min)s to %(max)s."),
+        _("The place must lie in Sweden: a latitude from %(min)s to %(max)s."),
     )
 
 
 def longitude_validate(value: float) -> None:
+    """A place in Sweden's bounds, west to east."""
     _between(
         value,
         SWEDEN_BOUNDS[0],
         SWEDEN_BOUNDS[2],
-        _("The centre must lie in Sweden: a longitude from %(min)s to %(max)s."),
+        _("The place must lie in Sweden: a longitude from %(min)s to %(max)s."),
     )
 
 

@@ -31,7 +31,7 @@ from .alert_services import (
 from .alerts import alert_describe
 from .choices import TokenPurpose
 from .forms import AlertCodeForm, AlertForm, AlertPhoneForm
-from .geocoding import GeocoderUnavailable, places_search
+from .geocoding import PlaceSearchRefused, places_search_for
 from .mail import alert_id_from_token, alert_token
 from .models import Alert
 from .tokens import TokenInvalid, token_peek_token
@@ -51,22 +51,10 @@ def _place_from_address(request, form) -> bool:
     data = form.cleaned_data
     if data.get("lat") or data.get("lon") or not data.get("adress"):
         return True
-    if rate_limit_hit(request, "geocode") is not None:
-        form.add_error(
-            "adress",
-            _(
-                "Too many place searches from your connection just now. Give the "
-                "coordinates instead, or try again in a minute."
-            ),
-        )
-        return False
     try:
-        places = places_search(data["adress"], limit=1)
-    except GeocoderUnavailable:
-        form.add_error(
-            "adress",
-            _("Place search is unavailable right now. Give the coordinates instead."),
-        )
+        places = places_search_for(request, data["adress"], limit=1)
+    except PlaceSearchRefused as refused:
+        form.add_error("adress", refused.message)
         return False
     if not places:
         form.add_error("adress", _("No place with that name was found."))

@@ -8,9 +8,12 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from geopy.adapters import RequestsAdapter
 from geopy.exc import GeopyError
 from geopy.geocoders import Nominatim
+
+from infra.ratelimit import rate_limit_hit
 
 logger = logging.getLogger("knutpunkt.geocoding")
 
@@ -47,6 +50,42 @@ def places_search(query: str, *, limit: int = 5) -> list[Place]:
         Place(label=p.address, lat=float(p.latitude), lon=float(p.longitude))
         for p in found or []
     ]
+
+
+class PlaceSearchRefused(Exception):
+    """A page's place search gave nothing: the geocoder failed, or the
+    connection spent its budget (``retry_after``: the seconds to wait). The
+    message says so to the person, and that the page offers the place another
+    way below the search (coordinates, or a kommun and an address)."""
+
+    def __init__(self, message: str, *, retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def places_search_for(request, query: str, *, limit: int = 5) -> list[Place]:
+    """``places_search`` from a page, counted against the connection's
+    budget of place searches (``geocode``, the search API's too: both reach
+    the geocoder); PlaceSearchRefused, saying why, when it gives nothing."""
+    retry_after = rate_limit_hit(request, "geocode")
+    if retry_after is not None:
+        raise PlaceSearchRefused(
+            _(
+                "Too many place searches from your connection just now. Try again "
+                "in a minute, or give the place another way below."
+            ),
+            retry_after=retry_after,
+        )
+    try:
+        return places_search(query, limit=limit)
+    except GeocoderUnavailable:
+        raise PlaceSearchRefused(
+            _(
+                "Place search is unavailable right now. Give the place another "
+                "way below."
+            )
+        ) from None
 
 
 #: How long a staff screen waits for the nearest address: it is shown beside

@@ -13,7 +13,8 @@ sent, and again as often while they ask for it.
 - **Link**: a single-use e-mailed token (``reports.tokens``, purpose
   "questionnaire"; no sign-in). Its hash is kept on the questionnaire too, so a
   link opened again is recognised after use (the reader is taken to the report)
-  and after its report was deleted (410, said plainly).
+  and after its report was deleted or its reporter erased (410, said plainly),
+  by ``reports.tokens.token_used_report``.
 - **Answer** (``reports.updates.questionnaire_answer``): "yes" marks the report fixed by the
   reporter; "no" on a fixed or closed report reopens it. Either is an event
   naming the reporter, shown live, e-mailed to followers and handed to the case
@@ -86,11 +87,6 @@ def questionnaire_send(*, questionnaire_id: int) -> bool:
             )
         )
     return True
-
-
-def questionnaire_of_link(raw: str) -> Questionnaire | None:
-    """The questionnaire an e-mailed link was for, whatever became of it."""
-    return Questionnaire.objects.filter(token_hash=token_hash(raw)).first()
 
 
 def questionnaire_first_due(report: Report) -> None:

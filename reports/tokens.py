@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .choices import TokenPurpose
-from .models import Alert, EmailToken, Report, Subscription
+from .models import Alert, EmailToken, Questionnaire, Report, Subscription
 
 
 def token_hash(raw: str) -> str:
@@ -86,12 +86,46 @@ def token_peek_token(*, raw: str, purpose: TokenPurpose) -> EmailToken:
     return token
 
 
+class LinkReportGone(TokenInvalid):
+    """A link whose report is gone: deleted, or its reporter's data erased."""
+
+
 def token_used_report(*, raw: str, purpose: TokenPurpose) -> Report | None:
-    """The report of a link that was used already (a confirmation opened a
-    second time), to take its reader there; None for any other link."""
+    """The report a link used already leads back to (a confirmation opened a
+    second time, a question answered), to take its reader there; None for a
+    link that was never used (unknown, or expired unused). LinkReportGone for
+    an "is it fixed?" link whose report is gone since.
+
+    An "is it fixed?" link is remembered by its questionnaire, which outlives
+    both its token and its report; any other link by its token, which goes
+    with its report."""
+    if purpose == TokenPurpose.QUESTIONNAIRE:
+        questionnaire = (
+            Questionnaire.objects.select_related("report")
+            .filter(token_hash=_hash(raw))
+            .first()
+        )
+        if questionnaire is None:
+            return None
+        if questionnaire.report_id is None:
+            raise LinkReportGone(_("This link is not valid."))
+        return questionnaire.report if questionnaire.answered_at is not None else None
     token = (
         EmailToken.objects.select_related("report")
         .filter(token_hash=_hash(raw), purpose=purpose, used_at__isnull=False)
         .first()
     )
     return token.report if token is not None else None
+
+
+def report_links_end(*, report_ids: list[int]) -> None:
+    """The reports' reporter was erased: nobody is left to answer what was
+    asked. Their "is it fixed?" links go, and their unanswered questionnaires
+    (kept for the statistics) no longer name the report, so that an old link
+    says its report is gone (``token_used_report``)."""
+    EmailToken.objects.filter(
+        report_id__in=report_ids, purpose=TokenPurpose.QUESTIONNAIRE
+    ).delete()
+    Questionnaire.objects.filter(
+        report_id__in=report_ids, answered_at__isnull=True
+    ).update(report=None)

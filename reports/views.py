@@ -47,7 +47,12 @@ from .forms import (
     ReportForm,
     UpdateForm,
 )
-from .geocoding import GeocoderUnavailable, places_search
+from .geocoding import (
+    GeocoderUnavailable,
+    PlaceSearchRefused,
+    places_search,
+    places_search_for,
+)
 from .mail import root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
@@ -58,7 +63,6 @@ from .my_reports import (
     my_reports_link_use,
 )
 from .photos import PhotoErrors, process_photos
-from .questionnaire import questionnaire_of_link
 from .services import (
     Reporter,
     answers_clean,
@@ -70,7 +74,7 @@ from .services import (
     subscription_end,
 )
 from .tasks import send_my_reports_link_task
-from .tokens import TokenInvalid, token_peek, token_used_report
+from .tokens import LinkReportGone, TokenInvalid, token_peek, token_used_report
 from .updates import (
     questionnaire_answer,
     report_update_add,
@@ -363,21 +367,10 @@ def report_new(request):
     search = PlaceSearchForm(request.GET if "q" in request.GET else None)
     places, search_error, retry_after = [], "", None
     if search.is_bound and search.is_valid():
-        # The same budget as the search API: both reach the geocoder.
-        retry_after = rate_limit_hit(request, "geocode")
-        if retry_after is not None:
-            search_error = _(
-                "Too many place searches from your connection just now. Try again "
-                "in a minute, or give the place another way below."
-            )
-        else:
-            try:
-                places = places_search(search.cleaned_data["q"])
-            except GeocoderUnavailable:
-                search_error = _(
-                    "Place search is unavailable right now. Give the place another "
-                    "way below."
-                )
+        try:
+            places = places_search_for(request, search.cleaned_data["q"])
+        except PlaceSearchRefused as refused:
+            search_error, retry_after = refused.message, refused.retry_after
     bounds = map_bounds(municipality)
     if request.method == "POST":
         status = 400
@@ -513,15 +506,27 @@ def _token_link(request, token, *, purpose, template, use, done_message, used_me
             return render(request, template, {"report": report})
         report = use(raw_token=token)
     except TokenInvalid as exc:
-        used = token_used_report(raw=token, purpose=purpose)
-        if used is not None:
-            messages.info(request, used_message)
-            return redirect(used.get_absolute_url())
-        return render(
-            request, "reports/token_invalid.html", {"reason": exc}, status=410
+        return _link_unusable(
+            request, token, purpose=purpose, reason=exc, used_message=used_message
         )
     messages.success(request, done_message)
     return redirect(report.get_absolute_url())
+
+
+def _link_unusable(request, token: str, *, purpose, reason, used_message):
+    """An e-mailed link that cannot be used: one used already takes its
+    reader to its report, saying so (``used_message``); one whose report is
+    gone says so (410); any other says why (``reason``, 410)."""
+    try:
+        used = token_used_report(raw=token, purpose=purpose)
+    except LinkReportGone:
+        return render(request, "reports/questionnaire_gone.html", status=410)
+    if used is None:
+        return render(
+            request, "reports/token_invalid.html", {"reason": reason}, status=410
+        )
+    messages.info(request, used_message)
+    return redirect(used.get_absolute_url())
 
 
 @require_http_methods(["GET", "POST"])
@@ -634,13 +639,13 @@ def questionnaire_view(request, token: str):
 
 
 def _questionnaire_link_unusable(request, token: str, reason):
-    questionnaire = questionnaire_of_link(token)
-    if questionnaire is not None and questionnaire.report_id is None:
-        return render(request, "reports/questionnaire_gone.html", status=410)
-    if questionnaire is not None and questionnaire.answered_at is not None:
-        messages.info(request, _("You have answered this question already."))
-        return redirect("report-detail", questionnaire.report_id)
-    return render(request, "reports/token_invalid.html", {"reason": reason}, status=410)
+    return _link_unusable(
+        request,
+        token,
+        purpose=TokenPurpose.QUESTIONNAIRE,
+        reason=reason,
+        used_message=_("You have answered this question already."),
+    )
 
 
 @require_POST

@@ -690,23 +690,13 @@ def report_moderate(
         report.description = after.get("description", report.description)
         report.save(update_fields=["title", "description", "updated_at"])
         transaction.on_commit(map_changed)
-    with translation.override(report.language):
-        note = _("The report was edited (%(what)s): %(reason)s") % {
-            "what": moderation_summary(changed=changed, photos=len(photos)),
-            "reason": reason,
-        }
-    event = event_record(
-        report=report,
-        actor=Actor.staff(actor),
-        kind=EventKind.NOTE,
-        note=note,
-        data={"moderated": changed, "photos_hidden": len(photos)},
-    )
-    audit_record(
+    event = _moderation_recorded(
         actor=actor,
+        report=report,
         action="report.moderate",
-        target=report,
-        municipality=report.municipality_id,
+        changed=changed,
+        photos=len(photos),
+        reason=reason,
         before=before,
         after=after,
     )
@@ -773,13 +763,35 @@ def report_update_moderate(
         data["photos"] = [p for p in data.get("photos", []) if p["id"] not in wanted]
     update.data = data
     update.save(update_fields=["note", "data"])
-    changed = ["update_text"] if hide_text else []
+    return _moderation_recorded(
+        actor=actor,
+        report=report,
+        action="report.moderate_update",
+        changed=["update_text"] if hide_text else [],
+        photos=len(photos),
+        reason=reason,
+        before=before,
+        after=after,
+    )
+
+
+def _moderation_recorded(
+    *,
+    actor,
+    report: Report,
+    action: str,
+    changed: list[str],
+    photos: int,
+    reason: str,
+    before: dict,
+    after: dict,
+) -> ReportEvent:
+    """What moderation did, recorded: the public note on the timeline saying
+    what was edited and why, in the report's language (never the removed
+    text), and the audit entry with the original (``before``)."""
     with translation.override(report.language):
-        parts = [_("the text of an update")] if hide_text else []
-        if photos:
-            parts.append(moderation_summary(changed=[], photos=len(photos)))
         note = _("The report was edited (%(what)s): %(reason)s") % {
-            "what": ", ".join(parts),
+            "what": moderation_summary(changed=changed, photos=photos),
             "reason": reason,
         }
     event = event_record(
@@ -787,14 +799,7 @@ def report_update_moderate(
         actor=Actor.staff(actor),
         kind=EventKind.NOTE,
         note=note,
-        data={"moderated": changed, "photos_hidden": len(photos)},
+        data={"moderated": changed, "photos_hidden": photos},
     )
-    audit_record(
-        actor=actor,
-        action="report.moderate_update",
-        target=report,
-        municipality=report.municipality_id,
-        before=before,
-        after=after,
-    )
+    _audit(actor, action, report, before, after)
     return event

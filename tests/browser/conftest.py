@@ -1,8 +1,12 @@
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from devkit.instance import free_port, profile_env, running_site
+from devkit.servers import SMTPServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 CHROMIUM = os.environ.get("KNUTPUNKT_CHROMIUM", "/usr/bin/chromium")
@@ -53,3 +57,38 @@ def phone(browser):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@dataclass(frozen=True)
+class MailedSite:
+    """A running instance with the demo, its e-mail caught by ``smtp``; ``env``
+    runs commands in it (``devkit.instance.shell``)."""
+
+    port: int
+    env: dict
+    smtp: SMTPServer
+
+    def url(self, host: str = "malmo.localhost") -> str:
+        """The root of a site of the instance (Malmö's unless told)."""
+        return f"http://{host}:{self.port}"
+
+
+@pytest.fixture
+def mailed_site(tmp_path):
+    """An instance of the profile this suite runs on, served with the demo,
+    whose e-mail goes to a loopback SMTP server and whose maps ask our own
+    server for tiles."""
+    port = free_port()
+    with (
+        SMTPServer() as smtp,
+        profile_env(
+            tmp_path / "var",
+            DJANGO_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=str(smtp.port),
+            # No traffic leaves the machine: tiles come from our own server (and 404).
+            KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
+        ) as env,
+        running_site(env, port),
+    ):
+        yield MailedSite(port=port, env=env, smtp=smtp)

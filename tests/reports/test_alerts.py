@@ -169,6 +169,30 @@ def test_a_typed_address_gives_the_point(
     assert (round(alert.lat, 4), round(alert.lon, 4)) == (55.6059, 13.0007)
 
 
+def test_an_address_without_place_search_asks_for_the_place_another_way(
+    client, settings
+):
+    settings.KNUTPUNKT_GEOCODER = {
+        "domain": "127.0.0.1:9",  # discard port: nothing listens
+        "scheme": "http",
+        "user_agent": "knutpunkt-tests",
+        "timeout": 2.0,
+    }
+    with translation.override("en"):
+        answer = client.post(
+            "/bevaka/", _area_form(lat="", lon="", adress="Stortorget")
+        )
+    assert answer.status_code == 400
+    # Said at the field, as the report form says it: the coordinates and the
+    # kommun are below it.
+    assert re.search(
+        r'id="id_adress_error">Place search is unavailable right now\. '
+        r"Give the place another way below\.<",
+        answer.content.decode(),
+    )
+    assert not Alert.objects.exists()
+
+
 # --- Digests ------------------------------------------------------------------------
 
 

@@ -48,6 +48,9 @@ def test_staff_hide_an_updates_text_and_photo_for_a_public_reason(update):
         reason="Personangrepp.",
     )
     assert note.kind == EventKind.NOTE and "Personangrepp." in note.note
+    # Said in the report's language, as a report's moderation is.
+    assert "(texten i en uppdatering, 1 bild)" in note.note, note.note
+    assert note.data == {"moderated": ["update_text"], "photos_hidden": 1}
     update.refresh_from_db()
     assert update.note == "" and update.data["text_hidden"] is True
     assert update.data["photos"] == []
