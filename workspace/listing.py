@@ -105,20 +105,27 @@ class DueColumn(PlainColumn):
         return format_html('<td class="inbox-due">{}</td>', day)
 
 
-class _Ids(list):
-    """Ids read once, with the model the paginator names them by."""
-
-    def __init__(self, ids, model):
-        super().__init__(ids)
-        self.model = model
-
-
 class EitherEndPaginator(WagtailPaginator):
-    """A page past the middle is read from the far end: the ids' query in the
-    reverse order skips what lies after the page rather than what lies before
-    it, so the last page costs what the first does. The listing's order must
-    be total (``IdsFirstPaginationMixin.paginate_queryset``), or reversing it
-    could move ties across a page's edge."""
+    """Pages read so that none costs more than it must.
+
+    The first page is read before anything is counted: when it is not full,
+    it holds every report and the count is its length (a search that finds
+    a few reports, or none, reads them once); when it is full, the count
+    follows. A page past the middle is read from the far end: the ids' query
+    in the reverse order skips what lies after the page rather than what lies
+    before it, so the last page costs what the first does. The listing's order
+    must be total (``IdsFirstPaginationMixin.paginate_queryset``), or reversing
+    it could move ties across a page's edge."""
+
+    def get_page(self, number):
+        if str(number or 1).strip() != "1" or "count" in self.__dict__:
+            return super().get_page(number)
+        found = list(self.object_list[: self.per_page + self.orphans + 1])
+        if len(found) > self.per_page + self.orphans:
+            found = found[: self.per_page]
+        else:
+            self.__dict__["count"] = len(found)  # Paginator.count, known
+        return self._get_page(found, 1, self)
 
     def page(self, number):
         number = self.validate_number(number)
@@ -144,12 +151,6 @@ class IdsFirstPaginationMixin:
     page's 50 rows are read in full, by id.
     """
 
-    #: The query parameter of a free-text search: it reads many reports'
-    #: text, so their ids are read once and counted in Python rather than
-    #: read twice, once to count them and once for the page. (An area is
-    #: counted in the database and its page read apart: each cheaper than
-    #: reading every id in it, measured by bench/inbox.py.)
-    read_once_parameters = ("q",)
     paginator_class = EitherEndPaginator
 
     def get_base_queryset(self):
@@ -165,8 +166,6 @@ class IdsFirstPaginationMixin:
             # Ties broken by number: a total order, the same on every query of
             # the listing, read from either end (EitherEndPaginator).
             ids = ids.order_by(*terms, "-pk")
-        if any(self.request.GET.get(p, "").strip() for p in self.read_once_parameters):
-            ids = _Ids(ids, queryset.model)
         paginator, page, id_page, is_paginated = super().paginate_queryset(
             ids, page_size
         )

@@ -257,6 +257,36 @@ def test_pages_past_the_middle_read_from_the_far_end_show_each_report_once(
 
 
 @pytest.mark.django_db
+def test_a_first_page_that_is_not_full_is_counted_without_a_count_query(handler, cases):
+    """EitherEndPaginator reads the first page before counting: a search that
+    finds a few reports reads them once; a full first page is counted too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_report(MALMO, title="Ovanlig lyktstolpe")
+
+    def counted(**params):
+        with CaptureQueriesContext(connection) as queries:
+            page = handler.get("/admin/inbox/", params)
+        counts = [q for q in queries.captured_queries if "COUNT(" in q["sql"]]
+        return page, counts
+
+    page, counts = counted(q="ovanlig lyktstolpe")
+    assert [r.title for r in page.context["object_list"]] == ["Ovanlig lyktstolpe"]
+    assert page.context["paginator"].count == 1 and not counts
+    page, counts = counted(q="zz ingen sådan")
+    assert page.context["paginator"].count == 0 and not counts
+    for n in range(55):
+        make_report(MALMO, title=f"Lykta {n}")
+    page, counts = counted()
+    assert len(page.context["object_list"]) == 50
+    total = Report.objects.filter(municipality__code=MALMO).exclude(
+        status=ReportStatus.UNCONFIRMED
+    )
+    assert page.context["paginator"].count == total.count() and counts
+
+
+@pytest.mark.django_db
 def test_bad_filter_values_are_refused_at_the_filter_not_with_an_error(handler, cases):
     page = handler.get(
         "/admin/inbox/",
