@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
+from infra.tasks import PRIORITY_WAITED_FOR
 from reports.mail import send_plain
 from reports.models import Report, Subscription
 from reports.my_reports import my_reports_link_issue
@@ -35,7 +36,7 @@ def _send_link(*, email: str, purpose: str, template: str, root_url: str, langua
     )
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_sign_up_link_task(email: str, root_url: str, language: str) -> None:
     """A sign-up link; to an address that has an account already, a sign-in
     link saying so instead; to a member of staff's address, nothing."""
@@ -57,7 +58,7 @@ def send_sign_up_link_task(email: str, root_url: str, language: str) -> None:
         )
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_sign_in_link_task(email: str, root_url: str, language: str) -> None:
     """A sign-in link, if the address has a citizen account."""
     if citizen_by_email(email) is not None:
@@ -70,7 +71,7 @@ def send_sign_in_link_task(email: str, root_url: str, language: str) -> None:
         )
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_my_data_link_task(email: str, root_url: str, language: str) -> None:
     """A link to one's data, if the platform holds any about the address."""
     if (

@@ -7,6 +7,8 @@ from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
+from infra.tasks import PRIORITY_BATCH, PRIORITY_WAITED_FOR
+
 from .addresses import report_address_fill
 from .alerts import (
     alert_confirmation_send,
@@ -24,7 +26,7 @@ from .questionnaire import questionnaire_send
 from .tokens import token_issue
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_report_confirmation_task(report_id: int) -> None:
     report = Report.objects.select_related("filed_on_site", "category").get(
         pk=report_id
@@ -57,7 +59,7 @@ def send_report_received_task(report_id: int) -> None:
     )
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_subscription_confirmation_task(subscription_id: int) -> None:
     subscription = Subscription.objects.select_related("report__filed_on_site").get(
         pk=subscription_id
@@ -83,7 +85,7 @@ def notify_followers_task(report_id: int) -> None:
     followers_notify(report_id)
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_my_reports_link_task(email: str, root_url: str, language: str) -> None:
     """E-mail a "Mina sidor" link, if the address has reports at all."""
     if not Report.objects.filter(email=email).exists():
@@ -107,19 +109,19 @@ def report_address_task(report_id: int) -> None:
     report_address_fill(report_id=report_id)
 
 
-@task()
+@task(priority=PRIORITY_BATCH)
 def milestones_rebuild_open_task(municipality_id: int) -> None:
     """A kommun's working days changed: its open reports fall due anew."""
     milestones_rebuild_open(municipality_id=municipality_id)
 
 
-@task()
+@task(priority=PRIORITY_BATCH)
 def send_questionnaire_task(questionnaire_id: int) -> None:
     """E-mail a claimed "is it fixed?" questionnaire (once; safe to rerun)."""
     questionnaire_send(questionnaire_id=questionnaire_id)
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_alert_confirmation_task(alert_id: int) -> None:
     """The double opt-in: a single-use link to confirm an alert."""
     alert = (
@@ -133,7 +135,7 @@ def send_alert_confirmation_task(alert_id: int) -> None:
     alert_confirmation_send(alert, raw)
 
 
-@task()
+@task(priority=PRIORITY_BATCH)
 def send_alert_digest_task(alert_id: int, since: str, until: str) -> None:
     """The digest an hourly claim (alert_services.alert_digest_claim) made:
     the reports confirmed between ``since`` and ``until``."""
@@ -153,7 +155,7 @@ def send_alert_digest_task(alert_id: int, since: str, until: str) -> None:
         alert_digest_send(alert, reports)
 
 
-@task()
+@task(priority=PRIORITY_WAITED_FOR)
 def send_alert_phone_code_task(alert_id: int) -> None:
     """A new code to the alert's number: only its hash is kept."""
     alert_phone_code_send(alert_id=alert_id)

@@ -5,6 +5,7 @@ from datetime import date
 from django.utils import translation
 from django_tasks import task
 
+from infra.tasks import PRIORITY_BATCH
 from reports.mail import mail_link, send_to
 from reports.models import Report
 
@@ -33,7 +34,7 @@ def send_moderation_notice_task(
     )
 
 
-@task()
+@task(priority=PRIORITY_BATCH)
 def send_overdue_digest_task(municipality_id: int, day: str) -> None:
     """Send a kommun's overdue digest of ``day`` (ISO date) to its case
     handlers; nothing when that day was sent already (workspace.digest)."""
