@@ -21,7 +21,7 @@ from django.db import transaction
 
 from infra.personal_data import DataSubject, personal_data_sections
 from municipalities.staff import staff_holds_role
-from reports.models import Report, Subscription
+from reports.models import Alert, Report, Subscription
 
 from .models import Citizen, ErasureRecord
 
@@ -73,17 +73,18 @@ def _address_taken(email: str) -> bool:
 @transaction.atomic
 def citizen_data_join(*, user) -> dict[str, int]:
     """What was made with the account's address without an account joins it:
-    its reports and its follows."""
+    its reports, its follows and its alerts."""
     email = normalise(user.email)
     if not email:
-        return {"reports": 0, "follows": 0}
+        return {"reports": 0, "follows": 0, "alerts": 0}
     reports = Report.objects.filter(email=email, reporter__isnull=True).update(
         reporter=user
     )
     follows = Subscription.objects.filter(email=email, user__isnull=True).update(
         user=user
     )
-    return {"reports": reports, "follows": follows}
+    alerts = Alert.objects.filter(email=email, user__isnull=True).update(user=user)
+    return {"reports": reports, "follows": follows, "alerts": alerts}
 
 
 class AccountRefused(Exception):

@@ -65,14 +65,8 @@ class Report(models.Model):
 
     lat = models.FloatField()
     lon = models.FloatField()
-    # No index of its own: every index of Meta.indexes that serves a kommun's
-    # reports begins with it. Alone, SQLite chose it to count a kommun's
-    # search and then read every report's row (bench/inbox.py).
     municipality = models.ForeignKey(
-        "municipalities.Municipality",
-        on_delete=models.PROTECT,
-        related_name="reports",
-        db_index=False,
+        "municipalities.Municipality", on_delete=models.PROTECT, related_name="reports"
     )
     category = models.ForeignKey(
         "municipalities.Category", on_delete=models.PROTECT, related_name="reports"

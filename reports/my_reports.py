@@ -19,7 +19,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import MyReportsLink, Report, ReportEvent
+from .models import Alert, MyReportsLink, Report, ReportEvent
 from .tokens import TokenInvalid
 
 SESSION_KEY = "my_reports_email"
@@ -33,6 +33,20 @@ def my_reports(*, user, session) -> QuerySet[Report] | None:
     email = session.get(SESSION_KEY) if session is not None else None
     if email:
         return reports.filter(email=email)
+    return None
+
+
+def my_alerts(*, user, session) -> QuerySet[Alert] | None:
+    """The visitor's confirmed alerts, newest first, known as their reports
+    are (``my_reports``): by account, or by the address a link proved."""
+    alerts = Alert.objects.filter(confirmed_at__isnull=False).select_related(
+        "municipality", "category"
+    )
+    if user is not None and user.is_authenticated:
+        return alerts.filter(user=user).order_by("-confirmed_at", "-pk")
+    email = session.get(SESSION_KEY) if session is not None else None
+    if email:
+        return alerts.filter(email=email).order_by("-confirmed_at", "-pk")
     return None
 
 

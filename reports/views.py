@@ -31,6 +31,7 @@ from municipalities.promises import default_promises, offered_promises, promises
 from municipalities.routing import responsibility_at
 from municipalities.tenancy import tenant_for_request
 
+from .alerts import alert_describe
 from .choices import (
     OPEN_STATUSES,
     PUBLIC_STATUSES,
@@ -53,10 +54,11 @@ from .geocoding import (
     places_search,
     places_search_for,
 )
-from .mail import root_url, subscription_id_from_token
+from .mail import alert_token, root_url, subscription_id_from_token
 from .models import Report, ReportEvent, Subscription
 from .my_reports import (
     SESSION_KEY,
+    my_alerts,
     my_reports,
     my_reports_latest_event,
     my_reports_link_usable,
@@ -840,6 +842,7 @@ def my_reports_page(request):
     # asks for what came after it, so a change between rendering the page and
     # opening the socket is sent too (at worst twice, which the page ignores).
     after = my_reports_latest_event(reports)
+    alerts = my_alerts(user=request.user, session=request.session)[:50]
     return render(
         request,
         "reports/my_reports.html",
@@ -847,6 +850,11 @@ def my_reports_page(request):
             "reports": list(reports[:200]),
             "after": after,
             "email": request.session.get(SESSION_KEY),
+            # Each alert's own page (its SMS number, ending it).
+            "alerts": [
+                (alert_describe(a), reverse("alert-manage", args=[alert_token(a.pk)]))
+                for a in alerts
+            ],
         },
     )
 

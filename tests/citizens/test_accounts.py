@@ -14,7 +14,8 @@ from django.utils import timezone, translation
 from citizens.models import Citizen
 from citizens.services import citizen_confirm
 from municipalities.choices import StaffRole
-from reports.models import MyReportsLink, Report, Subscription
+from reports.choices import AlertKind
+from reports.models import Alert, MyReportsLink, Report, Subscription
 from reports.services import report_follow
 from tests.citizens.conftest import link_path, page_text
 from tests.support.factories import report
@@ -43,6 +44,12 @@ def test_signing_up_by_the_emailed_link_joins_earlier_reports_and_follows(
     other = report(email="bo@example.org", title="Bos lampa")
     followed = report(email="bo@example.org", title="Grannens lampa")
     report_follow(report=followed, email="Sara@Example.org")
+    watching = Alert.objects.create(
+        kind=AlertKind.KOMMUN,
+        email="sara@example.org",
+        municipality=earlier.municipality,
+        confirmed_at=timezone.now(),
+    )
     answer = sign_up(
         client, " Sara@Example.org ", django_capture_on_commit_callbacks, name="Sara S"
     )
@@ -62,8 +69,10 @@ def test_signing_up_by_the_emailed_link_joins_earlier_reports_and_follows(
     assert earlier.reporter == user
     assert Report.objects.get(pk=other.pk).reporter is None
     assert Subscription.objects.get(report=followed).user == user
+    assert Alert.objects.get(pk=watching.pk).user == user
     mine = client.get("/mina-sidor/").content.decode()
     assert "Min lampa" in mine and "Bos lampa" not in mine
+    assert f"in {earlier.municipality.name}" in mine  # the alert, listed
     # The link worked once.
     assert client.post(path).status_code == 410
 

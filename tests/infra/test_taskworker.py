@@ -72,8 +72,10 @@ def test_a_mail_someone_waits_for_is_worked_before_batches_queued_earlier(tmp_pa
     assert send_report_confirmation_task.priority == PRIORITY_WAITED_FOR
     send_overdue_digest_task.enqueue(1, "2026-12-07")
     send_report_confirmation_task.enqueue(1)
-    assert DBTaskResult.objects.ready().first().task_path.endswith(
-        "send_report_confirmation_task"
+    assert (
+        DBTaskResult.objects.ready()
+        .first()
+        .task_path.endswith("send_report_confirmation_task")
     )
     # And the worker works them in that order.
     DBTaskResult.objects.all().delete()

@@ -69,6 +69,44 @@ def test_a_signed_in_reporter_sees_all_their_reports_across_kommuner(client):
     assert 'data-live="/ws/mina-sidor/"' in page
 
 
+def test_my_reports_lists_my_confirmed_alerts_each_with_its_own_page(client):
+    """Mina sidor lists the alerts of the signed-in citizen (confirmed ones,
+    never another's), each linking to its own page, where it is changed or
+    ended."""
+    from reports.choices import AlertKind
+    from reports.models import Alert
+
+    me, other = reporter_user(), get_user_model().objects.create(username="granne")
+    mine = confirmed_report(title="Min lampa")
+    kommun = mine.municipality
+
+    def alert(user, **fields):
+        return Alert.objects.create(
+            email=f"{user.username}@example.org", user=user, municipality=kommun,
+            **fields,
+        )  # fmt: skip
+
+    watching = alert(
+        me, kind=AlertKind.AREA, lat=55.6059, lon=13.0007, radius_m=500,
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
+    alert(me, kind=AlertKind.CATEGORY, category=mine.category)  # unconfirmed
+    alert(other, kind=AlertKind.KOMMUN, confirmed_at=timezone.now())
+    client.force_login(me)
+    page = client.get("/mina-sidor/").content.decode()
+    assert "within 500 m of 55.60590, 13.00070" in page
+    assert mine.category.name not in page.split("My alerts")[1]
+    assert f"in {kommun.name}" not in page
+    (manage,) = re.findall(r'href="(/bevakning/[^"]+/)"', page)
+    assert client.get(manage).status_code == 200
+    assert Alert.objects.get(pk=watching.pk).confirmed_at  # listing changed nothing
+    client.logout()
+    other_client = Client()
+    other_client.force_login(other)
+    theirs = other_client.get("/mina-sidor/").content.decode()
+    assert "within 500 m" not in theirs and f"in {kommun.name}" in theirs
+
+
 def test_without_an_account_a_magic_link_opens_my_reports(
     client, smtp_server, django_capture_on_commit_callbacks
 ):
