@@ -84,8 +84,8 @@ NOTES = (
     "queries: SQLite sorted each, and the kommun's page took 625 ms (p50) and the "
     "national page 2.5 s on the same data.",
     "- PostgreSQL runs without JIT compilation and without parallel workers "
-    "(config.settings). The run before that setting (same data, same machine, "
-    "the same day) had the kommun's page at 268 ms and the staff dashboard at "
+    "(config.settings). The run before that setting (the same data on an AMD "
+    "EPYC of 2 cores, the same day) had the kommun's page at 268 ms and the staff dashboard at "
     "516 ms (p95).",
 )
 
