@@ -511,7 +511,8 @@ def update_request(
     delivery: Delivery, event: ReportEvent, case_id: str
 ) -> UpdateRequest:
     """What the case system is told of a change: the status and public reply,
-    or where the report was handed over to. Nothing personal."""
+    or where the report was handed over to; a citizen's update with its
+    photos. Nothing personal."""
     report = delivery.report
     handover = None
     description = event.note
@@ -552,6 +553,17 @@ def update_request(
     status = event.status or report.status
     with translation.override("sv"):
         label = str(ReportStatus(status).label) if status in ReportStatus.values else ""
+    # The update's own photos, as they are now (one hidden by staff is gone).
+    root = site_url(report)
+    photos = tuple(
+        Photo(
+            url=root + photo.image.url,
+            filename=f"report-{report.pk}-update-{event.pk}-{photo.position + 1}.jpg",
+            read=_reader(photo.image),
+        )
+        for photo in report.photos.all()
+        if photo.event_id == event.pk
+    )
     return UpdateRequest(
         key=str(delivery.key),
         report_id=report.pk,
@@ -569,6 +581,7 @@ def update_request(
         erasure=event.kind == EventKind.ERASED,
         author=author,
         reopened=bool((event.data or {}).get("reopened")),
+        photos=photos,
     )
 
 

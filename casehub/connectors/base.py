@@ -91,6 +91,8 @@ class UpdateRequest:
     # "reporter" or a "follower" (never by name).
     author: str = "staff"
     reopened: bool = False  # the reporter said it is not fixed: open again
+    # A citizen's update's own photos (checked and stripped, as the report's).
+    photos: tuple[Photo, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class EmailConnector(Connector):
         headers = {"Message-ID": message_id(request)}
         if request.case_id:
             headers["In-Reply-To"] = headers["References"] = f"<{request.case_id}>"
-        return EmailMessage(
+        message = EmailMessage(
             subject=" ".join(subject.split()),
             body=body,
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -96,6 +96,9 @@ class EmailConnector(Connector):
             reply_to=[reply_address(request.report_id)],
             headers=headers,
         )
+        for photo in request.photos:  # a citizen's update's
+            message.attach(photo.filename, photo.read(), "image/jpeg")
+        return message
 
     def send(self, request: CaseRequest) -> Sent:
         self.check()

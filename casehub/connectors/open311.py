@@ -213,6 +213,9 @@ class Open311Connector(Connector):
             ("first_name", UPDATE_FIRST_NAME),
             ("last_name", "-"),  # as FixMyStreet sends when there is none
         ]
+        if request.photos:
+            # The extension's one photo of an update, as FixMyStreet sends it.
+            form.append(("media_url", request.photos[0].url))
         api_key = self._api_key()
         if api_key:
             form.append(("api_key", api_key))

@@ -99,6 +99,8 @@ def update_payload(request: UpdateRequest) -> dict:
                 }
             ),
             "happened_at": request.happened_at.isoformat(),
+            # A citizen's update's photos (none for staff's changes).
+            "photos": [photo.url for photo in request.photos],
         },
     }
 
