@@ -468,17 +468,7 @@ def case_request(delivery: Delivery) -> CaseRequest:
     """What the case system is told. Contact details only with the reporter's
     consent or where the connection requires them; never anything else personal."""
     report = delivery.report
-    root = site_url(report)
-    photos = tuple(
-        Photo(
-            url=root + photo.image.url,
-            filename=f"report-{report.pk}-{photo.position + 1}.jpg",
-            read=_reader(photo.image),
-        )
-        for photo in report.photos.all()
-        # A citizen's update's photos are not the report's.
-        if photo.event_id is None
-    )
+    photos = _photos(report, event=None)  # a citizen's update's are not the report's
     contact = None
     if report.share_contact or delivery.connection.send_contact:
         contact = Contact(name=report.name, email=report.email, phone=report.phone)
@@ -554,16 +544,7 @@ def update_request(
     with translation.override("sv"):
         label = str(ReportStatus(status).label) if status in ReportStatus.values else ""
     # The update's own photos, as they are now (one hidden by staff is gone).
-    root = site_url(report)
-    photos = tuple(
-        Photo(
-            url=root + photo.image.url,
-            filename=f"report-{report.pk}-update-{event.pk}-{photo.position + 1}.jpg",
-            read=_reader(photo.image),
-        )
-        for photo in report.photos.all()
-        if photo.event_id == event.pk
-    )
+    photos = _photos(report, event=event)
     return UpdateRequest(
         key=str(delivery.key),
         report_id=report.pk,
@@ -582,6 +563,23 @@ def update_request(
         author=author,
         reopened=bool((event.data or {}).get("reopened")),
         photos=photos,
+    )
+
+
+def _photos(report: Report, *, event: ReportEvent | None) -> tuple[Photo, ...]:
+    """The report's own photos (``event`` None) or a citizen's update's, by
+    their public address on the report's site, read when sent."""
+    root = site_url(report)
+    event_id = event.pk if event is not None else None
+    stem = f"report-{report.pk}" + (f"-update-{event_id}" if event_id else "")
+    return tuple(
+        Photo(
+            url=root + photo.image.url,
+            filename=f"{stem}-{photo.position + 1}.jpg",
+            read=_reader(photo.image),
+        )
+        for photo in report.photos.all()
+        if photo.event_id == event_id
     )
 
 
