@@ -74,7 +74,14 @@ class MailedSite:
 
 
 @pytest.fixture
-def mailed_site(tmp_path):
+def site_settings() -> dict:
+    """Settings of ``mailed_site``'s instance beyond its own: a test module
+    overrides this fixture to set its own (environment names and values)."""
+    return {}
+
+
+@pytest.fixture
+def mailed_site(tmp_path, site_settings):
     """An instance of the profile this suite runs on, served with the demo,
     whose e-mail goes to a loopback SMTP server and whose maps ask our own
     server for tiles."""
@@ -88,6 +95,7 @@ def mailed_site(tmp_path):
             EMAIL_PORT=str(smtp.port),
             # No traffic leaves the machine: tiles come from our own server (and 404).
             KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
+            **site_settings,
         ) as env,
         running_site(env, port),
     ):

@@ -8,8 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from devkit.instance import free_port, profile_env, running_site, shell, wait_for
-from devkit.servers import SMTPServer
+from devkit.instance import shell, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,58 +38,52 @@ def questionnaire_mail(smtp) -> str | None:
     )
 
 
-def test_no_on_a_fixed_report_reopens_it_live(phone, artifacts, tmp_path):
-    port = free_port()
-    with (
-        SMTPServer() as smtp,
-        profile_env(
-            tmp_path / "var",
-            DJANGO_EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(smtp.port),
-            KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS="1",
-            # No overdue digests queued ahead of the questionnaire's e-mail.
-            KNUTPUNKT_DIGEST_HOUR="24",
-            # No traffic leaves the machine: tiles come from our own server (and 404).
-            KNUTPUNKT_TILE_URL=f"http://127.0.0.1:{port}/no-tiles/{{z}}/{{x}}/{{y}}.png",
-        ) as env,
-        running_site(env, port),
-    ):
-        (report_id,) = shell(env, FIXED_REPORT)
-        watching = phone.new_page()
-        watching.goto(f"http://localhost:{port}/rapporter/{report_id}/")
-        status = watching.locator("#report-status")
-        expect(status).to_have_class("status status-fixed")
-        watching.locator("article[data-live-state=open]").wait_for(timeout=10_000)
-        started = watching.evaluate(
-            "() => { window.liveMarker = 'before-answer'; return performance.timeOrigin; }"
-        )
+@pytest.fixture
+def site_settings() -> dict:
+    return {
+        "KNUTPUNKT_QUESTIONNAIRE_CHECK_SECONDS": "1",
+        # No overdue digests queued beside the questionnaire's e-mail.
+        "KNUTPUNKT_DIGEST_HOUR": "24",
+    }
 
-        assert wait_for(lambda: questionnaire_mail(smtp), timeout=90), (
-            "no questionnaire arrived"
-        )
-        link = re.search(r"http://\S+/fixat/\S+/", questionnaire_mail(smtp)).group(0)
-        answering = phone.new_page()
-        answering.goto(link)
-        answering.locator("input[name=fixed][value=no]").check()
-        answering.screenshot(path=str(artifacts / "questionnaire-1-no.png"))
-        answering.locator("form.questionnaire button[type=submit]").tap()
-        answering.wait_for_url(re.compile(rf"/rapporter/{report_id}/$"))
 
-        expect(status).to_have_class("status status-open", timeout=5_000)
-        expect(status).to_have_text("Öppen")
-        reopened = watching.locator("#timeline .reopened")
-        expect(reopened).to_have_count(1, timeout=5_000)
-        assert watching.evaluate(
-            "() => [window.liveMarker, performance.timeOrigin,"
-            " performance.getEntriesByType('navigation').length]"
-        ) == ["before-answer", started, 1]
-        watching.screenshot(
-            path=str(artifacts / "questionnaire-2-reopened.png"), full_page=True
-        )
+def test_no_on_a_fixed_report_reopens_it_live(phone, artifacts, mailed_site):
+    port, env, smtp = mailed_site.port, mailed_site.env, mailed_site.smtp
+    (report_id,) = shell(env, FIXED_REPORT)
+    watching = phone.new_page()
+    watching.goto(f"http://localhost:{port}/rapporter/{report_id}/")
+    status = watching.locator("#report-status")
+    expect(status).to_have_class("status status-fixed")
+    watching.locator("article[data-live-state=open]").wait_for(timeout=10_000)
+    started = watching.evaluate(
+        "() => { window.liveMarker = 'before-answer'; return performance.timeOrigin; }"
+    )
 
-        # The link works once: opened again it takes the reader to the report.
-        again = phone.new_page()
-        again.goto(link)
-        again.wait_for_url(re.compile(rf"/rapporter/{report_id}/$"))
-        expect(again.locator("#report-status")).to_have_class("status status-open")
+    assert wait_for(lambda: questionnaire_mail(smtp), timeout=90), (
+        "no questionnaire arrived"
+    )
+    link = re.search(r"http://\S+/fixat/\S+/", questionnaire_mail(smtp)).group(0)
+    answering = phone.new_page()
+    answering.goto(link)
+    answering.locator("input[name=fixed][value=no]").check()
+    answering.screenshot(path=str(artifacts / "questionnaire-1-no.png"))
+    answering.locator("form.questionnaire button[type=submit]").tap()
+    answering.wait_for_url(re.compile(rf"/rapporter/{report_id}/$"))
+
+    expect(status).to_have_class("status status-open", timeout=5_000)
+    expect(status).to_have_text("Öppen")
+    reopened = watching.locator("#timeline .reopened")
+    expect(reopened).to_have_count(1, timeout=5_000)
+    assert watching.evaluate(
+        "() => [window.liveMarker, performance.timeOrigin,"
+        " performance.getEntriesByType('navigation').length]"
+    ) == ["before-answer", started, 1]
+    watching.screenshot(
+        path=str(artifacts / "questionnaire-2-reopened.png"), full_page=True
+    )
+
+    # The link works once: opened again it takes the reader to the report.
+    again = phone.new_page()
+    again.goto(link)
+    again.wait_for_url(re.compile(rf"/rapporter/{report_id}/$"))
+    expect(again.locator("#report-status")).to_have_class("status status-open")
