@@ -289,7 +289,7 @@ def test_every_report_is_in_the_paged_list_beside_the_map(browser, site, artifac
     cluster.wait_for()
     assert cluster.get_attribute("role") == "button"
     assert cluster.get_attribute("aria-label") == (
-        f"Rapporter här: {MANY_REPORTS}. Tryck Enter för att zooma in."
+        f"Felanmälningar här: {MANY_REPORTS}. Tryck Enter för att zooma in."
     )
     items = page.locator("#report-list li a")
     assert items.count() == 50

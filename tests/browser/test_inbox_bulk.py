@@ -51,7 +51,7 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
 
         page.goto(f"{base}/admin/inbox/?q=Bulktest")
         expect(page.locator("#inbox-bulk-panel")).not_to_have_attribute("open", "")
-        every = page.get_by_label("Välj alla rapporter på sidan")
+        every = page.get_by_label("Välj alla felanmälningar på sidan")
         every.focus()
         page.keyboard.press("Space")
         items = page.locator('input[name="reports"]')
@@ -64,7 +64,7 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
         page.get_by_label("Offentligt svar (valfritt)").fill("Vi har börjat.")
         page.get_by_role("button", name="Ändra status").focus()
         page.keyboard.press("Enter")
-        expect(page.locator(".messages")).to_contain_text("2 rapporter ändrades.")
+        expect(page.locator(".messages")).to_contain_text("2 felanmälningar ändrades.")
         assert page.url.endswith("/admin/inbox/?q=Bulktest")
         page.screenshot(path=str(artifacts / "inbox-bulk.png"), full_page=True)
 
@@ -79,7 +79,7 @@ def test_bulk_status_change_by_keyboard_and_the_audit_log(browser, artifacts, tm
         page.goto(f"{base}/admin/audit-log/")
         rows = page.locator("main table tbody tr")
         expect(rows).to_have_count(2)
-        expect(rows.first).to_contain_text("Ändrade en rapports status")
+        expect(rows.first).to_contain_text("Ändrade en felanmälans status")
         expect(rows.first).to_contain_text("Status: Öppen → Pågår")
         page.screenshot(path=str(artifacts / "audit-log.png"), full_page=True)
         context.close()

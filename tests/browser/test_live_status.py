@@ -56,7 +56,7 @@ def test_a_status_signal_shows_on_the_open_report_page(phone, artifacts, tmp_pat
         # Screen readers hear it, politely, once.
         live = page.locator("#report-live")
         assert live.get_attribute("aria-live") == "polite"
-        expect(live).to_have_text(f"Nytt om rapporten: Ny status: Pågår {NOTE}")
+        expect(live).to_have_text(f"Nytt om felanmälan: Ny status: Pågår {NOTE}")
         assert page.locator("[aria-live]").count() == 1
         assert page.evaluate(
             "() => [window.liveMarker, performance.timeOrigin,"

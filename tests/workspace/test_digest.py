@@ -99,7 +99,7 @@ def test_each_handler_gets_their_overdue_reports_with_links_in_their_language(
 
     late, later = world["late"], world["later"]
     (swedish,) = mails_to("sara@example.org")
-    assert swedish.subject == "2 försenade rapporter i Malmö"
+    assert swedish.subject == "2 försenade felanmälningar i Malmö"
     body = swedish.body
     assert body.startswith("Hej Sara!")
     # Oldest due first, each with its screen in the admin at the configured address.
