@@ -66,6 +66,11 @@ class PublishingEditView(generic.EditView):
             return self.form_invalid(form)
 
 
+class PublishingIndexView(ScopedIndexView):
+    # What the screen is for, not the model it lists (the kommuner).
+    page_title = gettext_lazy("Publishing")
+
+
 class PublishingViewSet(ScopedModelViewSet):
     """Moderation before publishing, per kommun."""
 
@@ -74,7 +79,7 @@ class PublishingViewSet(ScopedModelViewSet):
     icon = "doc-full-inverse"
     menu_label = gettext_lazy("Publishing")
     add_to_settings_menu = True
-    index_view_class = ScopedIndexView
+    index_view_class = PublishingIndexView
     edit_view_class = PublishingEditView
     list_display = [
         "name",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from bs4 import BeautifulSoup
@@ -212,6 +213,10 @@ def test_a_kommun_administrator_switches_moderation_on_the_publishing_screen():
     client = signed_in(admin)
     listing = client.get(reverse("publishing:index")).content.decode()
     assert "Malmö" in listing and "Lund" not in listing
+    # The screen is named for what it does, not for the kommuner it lists.
+    assert re.search(
+        r"<h1[^>]*>\s*(<svg.*?</svg>)?\s*Publishing\s*</h1>", listing, re.S
+    )
     edit = reverse("publishing:edit", args=[kommun(MALMO).pk])
     assert client.get(edit).status_code == 200
     response = client.post(edit, {"moderation": "on"})
