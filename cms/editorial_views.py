@@ -11,7 +11,6 @@ of workflows and tasks stay the national administrators'.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.urls import path
 from django.utils.translation import gettext_lazy
 from wagtail.admin.panels import FieldPanel, ObjectList
@@ -24,6 +23,7 @@ from municipalities.staff import MODERATION_SETTING_ROLES, staff_municipalities
 from municipalities.staff_admin import (
     ScopedIndexView,
     ScopedModelViewSet,
+    ServiceErrorsMixin,
     StaffScopePolicy,
 )
 
@@ -43,7 +43,7 @@ moderation_policy = StaffScopePolicy(
 register_permission_policy(Municipality, moderation_policy)
 
 
-class PublishingEditView(generic.EditView):
+class PublishingEditView(ServiceErrorsMixin, generic.EditView):
     def get_queryset(self):
         return self.permission_policy.instances_user_has_permission_for(
             self.request.user, "change"
@@ -55,15 +55,6 @@ class PublishingEditView(generic.EditView):
             municipality=self.object,
             moderation=bool(self.form.cleaned_data.get("moderation")),
         )
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except ValidationError as error:
-            for field, messages_ in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
-            self.produced_error_message = self.get_error_message()
-            return self.form_invalid(form)
 
 
 class PublishingIndexView(ScopedIndexView):

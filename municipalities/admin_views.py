@@ -13,7 +13,6 @@ the connections.
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from wagtail.admin.filters import WagtailFilterSet
@@ -53,6 +52,7 @@ from .staff_admin import (
     ScopedDeleteView,
     ScopedEditView,
     ScopedModelViewSet,
+    ServiceErrorsMixin,
     setup_policy,
 )
 
@@ -393,7 +393,7 @@ class MembershipForm(WagtailAdminModelForm):
         return cleaned
 
 
-class MembershipCreateView(generic.CreateView):
+class MembershipCreateView(ServiceErrorsMixin, generic.CreateView):
     def save_instance(self):
         data = self.form.cleaned_data
         return staff_member_add(
@@ -405,15 +405,6 @@ class MembershipCreateView(generic.CreateView):
             role=data["role"],
             bodies=list(data.get("bodies") or []),
         )
-
-    def form_valid(self, form):
-        try:
-            return super().form_valid(form)
-        except ValidationError as error:
-            for field, messages_ in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
-            self.produced_error_message = self.get_error_message()
-            return self.form_invalid(form)
 
 
 class MembershipEditView(ScopedEditView):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import (
     ProtectedError,
@@ -42,6 +43,7 @@ from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import BasePermissionPolicy
 
+from infra.forms import errors_to_form
 from infra.moments import moment_format
 
 from .audit import audit_changes, audit_kommun_of, audit_record, audit_snapshot
@@ -197,6 +199,19 @@ class AuditedDeleteMixin:
                 municipality=municipality,
                 before=before,
             )
+
+
+class ServiceErrorsMixin:
+    """For a create or edit view whose ``save_instance`` calls a service: a
+    ValidationError it raises is shown at the form's fields, nothing saved."""
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except ValidationError as error:
+            errors_to_form(form, error)
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
 
 
 class ScopedCreateView(AuditedCreateMixin, generic.CreateView):

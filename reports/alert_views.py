@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from infra.forms import errors_to_form
 from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.sms import sms_configured
 from municipalities.locate import map_bounds
@@ -37,12 +38,6 @@ from .models import Alert
 from .tokens import TokenInvalid, token_peek_token
 
 _FORM_FIELDS = ("kind", "lat", "lon", "radius", "kommun", "category")
-
-
-def _errors_to_form(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 def _place_from_address(request, form) -> bool:
@@ -91,7 +86,7 @@ def alert_new(request):
                     user=request.user if request.user.is_authenticated else None,
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                errors_to_form(form, exc)
             else:
                 return render(request, "reports/alert_sent.html")
         status = 400
@@ -183,7 +178,7 @@ def alert_manage(request, token: str):
                 return redirect(request.path)
         except ValidationError as exc:
             target = code_form if "code" in exc.message_dict else phone_form
-            _errors_to_form(target, exc)
+            errors_to_form(target, exc)
         status = 400
         alert.refresh_from_db()
     return render(

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.models import Site
 
+from infra.forms import errors_to_form
 from infra.ratelimit import rate_limit_hit, rate_limited
 from infra.tasks import enqueue_with_transaction
 from municipalities.api import invalid_point_response
@@ -596,13 +597,7 @@ def report_update_view(request, pk: int):
                 fixed=form.cleaned_data["fixed"],
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
-            else:
-                for error in exc.messages:
-                    form.add_error(None, error)
+            errors_to_form(form, exc)
         else:
             messages.success(request, _("Thank you! Your update is on the report."))
             return redirect(report.get_absolute_url() + "#timeline")

@@ -38,6 +38,7 @@ from wagtail.admin.widgets.button import HeaderButton
 from casehub.choices import DeliveryKind, DeliveryState
 from casehub.models import Delivery
 from casehub.outbox import UPDATED_CONNECTION_KINDS
+from infra.forms import errors_to_form
 from infra.labels import choice_label
 from municipalities.models import Body, Category, Municipality
 from municipalities.staff import (
@@ -604,7 +605,7 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
             except StaleReport as stale:
                 return self.stale(action, form, stale)
             except ValidationError as error:
-                self.add_errors(form, error)
+                errors_to_form(form, error)
             else:
                 if changed is None:
                     messages.warning(request, _("Nothing changed."))
@@ -670,15 +671,6 @@ class InboxReportView(ReviewMixin, ScopedInspectView):
             reply=data["note"],
             version=version,
         )
-
-    @staticmethod
-    def add_errors(form: forms.Form, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            for message in error.messages:
-                form.add_error(None, message)
 
     def refused(self, action, form, reason: str):
         """Seen but not the user's to change: say so; nothing was changed."""
